@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# procscope: BPF objects -> skeleton -> binary.  `make V=1` shows commands.
+# `make SAN=1` builds the user side with ASan+UBSan into build-san/.
+
+ARCH      := x86
+CLANG     ?= clang
+BPFTOOL   ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+CC        ?= cc
+ifeq ($(SAN),1)
+OUTPUT    ?= build-san
+SANFLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+OUTPUT    ?= build
+endif
+CFLAGS    ?= -g -O2
+WARN      := -Wall -Wextra -Werror
+INCLUDES  := -D_GNU_SOURCE -Iinclude -I$(OUTPUT)
+LDLIBS    := -lbpf -lelf -lz -lm
+
+SRCS      := $(wildcard src/*.c)
+OBJS      := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
+LIB_OBJS  := $(filter-out $(OUTPUT)/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tests/workloads/*.c))
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+BIN       := $(if $(filter 1,$(SAN)),$(OUTPUT)/procscope,procscope)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps demo test unit e2e clean vmlinux bench
+
+all: $(BIN) $(WORKLOADS)
+
+$(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/workloads:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/records.h vmlinux/$(ARCH)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
+		-Ivmlinux/$(ARCH) -Iinclude -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/records.h $(SKELS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(WARN) $(INCLUDES) -c $< -o $@
+
+$(BIN): $(OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(WARN) $(INCLUDES) -Isrc -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Workloads are plain programs the e2e tests trace; no sanitizers.
+$(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
+	$(call msg,WORKLOAD,$@)
+	$(Q)$(CC) -g -O1 $(WARN) $< -o $@ -lpthread -ldl
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+# Installs what building and testing need (Debian bookworm, as root).
+deps:
+	$(Q)tests/install-deps.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/demo.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SAN=1 all $(patsubst $(OUTPUT)/%,build-san/%,$(UNIT_BINS))
+	$(Q)tests/run.sh
+
+bench: all
+	$(Q)bench/run.sh
+
+clean:
+	$(Q)rm -rf build build-san procscope

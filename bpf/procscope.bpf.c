@@ -1,0 +1,642 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * procscope probes: memory syscalls, task lifecycle and the scheduler.
+ *
+ * Every record goes to one ring buffer and is submitted with
+ * BPF_RB_NO_WAKEUP: the recorder drains on a timer. On this kernel a wakeup
+ * from sched_switch stops the probes firing for other tasks, and a wakeup per
+ * record would cost a context switch each anyway.
+ *
+ * Syscalls are probed at exit only; their arguments are read back from the
+ * task's saved user registers, which the syscalls probed here leave intact.
+ * One program per syscall instead of an enter/exit pair and a map.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "records.h"
+
+#define PF_KTHREAD	0x00200000
+#define MAP_ANONYMOUS	0x20
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* set by the recorder before load */
+const volatile bool targ_all = false;		/* -a: every process */
+const volatile __u32 targ_self_tgid = 0;	/* never trace the recorder */
+const volatile __s64 targ_rss_step = 256 * 1024;	/* bytes */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* resized by the recorder */
+} events SEC(".maps");
+
+/*
+ * Traced processes (tgid -> PS_TRACED_*). Children are added at fork in the
+ * kernel, so nothing between fork and the recorder's next look is missed.
+ */
+#define PS_TRACED_LIVE	1
+#define PS_TRACED_GONE	2	/* exited; kept until its last switch-out */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} traced SEC(".maps");
+
+/* Records the ring buffer could not take, per CPU and record type. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PS_REC_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Last emitted RSS value per (tgid, member): emit on moves >= targ_rss_step. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __s64);
+} rss_last SEC(".maps");
+
+/* Last main-stack size seen per tgid, in pages. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_last SEC(".maps");
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it,
+				 struct task_struct *task, __u64 addr) __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+
+static __always_inline bool is_traced(__u32 tgid)
+{
+	if (tgid == targ_self_tgid)
+		return false;
+	if (targ_all)
+		return true;
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+static __always_inline void *reserve(__u32 type, __u32 size, __u32 tgid, __u32 tid)
+{
+	struct ps_hdr *h = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!h) {
+		__u64 *cnt = bpf_map_lookup_elem(&lost, &type);
+
+		if (cnt)
+			(*cnt)++;
+		return NULL;
+	}
+	h->type = type;
+	h->size = size;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_ns = bpf_ktime_get_ns();
+	h->tgid = tgid;
+	h->tid = tid;
+	return h;
+}
+
+static __always_inline void submit(void *rec)
+{
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+}
+
+/* Current task if it is traced: its tgid/tid, else false. */
+static __always_inline bool current_traced(__u32 *tgid, __u32 *tid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	*tgid = id >> 32;
+	*tid = (__u32)id;
+	return is_traced(*tgid);
+}
+
+static __always_inline struct pt_regs *current_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+struct ps_path {
+	char comp[PS_PATH_DEPTH][PS_PATH_COMP];
+};
+
+/*
+ * Path of a mapped file, leaf first, one component per slot, crossing mount
+ * points; deeper paths keep their PS_PATH_DEPTH innermost components.
+ * A global function, so the verifier checks it once and not again at each
+ * call site (inside the VMA iterator it would exceed the complexity limit).
+ * Pointers come in as integers: global functions take no kernel pointers.
+ */
+__noinline int read_path(__u64 dentry, __u64 vfsmount, struct ps_path *out)
+{
+	struct dentry *d = (void *)dentry;
+	struct vfsmount *vmnt = (void *)vfsmount;
+	struct mount *mnt = container_of(vmnt, struct mount, mnt);
+	int slot = 0;
+
+	if (!out)
+		return 0;
+	for (int i = 0; i < 2 * PS_PATH_DEPTH; i++) {
+		struct dentry *root = BPF_CORE_READ(vmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+
+		if (d == root || d == parent) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+
+			if (up == mnt || !up)
+				break;
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vmnt = &up->mnt;
+			continue;
+		}
+		if (slot >= PS_PATH_DEPTH)
+			break;
+		bpf_probe_read_kernel_str(out->comp[slot], PS_PATH_COMP,
+					  BPF_CORE_READ(d, d_name.name));
+		slot++;
+		d = parent;
+	}
+	return slot;
+}
+
+static __always_inline void read_file_path(struct file *f, char (*out)[PS_PATH_COMP])
+{
+	read_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
+		  (struct ps_path *)out);
+}
+
+/* ---- syscalls ---------------------------------------------------------- */
+
+SEC("tracepoint/syscalls/sys_exit_brk")
+int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ps_brk *r;
+	__u32 tgid, tid;
+
+	if (!current_traced(&tgid, &tid))
+		return 0;
+	r = reserve(PS_REC_BRK, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->req = BPF_CORE_READ(current_regs(), di);
+	r->ret = ctx->ret;
+	submit(r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = current_regs();
+	struct ps_mmap *r;
+	__u32 tgid, tid;
+
+	if (!current_traced(&tgid, &tid))
+		return 0;
+	r = reserve(PS_REC_MMAP, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->addr = BPF_CORE_READ(regs, di);
+	r->len = BPF_CORE_READ(regs, si);
+	r->prot = BPF_CORE_READ(regs, dx);
+	r->flags = BPF_CORE_READ(regs, r10);
+	r->fd = BPF_CORE_READ(regs, r8);
+	r->off = BPF_CORE_READ(regs, r9);
+	r->ret = ctx->ret;
+	r->ino = 0;
+	r->dev = 0;
+	__builtin_memset(r->path, 0, sizeof(r->path));
+	if (!(r->flags & MAP_ANONYMOUS) && r->fd >= 0 && !PS_IS_ERR(r->ret)) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+		unsigned int max_fds = BPF_CORE_READ(task, files, fdt, max_fds);
+		struct file *f = NULL;
+
+		if ((unsigned int)r->fd < max_fds)
+			bpf_probe_read_kernel(&f, sizeof(f), &fds[r->fd]);
+		if (f) {
+			r->ino = BPF_CORE_READ(f, f_inode, i_ino);
+			r->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+			read_file_path(f, r->path);
+		}
+	}
+	submit(r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_munmap")
+int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = current_regs();
+	struct ps_munmap *r;
+	__u32 tgid, tid;
+
+	if (!current_traced(&tgid, &tid))
+		return 0;
+	r = reserve(PS_REC_MUNMAP, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->addr = BPF_CORE_READ(regs, di);
+	r->len = BPF_CORE_READ(regs, si);
+	r->ret = ctx->ret;
+	submit(r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mremap")
+int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = current_regs();
+	struct ps_mremap *r;
+	__u32 tgid, tid;
+
+	if (!current_traced(&tgid, &tid))
+		return 0;
+	r = reserve(PS_REC_MREMAP, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->old_addr = BPF_CORE_READ(regs, di);
+	r->old_len = BPF_CORE_READ(regs, si);
+	r->new_len = BPF_CORE_READ(regs, dx);
+	r->flags = BPF_CORE_READ(regs, r10);
+	r->new_addr_arg = BPF_CORE_READ(regs, r8);
+	r->ret = ctx->ret;
+	r->pad = 0;
+	submit(r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int sys_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = current_regs();
+	struct ps_mprotect *r;
+	__u32 tgid, tid;
+
+	if (!current_traced(&tgid, &tid))
+		return 0;
+	r = reserve(PS_REC_MPROTECT, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->addr = BPF_CORE_READ(regs, di);
+	r->len = BPF_CORE_READ(regs, si);
+	r->prot = BPF_CORE_READ(regs, dx);
+	r->ret = ctx->ret;
+	r->pad = 0;
+	submit(r);
+	return 0;
+}
+
+/*
+ * The parent's side of clone/clone3/fork/vfork. The child's return (0) is
+ * not recorded: sched_process_fork already says when the child was born.
+ */
+static __always_inline int clone_exit(struct trace_event_raw_sys_exit *ctx, __u32 nr)
+{
+	struct pt_regs *regs = current_regs();
+	struct ps_clone *r;
+	__u32 tgid, tid;
+
+	if (ctx->ret == 0 || !current_traced(&tgid, &tid))
+		return 0;
+	r = reserve(PS_REC_CLONE, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->syscall = nr;
+	r->pad = 0;
+	r->ret = ctx->ret;
+	r->stack = 0;
+	r->stack_size = 0;
+	if (nr == PS_NR_CLONE) {
+		r->flags = BPF_CORE_READ(regs, di);
+		r->stack = BPF_CORE_READ(regs, si);
+	} else if (nr == PS_NR_CLONE3) {
+		struct clone_args *uargs = (void *)BPF_CORE_READ(regs, di);
+		struct clone_args args = {};
+
+		bpf_probe_read_user(&args, sizeof(args.flags) * 7, uargs);
+		r->flags = args.flags | (args.exit_signal & 0xff);
+		r->stack = args.stack;
+		r->stack_size = args.stack_size;
+	} else if (nr == PS_NR_VFORK) {
+		r->flags = 0x00004000 | 0x00000100 | 17;	/* CLONE_VFORK|CLONE_VM|SIGCHLD */
+	} else {
+		r->flags = 17;					/* SIGCHLD */
+	}
+	submit(r);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone")
+int sys_exit_clone(struct trace_event_raw_sys_exit *ctx)
+{
+	return clone_exit(ctx, PS_NR_CLONE);
+}
+
+SEC("tracepoint/syscalls/sys_exit_clone3")
+int sys_exit_clone3(struct trace_event_raw_sys_exit *ctx)
+{
+	return clone_exit(ctx, PS_NR_CLONE3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_fork")
+int sys_exit_fork(struct trace_event_raw_sys_exit *ctx)
+{
+	return clone_exit(ctx, PS_NR_FORK);
+}
+
+SEC("tracepoint/syscalls/sys_exit_vfork")
+int sys_exit_vfork(struct trace_event_raw_sys_exit *ctx)
+{
+	return clone_exit(ctx, PS_NR_VFORK);
+}
+
+/* Successful execs are told by sched_process_exec; this adds failures. */
+SEC("tracepoint/syscalls/sys_exit_execve")
+int sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ps_execve *r;
+	__u32 tgid, tid;
+
+	if (!current_traced(&tgid, &tid))
+		return 0;
+	r = reserve(PS_REC_EXECVE, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->ret = ctx->ret;
+	submit(r);
+	return 0;
+}
+
+/* ---- scheduler --------------------------------------------------------- */
+
+static __always_inline void note_stack_growth(struct task_struct *t, __u32 tgid, __u32 tid)
+{
+	struct mm_struct *mm = t->mm;
+	struct ps_stack *r;
+	__u64 pages, *last;
+
+	if (!mm)
+		return;
+	pages = mm->stack_vm;
+	last = bpf_map_lookup_elem(&stack_last, &tgid);
+	if (last && *last == pages)
+		return;
+	bpf_map_update_elem(&stack_last, &tgid, &pages, BPF_ANY);
+	r = reserve(PS_REC_STACK, sizeof(*r), tgid, tid);
+	if (!r)
+		return;
+	r->stack_vm_pages = pages;
+	r->start_stack = mm->start_stack;
+	submit(r);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	__u32 prev_tgid = prev->tgid, next_tgid = next->tgid;
+	bool prev_user = !(prev->flags & PF_KTHREAD) && prev->mm;
+	struct ps_switch *r;
+
+	if (!is_traced(prev_tgid) && !is_traced(next_tgid))
+		return 0;
+	r = reserve(PS_REC_SWITCH, sizeof(*r), prev_tgid, prev->pid);
+	if (!r)
+		return 0;
+	r->next_tid = next->pid;
+	r->next_tgid = next_tgid;
+	r->prev_state = preempt ? 0 : prev_state;
+	r->next_prio = next->prio;
+	r->prev_user_sp = 0;
+	if (prev_user) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
+
+		r->prev_user_sp = BPF_CORE_READ(regs, sp);
+	}
+	submit(r);
+	if (prev_user && is_traced(prev_tgid))
+		note_stack_growth(prev, prev_tgid, prev->pid);
+	return 0;
+}
+
+static __always_inline int wakeup(struct task_struct *p, __u32 is_new)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, woken_tgid = p->tgid;
+	struct ps_wakeup *r;
+
+	if (!is_traced(woken_tgid) && !is_traced(tgid))
+		return 0;
+	r = reserve(PS_REC_WAKEUP, sizeof(*r), tgid, (__u32)id);
+	if (!r)
+		return 0;
+	r->woken_tid = p->pid;
+	r->woken_tgid = woken_tgid;
+	r->target_cpu = p->wake_cpu;
+	r->is_new = is_new;
+	submit(r);
+	return 0;
+}
+
+/*
+ * sched_waking, not sched_wakeup: it fires in the waker's context on every
+ * path (sched_wakeup may fire later from an IPI on the target CPU, where
+ * "current" is not the waker), and it is what Perfetto calls a wakeup.
+ */
+SEC("tp_btf/sched_waking")
+int BPF_PROG(sched_waking, struct task_struct *p)
+{
+	return wakeup(p, 0);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new, struct task_struct *p)
+{
+	return wakeup(p, 1);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = parent->tgid, child_tgid = child->tgid;
+	struct ps_fork *r;
+
+	if (!is_traced(tgid))
+		return 0;
+	if (!targ_all && child_tgid != tgid) {
+		__u8 live = PS_TRACED_LIVE;
+
+		bpf_map_update_elem(&traced, &child_tgid, &live, BPF_ANY);
+	}
+	r = reserve(PS_REC_FORK, sizeof(*r), tgid, parent->pid);
+	if (!r)
+		return 0;
+	r->child_tid = child->pid;
+	r->child_tgid = child_tgid;
+	bpf_probe_read_kernel_str(r->child_comm, sizeof(r->child_comm), child->comm);
+	submit(r);
+	return 0;
+}
+
+/* One record per VMA of the fresh image: the mappings exec made itself. */
+static __always_inline void emit_vmas(struct task_struct *p, __u32 tgid, __u32 tid)
+{
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	int n = 0;
+
+	if (bpf_iter_task_vma_new(&it, p, 0))
+		goto out;
+	while ((vma = bpf_iter_task_vma_next(&it)) && n < 64) {
+		struct ps_vma *r = reserve(PS_REC_VMA, sizeof(*r), tgid, tid);
+		struct file *f;
+
+		n++;
+		if (!r)
+			continue;
+		r->start = vma->vm_start;
+		r->end = vma->vm_end;
+		r->pgoff = vma->vm_pgoff;
+		r->vm_flags = vma->vm_flags;
+		r->dev = 0;
+		r->ino = 0;
+		__builtin_memset(r->path, 0, sizeof(r->path));
+		f = vma->vm_file;
+		if (f) {
+			r->ino = BPF_CORE_READ(f, f_inode, i_ino);
+			r->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+			read_file_path(f, r->path);
+		} else if (vma->vm_ops && vma->vm_private_data) {
+			/* [vdso], [vvar], [vvar_vclock]: a vm_special_mapping */
+			struct vm_special_mapping *sm = vma->vm_private_data;
+
+			bpf_probe_read_kernel_str(r->path[0], PS_PATH_COMP, BPF_CORE_READ(sm, name));
+		}
+		submit(r);
+	}
+out:
+	bpf_iter_task_vma_destroy(&it);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct mm_struct *mm;
+	struct ps_exec *r;
+	__u64 stack_vm;
+
+	if (!is_traced(tgid))
+		return 0;
+	r = reserve(PS_REC_EXEC, sizeof(*r), tgid, p->pid);
+	if (!r)
+		return 0;
+	mm = p->mm;
+	r->old_tid = old_pid;
+	r->pad = 0;
+	r->start_code = mm->start_code;
+	r->end_code = mm->end_code;
+	r->start_data = mm->start_data;
+	r->end_data = mm->end_data;
+	r->start_brk = mm->start_brk;
+	r->brk = mm->brk;
+	r->start_stack = mm->start_stack;
+	r->arg_start = mm->arg_start;
+	r->arg_end = mm->arg_end;
+	r->env_start = mm->env_start;
+	r->env_end = mm->env_end;
+	r->stack_vm = stack_vm = mm->stack_vm;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+	bpf_probe_read_kernel_str(r->filename, sizeof(r->filename), bprm->filename);
+	submit(r);
+	bpf_map_update_elem(&stack_last, &tgid, &stack_vm, BPF_ANY);
+	emit_vmas(p, tgid, p->pid);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
+{
+	__u32 tgid = p->tgid;
+	struct ps_exit *r;
+
+	if (!is_traced(tgid))
+		return 0;
+	if (group_dead && !targ_all) {
+		__u8 gone = PS_TRACED_GONE;
+
+		bpf_map_update_elem(&traced, &tgid, &gone, BPF_EXIST);
+	}
+	r = reserve(PS_REC_EXIT, sizeof(*r), tgid, p->pid);
+	if (!r)
+		return 0;
+	r->exit_code = p->exit_code;
+	r->group_dead = group_dead;
+	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/task_rename")
+int BPF_PROG(task_rename, struct task_struct *task, const char *comm)
+{
+	__u32 tgid = task->tgid;
+	struct ps_rename *r;
+
+	if (!is_traced(tgid))
+		return 0;
+	r = reserve(PS_REC_RENAME, sizeof(*r), tgid, task->pid);
+	if (!r)
+		return 0;
+	bpf_probe_read_kernel_str(r->oldcomm, sizeof(r->oldcomm), task->comm);
+	bpf_probe_read_kernel_str(r->newcomm, sizeof(r->newcomm), comm);
+	submit(r);
+	return 0;
+}
+
+/*
+ * RSS: fires on every counter change (each fault), so emit only when the
+ * member moved by targ_rss_step since the last record. Only changes made
+ * by the owning process itself are seen (reclaim by kswapd is not).
+ */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 tgid, tid;
+	__s64 bytes, *last, diff;
+	struct ps_rss *r;
+	__u64 key;
+
+	if (cur->mm != mm || member < 0 || member > PS_RSS_SHMEM)
+		return 0;
+	if (!current_traced(&tgid, &tid))
+		return 0;
+	bytes = BPF_CORE_READ(mm, rss_stat[member & 3].count) * 4096;
+	key = ((__u64)tgid << 2) | (member & 3);
+	last = bpf_map_lookup_elem(&rss_last, &key);
+	if (last) {
+		diff = bytes - *last;
+		if (diff < targ_rss_step && diff > -targ_rss_step)
+			return 0;
+	}
+	bpf_map_update_elem(&rss_last, &key, &bytes, BPF_ANY);
+	r = reserve(PS_REC_RSS, sizeof(*r), tgid, tid);
+	if (!r)
+		return 0;
+	r->bytes = bytes;
+	r->member = member;
+	r->pad = 0;
+	submit(r);
+	return 0;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records shared by the BPF probes (bpf/), the recorder and every reader
+ * (src/). Plain structs of fixed-width types; the includer provides
+ * __u8..__u64/__s32/__s64 (vmlinux.h on the BPF side, <linux/types.h> on the
+ * user side).
+ *
+ * Every record starts with struct ps_hdr; hdr.size is the whole record in
+ * bytes, header included, always a multiple of 8, so records can be walked
+ * in a buffer without knowing their type. The trace file stores these
+ * records byte for byte (see trace_format.h); changing a layout here means
+ * bumping PS_FILE_VERSION.
+ */
+#ifndef PROCSCOPE_RECORDS_H
+#define PROCSCOPE_RECORDS_H
+
+#define PS_COMM_LEN	16
+#define PS_FNAME_LEN	256	/* exec filename */
+#define PS_PATH_DEPTH	8	/* path components kept for a mapped file */
+#define PS_PATH_COMP	48	/* bytes per path component, NUL included */
+#define PS_SNAP_PATH	512	/* path of one /proc/PID/maps line */
+
+enum ps_rec_type {
+	PS_REC_NONE = 0,
+	/* syscalls, emitted at syscall exit with their arguments and result */
+	PS_REC_BRK,		/* struct ps_brk */
+	PS_REC_MMAP,		/* struct ps_mmap */
+	PS_REC_MUNMAP,		/* struct ps_munmap */
+	PS_REC_MREMAP,		/* struct ps_mremap */
+	PS_REC_MPROTECT,	/* struct ps_mprotect */
+	PS_REC_CLONE,		/* struct ps_clone: clone, clone3, fork, vfork */
+	PS_REC_EXECVE,		/* struct ps_execve: execve's result */
+	/* scheduler and task lifecycle */
+	PS_REC_SWITCH,		/* struct ps_switch */
+	PS_REC_WAKEUP,		/* struct ps_wakeup: sched_wakeup(_new) */
+	PS_REC_FORK,		/* struct ps_fork: sched_process_fork */
+	PS_REC_EXEC,		/* struct ps_exec: sched_process_exec */
+	PS_REC_EXIT,		/* struct ps_exit: sched_process_exit */
+	PS_REC_RENAME,		/* struct ps_rename: task_rename */
+	PS_REC_VMA,		/* struct ps_vma: one mapping of a fresh image */
+	/* memory counters */
+	PS_REC_RSS,		/* struct ps_rss: kmem/rss_stat, throttled */
+	PS_REC_STACK,		/* struct ps_stack: main stack size changed */
+	/* written by the recorder, not by the probes */
+	PS_REC_SNAP_TASK,	/* struct ps_snap_task: thread alive at start */
+	PS_REC_SNAP_MAP,	/* struct ps_snap_map: /proc/PID/maps line */
+	PS_REC_LOST,		/* struct ps_lost: lost-record counters */
+	PS_REC_MAX,
+};
+
+/* syscall numbers (x86_64) kept in ps_clone.syscall */
+#define PS_NR_CLONE	56
+#define PS_NR_FORK	57
+#define PS_NR_VFORK	58
+#define PS_NR_CLONE3	435
+
+struct ps_hdr {
+	__u16 type;		/* enum ps_rec_type */
+	__u16 size;		/* bytes, header included, multiple of 8 */
+	__u32 cpu;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC */
+	__u32 tgid;		/* process of the task that caused the record */
+	__u32 tid;
+};
+
+/* A syscall result: >= 0 success, -4095..-1 an -errno. */
+#define PS_IS_ERR(ret)	((__s64)(ret) < 0 && (__s64)(ret) >= -4095)
+
+struct ps_brk {
+	struct ps_hdr h;
+	__u64 req;		/* requested break (0 queries it) */
+	__u64 ret;		/* resulting break (brk never returns -errno) */
+};
+
+struct ps_mmap {
+	struct ps_hdr h;
+	__u64 addr;		/* hint, or exact with MAP_FIXED */
+	__u64 len;
+	__u64 off;
+	__s64 ret;		/* mapped address or -errno */
+	__u32 prot;
+	__u32 flags;
+	__s32 fd;
+	__u32 ino;		/* inode of the mapped file, 0 if anonymous */
+	__u64 dev;
+	/* mapped file path, leaf first: comp[0] is the base name */
+	char path[PS_PATH_DEPTH][PS_PATH_COMP];
+};
+
+struct ps_munmap {
+	struct ps_hdr h;
+	__u64 addr;
+	__u64 len;
+	__s64 ret;
+};
+
+struct ps_mremap {
+	struct ps_hdr h;
+	__u64 old_addr;
+	__u64 old_len;
+	__u64 new_len;
+	__u64 new_addr_arg;	/* with MREMAP_FIXED */
+	__s64 ret;		/* new address or -errno */
+	__u32 flags;
+	__u32 pad;
+};
+
+struct ps_mprotect {
+	struct ps_hdr h;
+	__u64 addr;
+	__u64 len;
+	__s64 ret;
+	__u32 prot;
+	__u32 pad;
+};
+
+struct ps_clone {
+	struct ps_hdr h;
+	__u64 flags;		/* clone flags; fork: SIGCHLD, vfork: CLONE_VM|CLONE_VFORK|SIGCHLD */
+	__u64 stack;		/* child stack: clone's newsp, clone3's lowest byte */
+	__u64 stack_size;	/* clone3 only, 0 otherwise */
+	__s64 ret;		/* child tid or -errno */
+	__u32 syscall;		/* PS_NR_* */
+	__u32 pad;
+};
+
+struct ps_execve {
+	struct ps_hdr h;
+	__s64 ret;		/* 0 or -errno (on success the image is in ps_exec) */
+};
+
+struct ps_switch {
+	struct ps_hdr h;	/* tgid/tid: the task switched out (prev) */
+	__u32 next_tid;
+	__u32 next_tgid;
+	__u32 prev_state;	/* 0 = preempted while runnable; TASK_* bits */
+	__s32 next_prio;
+	__u64 prev_user_sp;	/* user stack pointer of prev, 0 for kthreads */
+};
+
+struct ps_wakeup {
+	struct ps_hdr h;	/* tgid/tid: the waker (current task) */
+	__u32 woken_tid;
+	__u32 woken_tgid;
+	__u32 target_cpu;
+	__u32 is_new;		/* 1 for sched_wakeup_new */
+};
+
+struct ps_fork {
+	struct ps_hdr h;	/* tgid/tid: the parent */
+	__u32 child_tid;
+	__u32 child_tgid;	/* == h.tgid for a new thread (CLONE_THREAD) */
+	char child_comm[PS_COMM_LEN];
+};
+
+/* Layout of a fresh image, read from task->mm at sched_process_exec. */
+struct ps_exec {
+	struct ps_hdr h;
+	__u32 old_tid;		/* tid before exec (a thread's exec becomes the leader) */
+	__u32 pad;
+	__u64 start_code, end_code;
+	__u64 start_data, end_data;
+	__u64 start_brk, brk;
+	__u64 start_stack;
+	__u64 arg_start, arg_end;
+	__u64 env_start, env_end;
+	__u64 stack_vm;		/* pages */
+	char comm[PS_COMM_LEN];
+	char filename[PS_FNAME_LEN];
+};
+
+struct ps_exit {
+	struct ps_hdr h;
+	__u32 exit_code;	/* as wait(2) encodes it */
+	__u32 group_dead;	/* last thread of its process */
+	char comm[PS_COMM_LEN];
+};
+
+struct ps_rename {
+	struct ps_hdr h;
+	char oldcomm[PS_COMM_LEN];
+	char newcomm[PS_COMM_LEN];
+};
+
+/* One VMA of an image, right after exec (mappings no syscall made). */
+struct ps_vma {
+	struct ps_hdr h;
+	__u64 start;
+	__u64 end;
+	__u64 pgoff;		/* in pages */
+	__u64 vm_flags;		/* VM_READ 1, VM_WRITE 2, VM_EXEC 4, VM_SHARED 8, VM_GROWSDOWN 0x100 */
+	__u64 dev;
+	__u64 ino;
+	char path[PS_PATH_DEPTH][PS_PATH_COMP];
+};
+
+/* rss_stat member, as the kernel numbers them */
+#define PS_RSS_FILE	0
+#define PS_RSS_ANON	1
+#define PS_RSS_SWAP	2
+#define PS_RSS_SHMEM	3
+
+struct ps_rss {
+	struct ps_hdr h;
+	__s64 bytes;		/* value of the member that moved */
+	__u32 member;		/* PS_RSS_* */
+	__u32 pad;
+};
+
+struct ps_stack {
+	struct ps_hdr h;
+	__u64 stack_vm_pages;	/* pages in VM_GROWSDOWN mappings (the main stack) */
+	__u64 start_stack;
+};
+
+struct ps_snap_task {
+	struct ps_hdr h;	/* tgid/tid: the thread */
+	__u32 ppid;
+	__u32 state;		/* /proc state letter */
+	__u64 start_code, end_code;
+	__u64 start_data, end_data;
+	__u64 start_brk;
+	__u64 start_stack;
+	__u64 arg_start, arg_end;
+	__u64 env_start, env_end;
+	__u64 nvcsw, nivcsw;	/* context switches before recording began */
+	__u64 sum_exec_ns;	/* schedstat on-CPU time before recording began */
+	char comm[PS_COMM_LEN];
+};
+
+struct ps_snap_map {
+	struct ps_hdr h;	/* tgid: the process; size covers path's used bytes */
+	__u64 start;
+	__u64 end;
+	__u64 offset;
+	__u64 ino;
+	__u32 dev_major;
+	__u32 dev_minor;
+	char perms[8];		/* "rwxp" from /proc/PID/maps */
+	char path[];		/* NUL-terminated, padded to 8 */
+};
+
+struct ps_lost {
+	struct ps_hdr h;
+	__u64 lost_total;	/* cumulative, summed over CPUs */
+	__u64 lost_by_type[PS_REC_MAX];
+};
+
+#endif /* PROCSCOPE_RECORDS_H */

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* procscope dump: every record, one per line, times relative to the start. */
+#include <argp.h>
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "rec_info.h"
+#include "trace_reader.h"
+#include "util.h"
+
+static const char *input = "procscope.data";
+
+static const struct argp_option opts[] = {
+	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	(void)state;
+	if (key != 'i')
+		return ARGP_ERR_UNKNOWN;
+	input = arg;
+	return 0;
+}
+
+static void print_ret(FILE *f, __s64 ret)
+{
+	if (PS_IS_ERR(ret))
+		fprintf(f, " = -%s", strerror((int)-ret));
+	else
+		fprintf(f, " = 0x%llx", (unsigned long long)ret);
+}
+
+static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
+{
+	char a[256], b[256], path[PS_PATH_DEPTH * PS_PATH_COMP + 1];
+	__s64 rel = (__s64)(h->ts_ns - start_ns);
+
+	fprintf(f, "%14lld %3u %7u/%-7u %-13s", (long long)rel, h->cpu, h->tgid, h->tid,
+		rec_info__name(h->type));
+	switch (h->type) {
+	case PS_REC_BRK: {
+		const struct ps_brk *r = (const void *)h;
+
+		fprintf(f, " brk(0x%llx) = 0x%llx", (unsigned long long)r->req,
+			(unsigned long long)r->ret);
+		break;
+	}
+	case PS_REC_MMAP: {
+		const struct ps_mmap *r = (const void *)h;
+
+		fprintf(f, " mmap(0x%llx, %llu, %s, %s, %d, 0x%llx)", (unsigned long long)r->addr,
+			(unsigned long long)r->len, rec_info__prot(a, sizeof(a), r->prot),
+			rec_info__mmap_flags(b, sizeof(b), r->flags), r->fd,
+			(unsigned long long)r->off);
+		print_ret(f, r->ret);
+		if (r->path[0][0]) {
+			rec_info__path(path, sizeof(path), r->path);
+			fprintf(f, " %s", path);
+		}
+		break;
+	}
+	case PS_REC_MUNMAP: {
+		const struct ps_munmap *r = (const void *)h;
+
+		fprintf(f, " munmap(0x%llx, %llu)", (unsigned long long)r->addr,
+			(unsigned long long)r->len);
+		print_ret(f, r->ret);
+		break;
+	}
+	case PS_REC_MREMAP: {
+		const struct ps_mremap *r = (const void *)h;
+
+		fprintf(f, " mremap(0x%llx, %llu, %llu, 0x%x, 0x%llx)",
+			(unsigned long long)r->old_addr, (unsigned long long)r->old_len,
+			(unsigned long long)r->new_len, r->flags,
+			(unsigned long long)r->new_addr_arg);
+		print_ret(f, r->ret);
+		break;
+	}
+	case PS_REC_MPROTECT: {
+		const struct ps_mprotect *r = (const void *)h;
+
+		fprintf(f, " mprotect(0x%llx, %llu, %s)", (unsigned long long)r->addr,
+			(unsigned long long)r->len, rec_info__prot(a, sizeof(a), r->prot));
+		print_ret(f, r->ret);
+		break;
+	}
+	case PS_REC_CLONE: {
+		const struct ps_clone *r = (const void *)h;
+		const char *name = r->syscall == PS_NR_CLONE3 ? "clone3" :
+				   r->syscall == PS_NR_FORK ? "fork" :
+				   r->syscall == PS_NR_VFORK ? "vfork" : "clone";
+
+		fprintf(f, " %s(%s, stack=0x%llx, stack_size=%llu)", name,
+			rec_info__clone_flags(a, sizeof(a), r->flags),
+			(unsigned long long)r->stack, (unsigned long long)r->stack_size);
+		if (PS_IS_ERR(r->ret))
+			fprintf(f, " = -%s", strerror((int)-r->ret));
+		else
+			fprintf(f, " = %lld", (long long)r->ret);
+		break;
+	}
+	case PS_REC_EXECVE: {
+		const struct ps_execve *r = (const void *)h;
+
+		fprintf(f, " execve() = %s", r->ret ? strerror((int)-r->ret) : "0");
+		break;
+	}
+	case PS_REC_SWITCH: {
+		const struct ps_switch *r = (const void *)h;
+
+		fprintf(f, " prev_state=%s%s next=%u/%u prio=%d sp=0x%llx",
+			rec_info__task_state(a, sizeof(a), r->prev_state),
+			r->prev_state ? "" : "(preempted)", r->next_tgid, r->next_tid,
+			r->next_prio, (unsigned long long)r->prev_user_sp);
+		break;
+	}
+	case PS_REC_WAKEUP: {
+		const struct ps_wakeup *r = (const void *)h;
+
+		fprintf(f, " %s %u/%u target_cpu=%u", r->is_new ? "new" : "woke", r->woken_tgid,
+			r->woken_tid, r->target_cpu);
+		break;
+	}
+	case PS_REC_FORK: {
+		const struct ps_fork *r = (const void *)h;
+
+		fprintf(f, " %s %u/%u comm=%.16s",
+			r->child_tgid == h->tgid ? "thread" : "process", r->child_tgid,
+			r->child_tid, r->child_comm);
+		break;
+	}
+	case PS_REC_EXEC: {
+		const struct ps_exec *r = (const void *)h;
+
+		fprintf(f, " %.256s comm=%.16s old_tid=%u code=0x%llx-0x%llx data=0x%llx-0x%llx"
+			" brk=0x%llx-0x%llx stack=0x%llx args=0x%llx-0x%llx env=0x%llx-0x%llx",
+			r->filename, r->comm, r->old_tid, (unsigned long long)r->start_code,
+			(unsigned long long)r->end_code, (unsigned long long)r->start_data,
+			(unsigned long long)r->end_data, (unsigned long long)r->start_brk,
+			(unsigned long long)r->brk, (unsigned long long)r->start_stack,
+			(unsigned long long)r->arg_start, (unsigned long long)r->arg_end,
+			(unsigned long long)r->env_start, (unsigned long long)r->env_end);
+		break;
+	}
+	case PS_REC_EXIT: {
+		const struct ps_exit *r = (const void *)h;
+
+		fprintf(f, " comm=%.16s exit_code=0x%x%s", r->comm, r->exit_code,
+			r->group_dead ? " group_dead" : "");
+		break;
+	}
+	case PS_REC_RENAME: {
+		const struct ps_rename *r = (const void *)h;
+
+		fprintf(f, " %.16s -> %.16s", r->oldcomm, r->newcomm);
+		break;
+	}
+	case PS_REC_VMA: {
+		const struct ps_vma *r = (const void *)h;
+
+		rec_info__path(path, sizeof(path), r->path);
+		fprintf(f, " 0x%llx-0x%llx %c%c%c%c pgoff=0x%llx %s", (unsigned long long)r->start,
+			(unsigned long long)r->end, r->vm_flags & 1 ? 'r' : '-',
+			r->vm_flags & 2 ? 'w' : '-', r->vm_flags & 4 ? 'x' : '-',
+			r->vm_flags & 8 ? 's' : 'p', (unsigned long long)r->pgoff, path);
+		break;
+	}
+	case PS_REC_RSS: {
+		static const char *names[] = { "file", "anon", "swap", "shmem" };
+		const struct ps_rss *r = (const void *)h;
+
+		fprintf(f, " %s=%lld", r->member < 4 ? names[r->member] : "?", (long long)r->bytes);
+		break;
+	}
+	case PS_REC_STACK: {
+		const struct ps_stack *r = (const void *)h;
+
+		fprintf(f, " stack_vm=%llu pages start_stack=0x%llx",
+			(unsigned long long)r->stack_vm_pages, (unsigned long long)r->start_stack);
+		break;
+	}
+	case PS_REC_SNAP_TASK: {
+		const struct ps_snap_task *r = (const void *)h;
+
+		fprintf(f, " comm=%.16s state=%c ppid=%u nvcsw=%llu nivcsw=%llu oncpu_ns=%llu",
+			r->comm, r->state, r->ppid, (unsigned long long)r->nvcsw,
+			(unsigned long long)r->nivcsw, (unsigned long long)r->sum_exec_ns);
+		break;
+	}
+	case PS_REC_SNAP_MAP: {
+		const struct ps_snap_map *r = (const void *)h;
+		size_t plen = h->size - sizeof(*r);
+
+		fprintf(f, " 0x%llx-0x%llx %.4s %llx %.*s", (unsigned long long)r->start,
+			(unsigned long long)r->end, r->perms, (unsigned long long)r->offset,
+			(int)strnlen(r->path, plen), r->path);
+		break;
+	}
+	case PS_REC_LOST: {
+		const struct ps_lost *r = (const void *)h;
+
+		fprintf(f, " total=%llu", (unsigned long long)r->lost_total);
+		for (int t = 0; t < PS_REC_MAX; t++)
+			if (r->lost_by_type[t])
+				fprintf(f, " %s=%llu", rec_info__name(t),
+					(unsigned long long)r->lost_by_type[t]);
+		break;
+	}
+	}
+	fputc('\n', f);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, NULL,
+		"Print every record of a session file, one per line:\n"
+		"ns since start, cpu, pid/tid, record, details.", NULL, NULL, NULL };
+	const struct trace_reader_stats *st;
+	const struct ps_file_header *fh;
+	struct trace_reader *r;
+	const struct ps_hdr *h;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+	r = trace_reader__open(input);
+	if (!r)
+		return 1;
+	fh = trace_reader__header(r);
+	printf("# procscope %s, format %u, kernel %s, %u CPUs, page %u\n# command: %s\n# targets: %s\n",
+	       fh->procscope_version, fh->version, fh->kernel_release, fh->ncpus, fh->page_size,
+	       trace_reader__cmdline(r), trace_reader__targets(r));
+	while ((h = trace_reader__next(r)))
+		dump_record(stdout, h, fh->start_ns);
+	st = trace_reader__stats(r);
+	if (!st->has_footer)
+		printf("# no footer: the recording did not finish (killed, or disk full)\n");
+	trace_reader__free(r);
+	return st->bad_chunks || st->truncated ? 1 : 0;
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stdio.h>
+#include <string.h>
+#include "commands.h"
+#include "util.h"
+
+static const struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} verbs[] = {
+	{ "record", cmd_record, "record a command, running processes or the whole machine" },
+	{ "report", cmd_report, "summary per process and thread" },
+	{ "dump", cmd_dump, "every record, one per line" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: procscope <command> [options]   (procscope <command> --help)\n\n");
+	for (size_t i = 0; i < PS_ARRAY_SIZE(verbs); i++)
+		fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].help);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("procscope %s\n", PROCSCOPE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < PS_ARRAY_SIZE(verbs); i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "procscope: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

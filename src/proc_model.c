@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "proc_model.h"
+
+void proc_model__init(struct proc_model *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+struct ps_process *proc_model__process(const struct proc_model *m, uint32_t pid)
+{
+	return idmap__get(&m->procs, pid);
+}
+
+struct ps_thread *proc_model__thread(const struct proc_model *m, uint32_t tid)
+{
+	return idmap__get(&m->threads, tid);
+}
+
+static struct ps_process *get_process(struct proc_model *m, uint32_t pid, uint64_t ts)
+{
+	struct ps_process *p = idmap__get(&m->procs, pid);
+
+	if (p)
+		return p;	/* even exited: its last switch-out comes after the exit */
+	if (m->nprocs == m->order_cap) {
+		size_t cap = m->order_cap ? m->order_cap * 2 : 64;
+		struct ps_process **o = realloc(m->order, cap * sizeof(*o));
+
+		if (!o)
+			return NULL;
+		m->order = o;
+		m->order_cap = cap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || idmap__set(&m->procs, pid, p)) {
+		free(p);
+		return NULL;
+	}
+	p->pid = pid;
+	p->start_ns = ts;
+	p->born_in_trace = true;	/* until a snapshot says it was there before */
+	p->exit_code = -1;
+	m->order[m->nprocs++] = p;
+	return p;
+}
+
+static struct ps_thread *get_thread(struct proc_model *m, struct ps_process *p, uint32_t tid,
+				    uint64_t ts)
+{
+	struct ps_thread *t = idmap__get(&m->threads, tid);
+
+	if (t && t->proc == p)
+		return t;
+	if (p->nthreads == p->threads_cap) {
+		size_t cap = p->threads_cap ? p->threads_cap * 2 : 8;
+		struct ps_thread **a = realloc(p->threads, cap * sizeof(*a));
+
+		if (!a)
+			return NULL;
+		p->threads = a;
+		p->threads_cap = cap;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t || idmap__set(&m->threads, tid, t)) {
+		free(t);
+		return NULL;
+	}
+	t->tid = tid;
+	t->tgid = p->pid;
+	t->start_ns = ts;
+	t->born_in_trace = true;	/* until a snapshot says it was there before */
+	t->proc = p;
+	memcpy(t->comm, p->comm, sizeof(t->comm));
+	p->threads[p->nthreads++] = t;
+	return t;
+}
+
+static void set_comm(char *dst, const char *src)
+{
+	memcpy(dst, src, PS_COMM_LEN);
+	dst[PS_COMM_LEN - 1] = '\0';
+}
+
+/* Records emitted only for traced tasks: they make a process known. */
+static bool names_traced_task(unsigned type)
+{
+	return type != PS_REC_SWITCH && type != PS_REC_WAKEUP && type != PS_REC_LOST;
+}
+
+int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
+{
+	struct ps_process *p = NULL;
+	struct ps_thread *t = NULL;
+
+	if (!m->records++ || h->ts_ns < m->first_ns)
+		m->first_ns = h->ts_ns;
+	if (h->ts_ns > m->last_ns)
+		m->last_ns = h->ts_ns;
+	if (h->type == PS_REC_LOST) {
+		const struct ps_lost *l = (const void *)h;
+
+		m->lost_total = l->lost_total;
+		memcpy(m->lost_by_type, l->lost_by_type, sizeof(m->lost_by_type));
+		return 0;
+	}
+	if (!h->tid)
+		return 0;	/* the idle task */
+	if (names_traced_task(h->type)) {
+		p = get_process(m, h->tgid, h->ts_ns);
+		if (!p)
+			return -ENOMEM;
+		t = get_thread(m, p, h->tid, h->ts_ns);
+		if (!t)
+			return -ENOMEM;
+	} else {
+		p = proc_model__process(m, h->tgid);
+		t = proc_model__thread(m, h->tid);
+		if (t && t->proc != p)
+			t = NULL;
+	}
+	if (p)
+		p->records[h->type]++;
+
+	switch (h->type) {
+	case PS_REC_SNAP_TASK: {
+		const struct ps_snap_task *r = (const void *)h;
+
+		set_comm(t->comm, r->comm);
+		t->born_in_trace = false;
+		if (h->tid == h->tgid) {
+			set_comm(p->comm, r->comm);
+			p->ppid = r->ppid;
+			p->born_in_trace = false;
+		}
+		break;
+	}
+	case PS_REC_FORK: {
+		const struct ps_fork *r = (const void *)h;
+		struct ps_process *cp = p;
+		struct ps_thread *ct;
+
+		if (r->child_tgid != h->tgid) {
+			cp = get_process(m, r->child_tgid, h->ts_ns);
+			if (!cp)
+				return -ENOMEM;
+			cp->ppid = h->tgid;
+			cp->born_in_trace = true;
+			cp->start_ns = h->ts_ns;
+			set_comm(cp->comm, r->child_comm);
+		}
+		ct = get_thread(m, cp, r->child_tid, h->ts_ns);
+		if (!ct)
+			return -ENOMEM;
+		ct->born_in_trace = true;
+		ct->start_ns = h->ts_ns;
+		ct->creator_tid = h->tid;
+		set_comm(ct->comm, r->child_comm);
+		break;
+	}
+	case PS_REC_EXEC: {
+		const struct ps_exec *r = (const void *)h;
+
+		set_comm(p->comm, r->comm);
+		set_comm(t->comm, r->comm);
+		memcpy(p->exe, r->filename, sizeof(p->exe));
+		p->exe[sizeof(p->exe) - 1] = '\0';
+		p->nexecs++;
+		break;
+	}
+	case PS_REC_RENAME: {
+		const struct ps_rename *r = (const void *)h;
+
+		set_comm(t->comm, r->newcomm);
+		if (h->tid == h->tgid)
+			set_comm(p->comm, r->newcomm);
+		break;
+	}
+	case PS_REC_EXIT: {
+		const struct ps_exit *r = (const void *)h;
+
+		t->exited = true;
+		t->end_ns = h->ts_ns;
+		if (r->group_dead) {
+			p->exited = true;
+			p->end_ns = h->ts_ns;
+			p->exit_code = r->exit_code;
+		}
+		break;
+	}
+	}
+	return 0;
+}
+
+void proc_model__free(struct proc_model *m)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct ps_process *p = m->order[i];
+
+		for (size_t j = 0; j < p->nthreads; j++)
+			free(p->threads[j]);
+		free(p->threads);
+		free(p);
+	}
+	free(m->order);
+	idmap__free(&m->procs);
+	idmap__free(&m->threads);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The process tree: who exists, who created whom, names, births, exits.
+ * Fed every record in file order with proc_model__apply(); other models
+ * (vm_model, sched_model) hang their per-process and per-thread state off
+ * the objects here.
+ */
+#ifndef PROCSCOPE_PROC_MODEL_H
+#define PROCSCOPE_PROC_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "idmap.h"
+#include "records.h"
+
+struct ps_process;
+
+struct ps_thread {
+	uint32_t tid;
+	uint32_t tgid;
+	char comm[PS_COMM_LEN];
+	uint64_t start_ns;	/* birth if born_in_trace, else first record */
+	uint64_t end_ns;	/* exit, 0 while alive */
+	uint32_t creator_tid;	/* 0 if it existed before recording */
+	bool born_in_trace;
+	bool exited;
+	struct ps_process *proc;
+	void *sched;		/* owned by sched_model */
+};
+
+struct ps_process {
+	uint32_t pid;
+	uint32_t ppid;		/* 0 if unknown */
+	char comm[PS_COMM_LEN];
+	char exe[PS_FNAME_LEN];	/* last exec's filename, "" if none seen */
+	uint64_t start_ns;
+	uint64_t end_ns;	/* exit of its last thread, 0 while alive */
+	bool born_in_trace;
+	bool exited;
+	int32_t exit_code;	/* wait(2) status of the process, -1 unknown */
+	uint32_t nexecs;
+	uint64_t records[PS_REC_MAX];	/* records caused by this process, by type */
+	struct ps_thread **threads;	/* every thread seen, in order of appearance */
+	size_t nthreads;
+	size_t threads_cap;
+	void *vm;		/* owned by vm_model */
+};
+
+struct proc_model {
+	struct idmap procs;	/* pid -> ps_process */
+	struct idmap threads;	/* tid -> ps_thread, the latest with that tid */
+	struct ps_process **order;	/* in order of appearance */
+	size_t nprocs;
+	size_t order_cap;
+	uint64_t first_ns;	/* first record's timestamp */
+	uint64_t last_ns;	/* last record's timestamp */
+	uint64_t records;
+	uint64_t lost_total;	/* from the latest PS_REC_LOST */
+	uint64_t lost_by_type[PS_REC_MAX];
+};
+
+void proc_model__init(struct proc_model *m);
+/* 0 or -ENOMEM. */
+int proc_model__apply(struct proc_model *m, const struct ps_hdr *h);
+void proc_model__free(struct proc_model *m);
+
+struct ps_process *proc_model__process(const struct proc_model *m, uint32_t pid);
+struct ps_thread *proc_model__thread(const struct proc_model *m, uint32_t tid);
+
+#endif

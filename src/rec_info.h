@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What each record type is called and how small it may be. */
+#ifndef PROCSCOPE_REC_INFO_H
+#define PROCSCOPE_REC_INFO_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "records.h"
+
+const char *rec_info__name(unsigned type);
+/* Smallest valid hdr.size for TYPE; 0 for an unknown type. */
+size_t rec_info__min_size(unsigned type);
+
+/* Flag decoders for dump: write "PROT_READ|PROT_WRITE" style text into buf. */
+const char *rec_info__prot(char *buf, size_t len, __u64 prot);
+const char *rec_info__mmap_flags(char *buf, size_t len, __u64 flags);
+const char *rec_info__clone_flags(char *buf, size_t len, __u64 flags);
+const char *rec_info__task_state(char *buf, size_t len, __u32 state);
+/*
+ * Joins leaf-first path components (ps_mmap.path, ps_vma.path) into
+ * "/a/b/c"; a lone "[name]" (vdso, vvar) is kept as it is. Returns buf.
+ */
+const char *rec_info__path(char *buf, size_t len, const char (*comp)[PS_PATH_COMP]);
+/* One-letter task state as ps(1) shows it: R, S, D, T, t, X, Z, P, I */
+char rec_info__state_char(__u32 state);
+
+#endif

@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * procscope record: loads the probes, starts or attaches to the targets and
+ * drains the ring buffer into the session file until they are gone.
+ *
+ * The ring buffer is drained on a timer (every PS_DRAIN_MS): probes submit
+ * without wakeups (see bpf/procscope.bpf.c), and a chunk is written at least
+ * once a second, so a recorder killed with SIGKILL loses at most the last
+ * second.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "commands.h"
+#include "procscope.skel.h"
+#include "snapshot.h"
+#include "trace_writer.h"
+#include "util.h"
+
+#define PS_DRAIN_MS	10
+#define PS_FLUSH_NS	1000000000ull
+#define PS_MAX_PIDS	64
+#define PS_TRACED_LIVE	1	/* as in bpf/procscope.bpf.c */
+#define PS_TRACED_GONE	2
+
+static struct env {
+	const char *output;
+	pid_t pids[PS_MAX_PIDS];
+	int npids;
+	bool all;
+	double duration_s;
+	uint64_t ringbuf_bytes;
+	char **cmd;
+} env = {
+	.output = "procscope.data",
+	.ringbuf_bytes = 64 << 20,
+};
+
+static volatile sig_atomic_t exiting;
+
+static const char doc[] =
+"Record memory-layout and scheduling events of processes into a session file.\n"
+"\n"
+"USAGE: procscope record [-o FILE] [-p PID[,PID...]] [-a] [-d SECONDS] [-- CMD ARGS]\n"
+"\n"
+"EXAMPLES:\n"
+"    procscope record -- ./myprog arg   # start ./myprog, trace it and its children\n"
+"    procscope record -p 1234 -d 10     # attach to running PID 1234 for 10 s\n"
+"    procscope record -a -d 5           # every process on the machine, 5 s\n";
+
+static const struct argp_option opts[] = {
+	{ "output", 'o', "FILE", 0, "Session file (default ./procscope.data; an old one is kept as .old)", 0 },
+	{ "pid", 'p', "PID[,PID]", 0, "Attach to running processes", 0 },
+	{ "all", 'a', NULL, 0, "Trace every process on the machine", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
+	{ "ringbuf-size", 'b', "SIZE", 0, "Ring buffer size (default 64M, a power of 2)", 0 },
+	{ "verbose", 'v', NULL, 0, "Say more; -vv adds libbpf's messages", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *tok, *save, *end;
+	long v;
+
+	switch (key) {
+	case 'o':
+		env.output = arg;
+		break;
+	case 'p':
+		for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			errno = 0;
+			v = strtol(tok, &end, 10);
+			if (errno || *end || v <= 0 || env.npids == PS_MAX_PIDS)
+				argp_error(state, "invalid PID '%s'", tok);
+			env.pids[env.npids++] = v;
+		}
+		break;
+	case 'a':
+		env.all = true;
+		break;
+	case 'd':
+		env.duration_s = strtod(arg, &end);
+		if (*end || env.duration_s <= 0)
+			argp_error(state, "invalid duration '%s'", arg);
+		break;
+	case 'b':
+		if (ps_parse_size(arg, &env.ringbuf_bytes) || env.ringbuf_bytes < 4096 ||
+		    (env.ringbuf_bytes & (env.ringbuf_bytes - 1)))
+			argp_error(state, "invalid ring buffer size '%s' (a power of 2, >= 4096)", arg);
+		break;
+	case 'v':
+		ps_verbose++;
+		break;
+	case ARGP_KEY_ARG:
+		env.cmd = state->argv + state->next - 1;
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!env.cmd && !env.npids && !env.all)
+			argp_error(state, "nothing to trace: give -- CMD, -p PID or -a");
+		if (!!env.cmd + !!env.npids + env.all > 1)
+			argp_error(state, "give only one of -- CMD, -p PID and -a");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && ps_verbose < 2)
+		return 0;
+	if (ps_verbose < 1)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+/* The kernel resolves tracepoint ids through tracefs, which may not be mounted. */
+static void ensure_tracefs(void)
+{
+	struct stat st;
+
+	if (!stat("/sys/kernel/tracing/events", &st) || !stat("/sys/kernel/debug/tracing/events", &st))
+		return;
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		ps_dbg("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
+}
+
+/* execvp's lookup, done up front so a typo is one clear error, not a dead child. */
+static int find_command(const char *name)
+{
+	char *path, *dir, *save, buf[4096];
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) ? -errno : 0;
+	path = strdup(getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin");
+	if (!path)
+		return -ENOMEM;
+	for (dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+		if (!access(buf, X_OK)) {
+			free(path);
+			return 0;
+		}
+	}
+	free(path);
+	return -ENOENT;
+}
+
+struct child {
+	pid_t pid;
+	int go_fd;	/* write end: closing it lets the child exec */
+	int err_fd;	/* read end: the child's exec errno, or EOF on success */
+};
+
+/* Forks CMD stopped before exec, so its first instruction can be traced. */
+static int start_child(char **cmd, struct child *c)
+{
+	int go[2], errp[2];
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		return -errno;
+	c->pid = fork();
+	if (c->pid < 0)
+		return -errno;
+	if (c->pid == 0) {
+		char b;
+		int e;
+
+		close(go[1]);
+		close(errp[0]);
+		if (read(go[0], &b, 1) < 0)
+			_exit(127);
+		execvp(cmd[0], cmd);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(errp[1]);
+	c->go_fd = go[1];
+	c->err_fd = errp[0];
+	return 0;
+}
+
+static int release_child(struct child *c)
+{
+	ssize_t n;
+	int e;
+
+	close(c->go_fd);
+	n = read(c->err_fd, &e, sizeof(e));
+	close(c->err_fd);
+	if (n == sizeof(e))
+		return -e;
+	return 0;
+}
+
+struct recorder {
+	struct procscope_bpf *skel;
+	struct ring_buffer *rb;
+	struct trace_writer *w;
+	int err;		/* first write error: recording stops */
+	__u64 lost[PS_REC_MAX];	/* summed over CPUs */
+	__u64 lost_total;
+	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
+	int ngone;
+};
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct recorder *rec = ctx;
+	int err;
+
+	if (rec->err || len < sizeof(struct ps_hdr))
+		return 0;
+	err = trace_writer__add(rec->w, data);
+	if (err && err != -EINVAL)
+		rec->err = err;
+	return 0;
+}
+
+/* Reads the per-CPU lost counters; writes a PS_REC_LOST record if they moved. */
+static int update_lost(struct recorder *rec, bool force)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(rec->skel->maps.lost);
+	__u64 vals[ncpus > 0 ? ncpus : 1], total = 0;
+	struct ps_lost l = {};
+	bool moved = false;
+
+	for (__u32 t = 0; t < PS_REC_MAX; t++) {
+		__u64 sum = 0;
+
+		if (bpf_map_lookup_elem(fd, &t, vals))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			sum += vals[c];
+		moved |= sum != rec->lost[t];
+		rec->lost[t] = sum;
+		total += sum;
+	}
+	rec->lost_total = total;
+	if (!moved && !force)
+		return 0;
+	l.h.type = PS_REC_LOST;
+	l.h.size = sizeof(l);
+	l.h.ts_ns = ps_now_ns(CLOCK_MONOTONIC);
+	l.lost_total = total;
+	memcpy(l.lost_by_type, rec->lost, sizeof(l.lost_by_type));
+	return trace_writer__add(rec->w, &l.h);
+}
+
+/*
+ * Counts traced processes still alive. Exited ones are dropped from the
+ * filter one tick after they were seen gone, so their last switch-out is
+ * still recorded.
+ */
+static int live_targets(struct recorder *rec)
+{
+	int fd = bpf_map__fd(rec->skel->maps.traced), live = 0, ngone = 0;
+	__u32 key, next, *prev = NULL;
+	__u32 gone[PS_ARRAY_SIZE(rec->gone)];
+	__u8 val;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue;
+		if (val == PS_TRACED_LIVE) {
+			live++;
+			continue;
+		}
+		if (ngone < (int)PS_ARRAY_SIZE(gone))
+			gone[ngone++] = key;
+	}
+	for (int i = 0; i < ngone; i++)
+		for (int j = 0; j < rec->ngone; j++)
+			if (gone[i] == rec->gone[j])
+				bpf_map_delete_elem(fd, &gone[i]);
+	memcpy(rec->gone, gone, ngone * sizeof(gone[0]));
+	rec->ngone = ngone;
+	return live;
+}
+
+static void build_strings(int argc, char **argv, char *cmdline, size_t clen, char *targets,
+			  size_t tlen)
+{
+	size_t off = 0;
+
+	cmdline[0] = '\0';
+	for (int i = 0; i < argc && off < clen; i++)
+		off += snprintf(cmdline + off, clen - off, "%s%s", i ? " " : "", argv[i]);
+	off = 0;
+	targets[0] = '\0';
+	if (env.all) {
+		snprintf(targets, tlen, "all");
+	} else if (env.npids) {
+		off = snprintf(targets, tlen, "pid:");
+		for (int i = 0; i < env.npids && off < tlen; i++)
+			off += snprintf(targets + off, tlen - off, "%s%d", i ? "," : "", env.pids[i]);
+	} else {
+		off = snprintf(targets, tlen, "cmd:");
+		for (int i = 0; env.cmd[i] && off < tlen; i++)
+			off += snprintf(targets + off, tlen - off, "%s%s", i ? " " : "", env.cmd[i]);
+	}
+}
+
+static int load_probes(struct recorder *rec)
+{
+	struct stat st;
+	int err;
+
+	if (stat("/sys/kernel/btf/vmlinux", &st)) {
+		ps_err("this kernel has no BTF (/sys/kernel/btf/vmlinux): it needs CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOENT;
+	}
+	rec->skel = procscope_bpf__open();
+	if (!rec->skel) {
+		err = -errno;
+		ps_err("cannot open BPF object: %s", strerror(-err));
+		return err;
+	}
+	rec->skel->rodata->targ_all = env.all;
+	rec->skel->rodata->targ_self_tgid = getpid();
+	bpf_map__set_max_entries(rec->skel->maps.events, env.ringbuf_bytes);
+	err = procscope_bpf__load(rec->skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			ps_err("cannot load BPF programs: %s (run as root, or with CAP_BPF and CAP_PERFMON)",
+			       strerror(-err));
+		else
+			ps_err("cannot load BPF programs: %s (run with -vv for the verifier's log)",
+			       strerror(-err));
+		return err;
+	}
+	ensure_tracefs();
+	err = procscope_bpf__attach(rec->skel);
+	if (err) {
+		ps_err("cannot attach probes: %s%s", strerror(-err),
+		       err == -ENOENT ? " (is tracefs mounted at /sys/kernel/tracing?)" : "");
+		return err;
+	}
+	rec->rb = ring_buffer__new(bpf_map__fd(rec->skel->maps.events), on_record, rec, NULL);
+	if (!rec->rb) {
+		err = -errno;
+		ps_err("cannot set up the ring buffer: %s", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int add_target(struct recorder *rec, pid_t pid)
+{
+	__u8 live = PS_TRACED_LIVE;
+	__u32 key = pid;
+
+	if (bpf_map_update_elem(bpf_map__fd(rec->skel->maps.traced), &key, &live, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int exit_status_of(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 1;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, NULL, doc, NULL, NULL, NULL };
+	char cmdline[4096], targets[4096], sz[32];
+	struct ps_file_header hdr = {};
+	struct ps_footer footer = {};
+	struct recorder rec = {};
+	struct child child = { .pid = -1 };
+	struct utsname uts;
+	struct timespec tick = { 0, PS_DRAIN_MS * 1000000L };
+	__u64 start_ns, last_flush, records = 0;
+	int err, wstatus, status = 0;
+	bool child_done = true;
+
+	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
+	if (err)
+		return 2;
+	libbpf_set_print(libbpf_print);
+
+	for (int i = 0; i < env.npids; i++) {
+		if (kill(env.pids[i], 0) && errno == ESRCH) {
+			ps_err("no process with PID %d", env.pids[i]);
+			return 1;
+		}
+	}
+	if (env.cmd) {
+		err = find_command(env.cmd[0]);
+		if (err) {
+			ps_err("cannot run '%s': %s", env.cmd[0],
+			       err == -ENOENT ? "command not found" : strerror(-err));
+			return 127;
+		}
+	}
+	if (geteuid() != 0 && access("/proc/self", F_OK) == 0)
+		ps_dbg("not root: loading BPF may be refused");
+
+	err = load_probes(&rec);
+	if (err)
+		goto out;
+
+	build_strings(argc, argv, cmdline, sizeof(cmdline), targets, sizeof(targets));
+	uname(&uts);
+	hdr.page_size = sysconf(_SC_PAGESIZE);
+	hdr.ncpus = libbpf_num_possible_cpus();
+	hdr.target_all = env.all;
+	snprintf(hdr.procscope_version, sizeof(hdr.procscope_version), "%s", PROCSCOPE_VERSION);
+	snprintf(hdr.kernel_release, sizeof(hdr.kernel_release), "%s", uts.release);
+	start_ns = ps_now_ns(CLOCK_MONOTONIC);
+	hdr.realtime_offset_ns = (__s64)(ps_now_ns(CLOCK_REALTIME) - start_ns);
+	hdr.start_ns = start_ns;
+	rec.w = trace_writer__open(env.output, &hdr, cmdline, targets);
+	if (!rec.w) {
+		err = -errno;
+		goto out;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (env.cmd) {
+		err = start_child(env.cmd, &child);
+		if (!err)
+			err = add_target(&rec, child.pid);
+		if (err) {
+			ps_err("cannot start '%s': %s", env.cmd[0], strerror(-err));
+			goto out;
+		}
+		child_done = false;
+		err = release_child(&child);
+		if (err) {
+			ps_err("cannot run '%s': %s", env.cmd[0], strerror(-err));
+			waitpid(child.pid, NULL, 0);
+			status = 127;
+			goto out;
+		}
+	} else if (env.npids) {
+		for (int i = 0; i < env.npids; i++) {
+			err = add_target(&rec, env.pids[i]);
+			if (!err)
+				err = snapshot__process(rec.w, env.pids[i], true);
+			if (err == -ENOENT || err == -ESRCH) {
+				ps_err("PID %d exited before recording started", env.pids[i]);
+				err = 0;
+			} else if (err) {
+				ps_err("cannot snapshot PID %d: %s", env.pids[i], strerror(-err));
+				goto out;
+			}
+		}
+	} else {
+		err = snapshot__all(rec.w, getpid());
+		if (err < 0) {
+			ps_err("cannot snapshot processes: %s", strerror(-err));
+			goto out;
+		}
+		err = 0;
+	}
+	ps_dbg("recording to %s", env.output);
+
+	last_flush = ps_now_ns(CLOCK_MONOTONIC);
+	while (!exiting && !rec.err) {
+		__u64 now;
+
+		nanosleep(&tick, NULL);
+		ring_buffer__consume(rec.rb);
+		now = ps_now_ns(CLOCK_MONOTONIC);
+		if (!child_done && waitpid(child.pid, &wstatus, WNOHANG) == child.pid) {
+			child_done = true;
+			status = exit_status_of(wstatus);
+		}
+		if (now - last_flush >= PS_FLUSH_NS) {
+			int e = update_lost(&rec, false);
+
+			if (!e)
+				e = trace_writer__flush(rec.w);
+			if (e)
+				rec.err = e;
+			last_flush = now;
+		}
+		if (env.duration_s && now - start_ns >= env.duration_s * 1e9)
+			break;
+		if (!env.all && child_done && live_targets(&rec) == 0)
+			break;
+	}
+	/* what the probes wrote up to now, then close the file */
+	ring_buffer__consume(rec.rb);
+	if (!rec.err)
+		rec.err = update_lost(&rec, true);
+	footer.end_ns = ps_now_ns(CLOCK_MONOTONIC);
+	footer.lost_total = rec.lost_total;
+	memcpy(footer.lost_by_type, rec.lost, sizeof(footer.lost_by_type));
+	footer.exit_status = env.cmd ? status : -1;
+	if (!rec.err)
+		rec.err = trace_writer__finish(rec.w, &footer);
+	for (int t = 0; t < PS_REC_MAX; t++)
+		records += trace_writer__counts(rec.w)[t];
+	if (rec.err) {
+		err = rec.err;
+		ps_err("cannot write '%s': %s: recording stopped; the file keeps everything up to its last whole chunk",
+		       env.output, err == -ENOSPC ? "disk full" : strerror(-err));
+	} else {
+		fprintf(stderr, "procscope: %llu records, %s written to '%s'\n",
+			(unsigned long long)records,
+			ps_fmt_size(sz, sizeof(sz), trace_writer__bytes(rec.w)), env.output);
+	}
+	if (rec.lost_total)
+		fprintf(stderr, "procscope: lost %llu records (ring buffer full; try a larger -b)\n",
+			(unsigned long long)rec.lost_total);
+
+out:
+	/* stop tracing before waiting, so a long-running CMD is not traced into the void */
+	ring_buffer__free(rec.rb);
+	procscope_bpf__destroy(rec.skel);
+	trace_writer__free(rec.w);
+	if (!child_done && child.pid > 0) {
+		if (waitpid(child.pid, &wstatus, 0) == child.pid)
+			status = exit_status_of(wstatus);
+	}
+	if (err)
+		return status ? status : 1;
+	return status;
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * procscope report: one pass over the session file through the models, then
+ * a summary per process: what ran, how long, its threads, what it recorded.
+ */
+#include <argp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commands.h"
+#include "proc_model.h"
+#include "rec_info.h"
+#include "trace_reader.h"
+#include "util.h"
+
+static struct {
+	const char *input;
+	long pid;	/* 0: every process */
+} env = { .input = "procscope.data" };
+
+static const struct argp_option opts[] = {
+	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
+	{ "pid", 'p', "PID", 0, "Only this process", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	switch (key) {
+	case 'i':
+		env.input = arg;
+		break;
+	case 'p':
+		env.pid = strtol(arg, &end, 10);
+		if (*end || env.pid <= 0)
+			argp_error(state, "invalid PID '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static double sec(uint64_t ns)
+{
+	return ns / 1e9;
+}
+
+static void print_exit(FILE *f, const struct ps_process *p)
+{
+	if (!p->exited) {
+		fprintf(f, "alive at end of recording");
+		return;
+	}
+	if (p->exit_code < 0)
+		fprintf(f, "exited");
+	else if ((p->exit_code & 0x7f) == 0)
+		fprintf(f, "exited with status %d", (p->exit_code >> 8) & 0xff);
+	else
+		fprintf(f, "killed by signal %d", p->exit_code & 0x7f);
+}
+
+static void report_process(FILE *f, const struct proc_model *m, const struct ps_process *p)
+{
+	uint64_t end = p->exited ? p->end_ns : m->last_ns;
+	uint64_t total = 0;
+
+	fprintf(f, "\nprocess %u (%s)", p->pid, p->comm);
+	if (p->ppid)
+		fprintf(f, ", parent %u", p->ppid);
+	fprintf(f, "\n");
+	if (p->exe[0])
+		fprintf(f, "  image:     %s%s\n", p->exe, p->nexecs > 1 ? " (last of several execs)" : "");
+	fprintf(f, "  lifetime:  %.6f s .. %.6f s (%.6f s)%s, ", sec(p->start_ns - m->first_ns),
+		sec(end - m->first_ns), sec(end - p->start_ns),
+		p->born_in_trace ? "" : ", started before recording");
+	print_exit(f, p);
+	fprintf(f, "\n  threads:   %zu seen:", p->nthreads);
+	for (size_t i = 0; i < p->nthreads && i < 16; i++)
+		fprintf(f, " %u(%s)", p->threads[i]->tid, p->threads[i]->comm);
+	if (p->nthreads > 16)
+		fprintf(f, " ...");
+	fprintf(f, "\n  records:  ");
+	for (int t = 1; t < PS_REC_MAX; t++) {
+		if (!p->records[t])
+			continue;
+		fprintf(f, " %s=%llu", rec_info__name(t), (unsigned long long)p->records[t]);
+		total += p->records[t];
+	}
+	fprintf(f, " (total %llu)\n", (unsigned long long)total);
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, NULL,
+		"Summarise a session file per process.", NULL, NULL, NULL };
+	const struct trace_reader_stats *st;
+	const struct ps_file_header *fh;
+	const struct ps_footer *footer;
+	struct trace_reader *r;
+	struct proc_model pm;
+	const struct ps_hdr *h;
+	int err = 0, shown = 0;
+	uint64_t lost_total;
+	const uint64_t *lost_by_type;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+	r = trace_reader__open(env.input);
+	if (!r)
+		return 1;
+	proc_model__init(&pm);
+	while ((h = trace_reader__next(r))) {
+		err = proc_model__apply(&pm, h);
+		if (err) {
+			ps_err("out of memory reading '%s'", env.input);
+			goto out;
+		}
+	}
+	fh = trace_reader__header(r);
+	st = trace_reader__stats(r);
+	footer = trace_reader__footer(r);
+	lost_total = footer ? footer->lost_total : pm.lost_total;
+	lost_by_type = footer ? (const uint64_t *)footer->lost_by_type : pm.lost_by_type;
+
+	printf("# procscope report: %s\n", env.input);
+	printf("# recorded by procscope %s on Linux %s, %u CPUs: %s\n", fh->procscope_version,
+	       fh->kernel_release, fh->ncpus, trace_reader__cmdline(r));
+	printf("# targets: %s\n", trace_reader__targets(r));
+	printf("# %llu records over %.6f s, %zu processes",
+	       (unsigned long long)st->records, sec(pm.last_ns - pm.first_ns), pm.nprocs);
+	if (footer && footer->exit_status >= 0)
+		printf(", command exit status %d", footer->exit_status);
+	printf("\n# lost records: %llu", (unsigned long long)lost_total);
+	for (int t = 0; t < PS_REC_MAX; t++)
+		if (lost_by_type[t])
+			printf(" %s=%llu", rec_info__name(t), (unsigned long long)lost_by_type[t]);
+	printf("\n");
+	if (!footer)
+		printf("# WARNING: no footer: the recording did not finish; read up to its last whole chunk\n");
+	if (st->bad_chunks)
+		printf("# WARNING: %llu damaged chunks skipped\n", (unsigned long long)st->bad_chunks);
+
+	for (size_t i = 0; i < pm.nprocs; i++) {
+		if (env.pid && pm.order[i]->pid != env.pid)
+			continue;
+		report_process(stdout, &pm, pm.order[i]);
+		shown++;
+	}
+	if (env.pid && !shown) {
+		ps_err("no process %ld in '%s'", env.pid, env.input);
+		err = -1;
+	}
+out:
+	proc_model__free(&pm);
+	trace_reader__free(r);
+	return err ? 1 : 0;
+}

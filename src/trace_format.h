@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The session file (default ./procscope.data), little-endian:
+ *
+ *   struct ps_file_header, then header_len - sizeof(header) bytes holding the
+ *   command line and the targets as two NUL-terminated strings;
+ *   chunks: struct ps_chunk_header + stored_len bytes of payload, the payload
+ *   being records (include/records.h) back to back, zlib-compressed when
+ *   PS_CHUNK_ZLIB is set; crc32 covers the stored payload;
+ *   a last chunk flagged PS_CHUNK_FOOTER whose payload is struct ps_footer.
+ *
+ * A file without a footer was not closed (recorder killed, disk full): it
+ * reads up to its last complete chunk, and PS_REC_LOST records in the stream
+ * carry the lost-record counts so far.
+ */
+#ifndef PROCSCOPE_TRACE_FORMAT_H
+#define PROCSCOPE_TRACE_FORMAT_H
+
+#include <linux/types.h>
+#include "records.h"
+
+#define PS_FILE_MAGIC		"PROCSCP\0"
+#define PS_FILE_VERSION		1
+#define PS_CHUNK_MAGIC		0x4b4e4843u	/* "CHNK" */
+#define PS_CHUNK_ZLIB		0x1
+#define PS_CHUNK_FOOTER		0x2
+#define PS_CHUNK_MAX_RAW	(4u << 20)	/* bytes of records per chunk, at most */
+
+struct ps_file_header {
+	char magic[8];
+	__u32 version;
+	__u32 header_len;	/* bytes, strings included */
+	__u32 page_size;
+	__u32 ncpus;
+	__u64 start_ns;		/* CLOCK_MONOTONIC at recording start */
+	__s64 realtime_offset_ns;	/* add to a monotonic ns to get wall clock */
+	char procscope_version[32];
+	char kernel_release[72];
+	__u32 target_all;	/* -a */
+	__u32 pad;
+	/* followed by: command line\0 targets\0 */
+};
+
+struct ps_chunk_header {
+	__u32 magic;
+	__u32 flags;
+	__u32 stored_len;	/* bytes following this header */
+	__u32 raw_len;		/* bytes of records once decompressed */
+	__u32 nrecords;
+	__u32 crc32;		/* zlib crc32 of the stored bytes */
+};
+
+struct ps_footer {
+	__u64 end_ns;		/* CLOCK_MONOTONIC at the end of recording */
+	__u64 records_by_type[PS_REC_MAX];
+	__u64 lost_total;
+	__u64 lost_by_type[PS_REC_MAX];
+	__s32 exit_status;	/* of the traced command, -1 if none */
+	__u32 pad;
+};
+
+#endif /* PROCSCOPE_TRACE_FORMAT_H */

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Session file writer: records are buffered into a chunk, which is
+ * compressed, checksummed and written with one write(2). A failed write
+ * truncates the file back to its last whole chunk, so whatever was written
+ * before stays readable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "trace_writer.h"
+#include "util.h"
+
+struct trace_writer {
+	int fd;
+	char *path;
+	__u8 *raw;		/* records of the chunk being filled */
+	size_t raw_len;
+	__u32 nrecords;
+	__u8 *out;		/* chunk header + compressed payload */
+	size_t out_cap;
+	off_t good_off;		/* end of the last whole chunk */
+	__u64 counts[PS_REC_MAX];
+	int err;		/* sticky: once a write failed, nothing more is written */
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+struct trace_writer *trace_writer__open(const char *path, const struct ps_file_header *hdr,
+					const char *cmdline, const char *targets)
+{
+	size_t clen = strlen(cmdline) + 1, tlen = strlen(targets) + 1;
+	struct ps_file_header h = *hdr;
+	struct trace_writer *w;
+	char old[4096];
+	int err;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->fd = -1;
+	w->path = strdup(path);
+	w->raw = malloc(PS_CHUNK_MAX_RAW);
+	w->out_cap = sizeof(struct ps_chunk_header) + compressBound(PS_CHUNK_MAX_RAW);
+	w->out = malloc(w->out_cap);
+	if (!w->path || !w->raw || !w->out) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	if (access(path, F_OK) == 0) {
+		snprintf(old, sizeof(old), "%s.old", path);
+		if (rename(path, old)) {
+			err = -errno;
+			ps_err("cannot keep '%s' as '%s': %s", path, old, strerror(-err));
+			goto err_free;
+		}
+	}
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (w->fd < 0) {
+		err = -errno;
+		ps_err("cannot create '%s': %s", path, strerror(-err));
+		goto err_free;
+	}
+	memcpy(h.magic, PS_FILE_MAGIC, sizeof(h.magic));
+	h.version = PS_FILE_VERSION;
+	h.header_len = sizeof(h) + clen + tlen;
+	err = write_all(w->fd, &h, sizeof(h));
+	if (!err)
+		err = write_all(w->fd, cmdline, clen);
+	if (!err)
+		err = write_all(w->fd, targets, tlen);
+	if (err) {
+		ps_err("cannot write '%s': %s", path, strerror(-err));
+		goto err_close;
+	}
+	w->good_off = h.header_len;
+	return w;
+
+err_close:
+	close(w->fd);
+	unlink(path);
+	w->fd = -1;
+err_free:
+	trace_writer__free(w);
+	errno = -err;
+	return NULL;
+}
+
+static int write_chunk(struct trace_writer *w, __u32 flags, const void *payload,
+		       size_t len, __u32 nrecords)
+{
+	struct ps_chunk_header *ch = (void *)w->out;
+	uLongf clen = w->out_cap - sizeof(*ch);
+	int err;
+
+	if (w->err)
+		return w->err;
+	ch->magic = PS_CHUNK_MAGIC;
+	ch->flags = flags;
+	ch->raw_len = len;
+	ch->nrecords = nrecords;
+	/* level 1: records compress ~4-8x already; higher levels cost the recorder CPU */
+	if (len > 256 && compress2(w->out + sizeof(*ch), &clen, payload, len, 1) == Z_OK &&
+	    clen < len) {
+		ch->flags |= PS_CHUNK_ZLIB;
+	} else {
+		memcpy(w->out + sizeof(*ch), payload, len);
+		clen = len;
+	}
+	ch->stored_len = clen;
+	ch->crc32 = crc32(0, w->out + sizeof(*ch), clen);
+	err = write_all(w->fd, w->out, sizeof(*ch) + clen);
+	if (err) {
+		/* drop the partial chunk so the file ends on a whole one */
+		if (ftruncate(w->fd, w->good_off))
+			ps_dbg("cannot truncate after failed write: %s", strerror(errno));
+		w->err = err;
+		return err;
+	}
+	w->good_off += sizeof(*ch) + clen;
+	return 0;
+}
+
+int trace_writer__flush(struct trace_writer *w)
+{
+	int err;
+
+	if (!w->nrecords)
+		return w->err;
+	err = write_chunk(w, 0, w->raw, w->raw_len, w->nrecords);
+	if (err)
+		return err;
+	w->raw_len = 0;
+	w->nrecords = 0;
+	return 0;
+}
+
+int trace_writer__add(struct trace_writer *w, const struct ps_hdr *rec)
+{
+	int err;
+
+	if (rec->size < sizeof(*rec) || rec->size % 8 || rec->type >= PS_REC_MAX)
+		return -EINVAL;
+	if (w->raw_len + rec->size > PS_CHUNK_MAX_RAW) {
+		err = trace_writer__flush(w);
+		if (err)
+			return err;
+	}
+	memcpy(w->raw + w->raw_len, rec, rec->size);
+	w->raw_len += rec->size;
+	w->nrecords++;
+	w->counts[rec->type]++;
+	return 0;
+}
+
+int trace_writer__finish(struct trace_writer *w, struct ps_footer *footer)
+{
+	int err = trace_writer__flush(w);
+
+	if (err)
+		return err;
+	memcpy(footer->records_by_type, w->counts, sizeof(w->counts));
+	err = write_chunk(w, PS_CHUNK_FOOTER, footer, sizeof(*footer), 0);
+	if (err)
+		return err;
+	if (fsync(w->fd) && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+const __u64 *trace_writer__counts(const struct trace_writer *w)
+{
+	return w->counts;
+}
+
+__u64 trace_writer__bytes(const struct trace_writer *w)
+{
+	return w->good_off;
+}
+
+void trace_writer__free(struct trace_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->path);
+	free(w->raw);
+	free(w->out);
+	free(w);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef PROCSCOPE_TRACE_WRITER_H
+#define PROCSCOPE_TRACE_WRITER_H
+
+#include <stddef.h>
+#include "trace_format.h"
+
+struct trace_writer;
+
+/*
+ * Creates PATH (0600); an existing PATH is kept as PATH.old. Writes the
+ * header at once. NULL and errno on failure, with the message printed.
+ */
+struct trace_writer *trace_writer__open(const char *path, const struct ps_file_header *hdr,
+					const char *cmdline, const char *targets);
+/* Appends one record (hdr->size bytes); writes a chunk when the buffer fills. */
+int trace_writer__add(struct trace_writer *w, const struct ps_hdr *rec);
+/* Writes buffered records as one chunk; 0 or -errno (file left at its last whole chunk). */
+int trace_writer__flush(struct trace_writer *w);
+/* Flushes, then writes the footer; records_by_type is filled in here. */
+int trace_writer__finish(struct trace_writer *w, struct ps_footer *footer);
+void trace_writer__free(struct trace_writer *w);
+/* Records appended so far, per type, and bytes on disk. */
+const __u64 *trace_writer__counts(const struct trace_writer *w);
+__u64 trace_writer__bytes(const struct trace_writer *w);
+
+#endif

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef PROCSCOPE_UTIL_H
+#define PROCSCOPE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PROCSCOPE_VERSION "0.1.0"
+#define PS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "procscope: <message>\n" on stderr; the one line a failure prints. */
+void ps_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, only with -v. */
+void ps_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern int ps_verbose;
+
+uint64_t ps_now_ns(int clock_id);
+/* Parses "1.5", "2s", "500ms", "end" (-> UINT64_MAX) into ns; -EINVAL if not a time. */
+int ps_parse_time(const char *s, uint64_t *ns);
+/* Parses "16M", "1G", "4096" into bytes. */
+int ps_parse_size(const char *s, uint64_t *bytes);
+/* Human-readable size, "1.5 MiB", into buf. */
+const char *ps_fmt_size(char *buf, size_t len, uint64_t bytes);
+
+#endif
