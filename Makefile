@@ -26,7 +26,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(wildcard tes
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
-BIN       := $(if $(filter 1,$(SAN)),$(OUTPUT)/procscope,procscope)
+BIN       := $(OUTPUT)/procscope
 
 ifeq ($(V),1)
 Q =
@@ -41,6 +41,9 @@ endif
 .PHONY: all deps demo test unit e2e clean vmlinux bench
 
 all: $(BIN) $(WORKLOADS)
+ifeq ($(OUTPUT),build)
+	$(Q)ln -sf build/procscope procscope
+endif
 
 $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/workloads:
 	$(Q)mkdir -p $@
@@ -85,7 +88,7 @@ demo: deps
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory SAN=1 all $(patsubst $(OUTPUT)/%,build-san/%,$(UNIT_BINS))
+	$(Q)$(MAKE) --no-print-directory SAN=1 build-san/procscope $(patsubst $(OUTPUT)/%,build-san/%,$(UNIT_BINS))
 	$(Q)tests/run.sh
 
 bench: all

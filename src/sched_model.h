@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Scheduling model: per thread, a complete sequence of state intervals from
+ * birth to end; per CPU, who ran when; wakeups and run-queue latency.
+ *
+ * Streaming: feed every record in file order (after proc_model__apply() of
+ * the same record); each closed interval is handed to the callback at once,
+ * and memory stays bounded by the number of threads, not the trace length.
+ */
+#ifndef PROCSCOPE_SCHED_MODEL_H
+#define PROCSCOPE_SCHED_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "proc_model.h"
+
+enum thread_state {
+	TS_UNKNOWN = 0,		/* before its first record, or inside a lost-records gap */
+	TS_RUNNING,		/* on a CPU */
+	TS_RUNNABLE,		/* woken or preempted, waiting for a CPU */
+	TS_SLEEPING,		/* S: interruptible wait */
+	TS_BLOCKED,		/* D: uninterruptible wait */
+	TS_STOPPED,		/* T/t */
+	TS_DEAD,		/* exited */
+	TS_MAX,
+};
+
+const char *sched_model__state_name(enum thread_state s);	/* "running", "runnable", ... */
+
+struct sched_interval {
+	uint32_t tid;
+	uint32_t tgid;
+	enum thread_state state;
+	int32_t cpu;		/* RUNNING: the CPU; RUNNABLE: the target CPU; else -1 */
+	uint64_t start_ns;
+	uint64_t end_ns;
+	bool preempted;		/* RUNNABLE after an involuntary switch */
+	uint32_t waker_tid;	/* RUNNABLE after a wakeup: who woke it (0 if unknown) */
+};
+
+/* Per-CPU occupancy: tid 0 is idle. */
+struct sched_cpu_interval {
+	uint32_t cpu;
+	uint32_t tid;
+	uint32_t tgid;
+	uint64_t start_ns;
+	uint64_t end_ns;
+};
+
+struct sched_thread_stats {
+	uint64_t oncpu_ns;
+	uint64_t runnable_ns;
+	uint64_t sleep_ns;
+	uint64_t blocked_ns;
+	uint64_t stopped_ns;
+	uint64_t unknown_ns;	/* lost-records gaps, and before its first record */
+	uint64_t nvcsw;		/* voluntary switches seen (plus the snapshot's, if any) */
+	uint64_t nivcsw;
+	uint64_t migrations;
+	uint64_t wakeups;	/* times it was woken */
+	uint64_t runq_p50_ns;	/* run-queue latency, wakeup (or preemption) to running */
+	uint64_t runq_p99_ns;
+	uint64_t runq_max_ns;
+	uint32_t top_wakers[3];	/* tids that woke it most, 0-terminated */
+	uint32_t top_waker_counts[3];
+};
+
+struct sched_model;
+
+struct sched_callbacks {
+	void (*interval)(void *ctx, const struct sched_interval *iv);	/* may be NULL */
+	void (*cpu_interval)(void *ctx, const struct sched_cpu_interval *iv);	/* may be NULL */
+	void *ctx;
+};
+
+/* NULL and errno on failure. CB may be NULL (stats only). */
+struct sched_model *sched_model__new(struct proc_model *pm, const struct sched_callbacks *cb);
+/* 0 or -errno. */
+int sched_model__apply(struct sched_model *m, const struct ps_hdr *h);
+/* Closes every open interval at END_NS (the end of the recording). */
+void sched_model__finish(struct sched_model *m, uint64_t end_ns);
+/* Stats of a thread so far (after finish: final); zeros if never seen. */
+void sched_model__thread_stats(const struct sched_model *m, const struct ps_thread *t,
+			       struct sched_thread_stats *out);
+/* Lost-records gaps seen: count and total ns. */
+uint64_t sched_model__gaps(const struct sched_model *m, uint64_t *gap_ns);
+void sched_model__free(struct sched_model *m);
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Address-space model: per process, an interval map of its mappings updated
+ * record by record (exec, fork, mmap, munmap, mremap, mprotect, brk, the
+ * initial snapshot), each region classified (text, heap, thread stack, ...),
+ * plus memory counters over time (heap, anonymous, main stack, RSS) and each
+ * thread's stack depth.
+ *
+ * Streaming: feed every record in file order (after proc_model__apply() of
+ * the same record); counter changes go to the callback as they happen.
+ * Memory is bounded by the number of live regions.
+ */
+#ifndef PROCSCOPE_VM_MODEL_H
+#define PROCSCOPE_VM_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "proc_model.h"
+
+enum vm_kind {
+	VK_OTHER = 0, VK_TEXT, VK_RODATA, VK_DATA, VK_BSS, VK_HEAP, VK_STACK,
+	VK_THREAD_STACK, VK_ANON, VK_FILE, VK_VDSO, VK_VVAR, VK_GUARD, VK_MAX,
+};
+
+/* "text", "rodata", ..., as layout --json spells them */
+const char *vm_model__kind_name(enum vm_kind k);
+
+struct vm_region {
+	uint64_t start;
+	uint64_t end;		/* exclusive */
+	uint64_t pgoff;		/* bytes into the file */
+	uint32_t prot;		/* PROT_READ 1 | PROT_WRITE 2 | PROT_EXEC 4 */
+	bool shared;		/* MAP_SHARED */
+	enum vm_kind kind;
+	const char *path;	/* file maps and [vdso]-style names; NULL otherwise */
+	uint32_t tid;		/* VK_THREAD_STACK: the thread it belongs to */
+	uint64_t created_ns;	/* when it appeared */
+	uint32_t created_tid;	/* by which thread (0: exec or snapshot) */
+	uint32_t changes;	/* times it was resized, split or re-protected */
+};
+
+/* Counter values of one process; reported whenever one of them moves. */
+struct vm_counters {
+	uint64_t heap_bytes;	/* brk - start_brk */
+	uint64_t anon_bytes;	/* private anonymous mappings (not heap, not stacks) */
+	uint64_t stack_bytes;	/* main stack mapping size */
+	uint64_t rss_bytes;	/* file + anon + shmem resident */
+};
+
+struct vm_callbacks {
+	void (*counters)(void *ctx, const struct ps_process *p, uint64_t ts_ns,
+			 const struct vm_counters *c);
+	/* depth = stack top - user SP at switch-out, for every thread */
+	void (*stack_depth)(void *ctx, const struct ps_thread *t, uint64_t ts_ns,
+			    uint64_t depth_bytes);
+	void *ctx;
+};
+
+struct vm_model;
+
+/* NULL and errno on failure. CB may be NULL. */
+struct vm_model *vm_model__new(struct proc_model *pm, const struct vm_callbacks *cb);
+int vm_model__apply(struct vm_model *m, const struct ps_hdr *h);
+/* Calls FN for each region of PID at the current point, lowest address first. */
+void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
+			       void (*fn)(void *ctx, const struct vm_region *r), void *ctx);
+void vm_model__free(struct vm_model *m);
+
+#endif
