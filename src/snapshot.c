@@ -171,7 +171,8 @@ int snapshot__process(struct trace_writer *w, pid_t pid, bool maps)
 	closedir(d);
 	if (!err && maps) {
 		err = snapshot_maps(w, pid);
-		if (err == -ENOENT || err == -ESRCH)
+		/* exited meanwhile, or a kernel thread's unreadable maps: threads suffice */
+		if (err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM)
 			err = 0;
 	}
 	return err;
@@ -195,7 +196,8 @@ int snapshot__all(struct trace_writer *w, pid_t skip)
 		if (pid == skip)
 			continue;
 		err = snapshot__process(w, pid, true);
-		if (err == -ENOENT || err == -ESRCH)
+		/* gone meanwhile, or hidden from us (another namespace): skip it */
+		if (err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM)
 			continue;
 		if (err) {
 			closedir(d);

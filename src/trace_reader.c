@@ -183,7 +183,7 @@ static size_t resync(const struct trace_reader *r, size_t off)
 static bool load_chunk(struct trace_reader *r)
 {
 	while (r->off < r->map_len) {
-		const struct ps_chunk_header *ch = (const void *)(r->map + r->off);
+		struct ps_chunk_header chdr, *ch = &chdr;
 		size_t at = r->off;
 		const __u8 *payload;
 		uLongf raw_len;
@@ -195,6 +195,8 @@ static bool load_chunk(struct trace_reader *r)
 			r->off = r->map_len;
 			return false;
 		}
+		/* chunks are packed back to back: copy the header out, it may be unaligned */
+		memcpy(ch, r->map + at, sizeof(*ch));
 		if (ch->magic != PS_CHUNK_MAGIC || ch->raw_len > PS_CHUNK_MAX_RAW) {
 			r->stats.bad_chunks++;
 			warn(r, "damaged chunk at offset %llu (%s), skipped", at, "bad header");
@@ -208,7 +210,7 @@ static bool load_chunk(struct trace_reader *r)
 			r->off = r->map_len;
 			return false;
 		}
-		payload = (const __u8 *)(ch + 1);
+		payload = r->map + at + sizeof(*ch);
 		if (crc32(0, payload, ch->stored_len) != ch->crc32) {
 			r->stats.bad_chunks++;
 			warn(r, "damaged chunk at offset %llu (%s), skipped", at, "bad checksum");
@@ -227,7 +229,15 @@ static bool load_chunk(struct trace_reader *r)
 			}
 			payload = r->buf;
 		} else {
+			/* records are read in place: align them by copying */
 			raw_len = ch->stored_len;
+			if (raw_len > PS_CHUNK_MAX_RAW) {
+				r->stats.bad_chunks++;
+				warn(r, "damaged chunk at offset %llu (%s), skipped", at, "too large");
+				continue;
+			}
+			memcpy(r->buf, payload, raw_len);
+			payload = r->buf;
 		}
 		if (ch->flags & PS_CHUNK_FOOTER) {
 			if (raw_len >= sizeof(r->footer)) {

@@ -6,8 +6,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-export PROCSCOPE=${PROCSCOPE:-$PWD/procscope}
-export PROCSCOPE_SAN=${PROCSCOPE_SAN:-$PWD/build-san/procscope}
+# e2e tests run the sanitizer build: the user side must pass under ASan+UBSan
+# with real recordings; one more run of the main recording test uses the
+# release build that users run.
+release=$PWD/build/procscope
+export PROCSCOPE=${PROCSCOPE:-$PWD/build-san/procscope}
 export WORKLOADS=${WORKLOADS:-$PWD/build/workloads}
 export ARTIFACTS=$PWD/tests/artifacts
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
@@ -19,7 +22,7 @@ passed=0 failed=0 skipped=0 failures=()
 run() {	# name, command...
 	local name=$1; shift
 	[ -n "$pattern" ] && [[ $name != *"$pattern"* ]] && return
-	local log="$ARTIFACTS/$name.log" start=$SECONDS rc
+	local log="$ARTIFACTS/${name//\//_}.log" start=$SECONDS rc
 	"$@" >"$log" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then
@@ -39,6 +42,9 @@ done
 for t in tests/e2e/*.sh; do
 	[ -x "$t" ] && run "e2e/$(basename "$t" .sh)" "$t"
 done
+if [ -x "$release" ] && [ "$PROCSCOPE" != "$release" ]; then
+	PROCSCOPE=$release run "e2e-release/rec_cmd" tests/e2e/rec_cmd.sh
+fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
