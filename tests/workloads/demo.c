@@ -6,6 +6,7 @@
  * one recursion deepens the main stack, and a child process runs ls.
  */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
