@@ -572,6 +572,13 @@ int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 
 	if (!is_traced(tgid))
 		return 0;
+	/*
+	 * The stack may have grown since the last switch-out, and the final
+	 * switch-out comes after exit_mm(): sample it now (on 6.16+ this
+	 * tracepoint fires before exit_mm(), so p->mm is still there).
+	 */
+	if (p->mm)
+		note_stack_growth(p, tgid, p->pid);
 	if (group_dead && !targ_all) {
 		__u8 gone = PS_TRACED_GONE;
 

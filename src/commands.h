@@ -6,5 +6,8 @@
 int cmd_record(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
+int cmd_layout(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -11,7 +11,10 @@ static const struct verb {
 } verbs[] = {
 	{ "record", cmd_record, "record a command, running processes or the whole machine" },
 	{ "report", cmd_report, "summary per process and thread" },
+	{ "layout", cmd_layout, "address space of a process at a time, high addresses on top" },
 	{ "dump", cmd_dump, "every record, one per line" },
+	{ "timeline", cmd_timeline, "thread states over time in the terminal (--cpus: per CPU)" },
+	{ "export", cmd_export, "timeline for Perfetto, chrome://tracing, speedscope, flame graphs" },
 };
 
 static void usage(FILE *f)

@@ -16,26 +16,41 @@ struct ps_process *proc_model__process(const struct proc_model *m, uint32_t pid)
 
 struct ps_thread *proc_model__thread(const struct proc_model *m, uint32_t tid)
 {
-	return idmap__get(&m->threads, tid);
+	struct ps_thread *t = idmap__get(&m->threads, tid);
+
+	/* a thread that exec'd from a non-leader moved to the leader's tid */
+	return t && t->tid == tid ? t : NULL;
 }
 
-static struct ps_process *get_process(struct proc_model *m, uint32_t pid, uint64_t ts)
+static int add_order(struct proc_model *m, struct ps_process *p)
 {
-	struct ps_process *p = idmap__get(&m->procs, pid);
-
-	if (p)
-		return p;	/* even exited: its last switch-out comes after the exit */
 	if (m->nprocs == m->order_cap) {
 		size_t cap = m->order_cap ? m->order_cap * 2 : 64;
 		struct ps_process **o = realloc(m->order, cap * sizeof(*o));
 
 		if (!o)
-			return NULL;
+			return -ENOMEM;
 		m->order = o;
 		m->order_cap = cap;
 	}
+	m->order[m->nprocs++] = p;
+	return 0;
+}
+
+/* FRESH: a fork made PID, so an exited process with that pid is an older one. */
+static struct ps_process *get_process(struct proc_model *m, uint32_t pid, uint64_t ts, bool fresh)
+{
+	struct ps_process *p = idmap__get(&m->procs, pid);
+
+	if (p && !(fresh && p->exited))
+		return p;	/* even exited: its last switch-out comes after the exit */
 	p = calloc(1, sizeof(*p));
-	if (!p || idmap__set(&m->procs, pid, p)) {
+	if (!p || add_order(m, p)) {
+		free(p);
+		return NULL;
+	}
+	if (idmap__set(&m->procs, pid, p)) {
+		m->nprocs--;
 		free(p);
 		return NULL;
 	}
@@ -43,16 +58,15 @@ static struct ps_process *get_process(struct proc_model *m, uint32_t pid, uint64
 	p->start_ns = ts;
 	p->born_in_trace = true;	/* until a snapshot says it was there before */
 	p->exit_code = -1;
-	m->order[m->nprocs++] = p;
 	return p;
 }
 
 static struct ps_thread *get_thread(struct proc_model *m, struct ps_process *p, uint32_t tid,
-				    uint64_t ts)
+				    uint64_t ts, bool fresh)
 {
-	struct ps_thread *t = idmap__get(&m->threads, tid);
+	struct ps_thread *t = proc_model__thread(m, tid);
 
-	if (t && t->proc == p)
+	if (t && t->proc == p && !(fresh && t->exited))
 		return t;
 	if (p->nthreads == p->threads_cap) {
 		size_t cap = p->threads_cap ? p->threads_cap * 2 : 8;
@@ -109,10 +123,10 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 	if (!h->tid)
 		return 0;	/* the idle task */
 	if (names_traced_task(h->type)) {
-		p = get_process(m, h->tgid, h->ts_ns);
+		p = get_process(m, h->tgid, h->ts_ns, false);
 		if (!p)
 			return -ENOMEM;
-		t = get_thread(m, p, h->tid, h->ts_ns);
+		t = get_thread(m, p, h->tid, h->ts_ns, false);
 		if (!t)
 			return -ENOMEM;
 	} else {
@@ -143,26 +157,66 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 		struct ps_thread *ct;
 
 		if (r->child_tgid != h->tgid) {
-			cp = get_process(m, r->child_tgid, h->ts_ns);
+			cp = get_process(m, r->child_tgid, h->ts_ns, true);
 			if (!cp)
 				return -ENOMEM;
 			cp->ppid = h->tgid;
+			cp->creator_tid = h->tid;
 			cp->born_in_trace = true;
 			cp->start_ns = h->ts_ns;
 			set_comm(cp->comm, r->child_comm);
 		}
-		ct = get_thread(m, cp, r->child_tid, h->ts_ns);
+		ct = get_thread(m, cp, r->child_tid, h->ts_ns, true);
 		if (!ct)
 			return -ENOMEM;
+		ct->is_thread = cp == p;
 		ct->born_in_trace = true;
 		ct->start_ns = h->ts_ns;
 		ct->creator_tid = h->tid;
 		set_comm(ct->comm, r->child_comm);
 		break;
 	}
+	case PS_REC_CLONE: {
+		const struct ps_clone *r = (const void *)h;
+		struct ps_thread *ct;
+
+		/* the parent's syscall returns after the child's sched_process_fork */
+		if (PS_IS_ERR(r->ret) || r->ret <= 0)
+			break;
+		ct = proc_model__thread(m, r->ret);
+		if (!ct || ct->creator_tid != h->tid)
+			break;
+		ct->clone_flags = r->flags;
+		ct->clone_syscall = r->syscall;
+		if (!ct->is_thread) {
+			ct->proc->vfork = r->flags & 0x4000;	/* CLONE_VFORK */
+			ct->proc->shares_vm = r->flags & 0x100;	/* CLONE_VM */
+		}
+		break;
+	}
 	case PS_REC_EXEC: {
 		const struct ps_exec *r = (const void *)h;
 
+		/*
+		 * exec from a non-leader: the other threads (the old leader
+		 * included) exited in de_thread, and the exec'ing thread took the
+		 * leader's tid; the same ps_thread carries on under the new tid.
+		 */
+		if (r->old_tid && r->old_tid != h->tid) {
+			struct ps_thread *ot = proc_model__thread(m, r->old_tid);
+
+			if (ot && ot->proc == p && ot != t) {
+				if (!t->exited) {
+					t->exited = true;
+					t->end_ns = h->ts_ns;
+				}
+				if (idmap__set(&m->threads, h->tid, ot))
+					return -ENOMEM;
+				ot->old_tid = ot->tid;
+				ot->tid = h->tid;
+				t = ot;
+			}
+		}
 		set_comm(p->comm, r->comm);
 		set_comm(t->comm, r->comm);
 		memcpy(p->exe, r->filename, sizeof(p->exe));
@@ -183,6 +237,7 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 
 		t->exited = true;
 		t->end_ns = h->ts_ns;
+		t->exit_code = r->exit_code;
 		if (r->group_dead) {
 			p->exited = true;
 			p->end_ns = h->ts_ns;

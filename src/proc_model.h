@@ -24,8 +24,13 @@ struct ps_thread {
 	uint64_t start_ns;	/* birth if born_in_trace, else first record */
 	uint64_t end_ns;	/* exit, 0 while alive */
 	uint32_t creator_tid;	/* 0 if it existed before recording */
+	uint32_t old_tid;	/* tid before an exec by a non-leader thread made it the leader, else 0 */
+	uint32_t clone_syscall;	/* PS_NR_* that created it, 0 if unknown */
+	uint64_t clone_flags;	/* its creator's clone flags, 0 if unknown */
 	bool born_in_trace;
+	bool is_thread;		/* created with CLONE_THREAD (shares its creator's process) */
 	bool exited;
+	uint32_t exit_code;	/* task->exit_code at exit (wait(2) encoding) */
 	struct ps_process *proc;
 	void *sched;		/* owned by sched_model */
 };
@@ -41,6 +46,9 @@ struct ps_process {
 	bool exited;
 	int32_t exit_code;	/* wait(2) status of the process, -1 unknown */
 	uint32_t nexecs;
+	uint32_t creator_tid;	/* thread that forked it, 0 if unknown */
+	bool vfork;		/* created by vfork (CLONE_VFORK|CLONE_VM) */
+	bool shares_vm;		/* created with CLONE_VM but not CLONE_THREAD */
 	uint64_t records[PS_REC_MAX];	/* records caused by this process, by type */
 	struct ps_thread **threads;	/* every thread seen, in order of appearance */
 	size_t nthreads;
@@ -67,6 +75,7 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h);
 void proc_model__free(struct proc_model *m);
 
 struct ps_process *proc_model__process(const struct proc_model *m, uint32_t pid);
+/* The latest thread with TID (pid reuse: older ones stay in their process). */
 struct ps_thread *proc_model__thread(const struct proc_model *m, uint32_t tid);
 
 #endif

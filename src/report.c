@@ -4,23 +4,29 @@
  * a summary per process: what ran, how long, its threads, what it recorded.
  */
 #include <argp.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "mem_report.h"
 #include "proc_model.h"
 #include "rec_info.h"
+#include "sched_model.h"
+#include "sched_report.h"
 #include "trace_reader.h"
 #include "util.h"
 
 static struct {
 	const char *input;
 	long pid;	/* 0: every process */
+	bool json;	/* --json: machine-readable, scheduling per process and thread */
 } env = { .input = "procscope.data" };
 
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
 	{ "pid", 'p', "PID", 0, "Only this process", 0 },
+	{ "json", 'j', NULL, 0, "JSON: per process and thread scheduling (see sched_report.h)", 0 },
 	{},
 };
 
@@ -31,6 +37,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'i':
 		env.input = arg;
+		break;
+	case 'j':
+		env.json = true;
 		break;
 	case 'p':
 		env.pid = strtol(arg, &end, 10);
@@ -101,6 +110,8 @@ int cmd_report(int argc, char **argv)
 	const struct ps_footer *footer;
 	struct trace_reader *r;
 	struct proc_model pm;
+	struct sched_model *sm;
+	struct mem_report *mr = NULL;
 	const struct ps_hdr *h;
 	int err = 0, shown = 0;
 	uint64_t lost_total;
@@ -112,8 +123,19 @@ int cmd_report(int argc, char **argv)
 	if (!r)
 		return 1;
 	proc_model__init(&pm);
+	sm = sched_model__new(&pm, NULL);
+	mr = mem_report__new(&pm);
+	if (!sm || !mr) {
+		ps_err("out of memory reading '%s'", env.input);
+		err = -ENOMEM;
+		goto out;
+	}
 	while ((h = trace_reader__next(r))) {
 		err = proc_model__apply(&pm, h);
+		if (!err)
+			err = sched_model__apply(sm, h);
+		if (!err)
+			err = mem_report__apply(mr, h);
 		if (err) {
 			ps_err("out of memory reading '%s'", env.input);
 			goto out;
@@ -122,6 +144,17 @@ int cmd_report(int argc, char **argv)
 	fh = trace_reader__header(r);
 	st = trace_reader__stats(r);
 	footer = trace_reader__footer(r);
+	sched_model__finish(sm, footer && footer->end_ns > pm.last_ns ? footer->end_ns : pm.last_ns);
+	if (env.json) {
+		if (env.pid && !proc_model__process(&pm, env.pid)) {
+			ps_err("no process %ld in '%s'", env.pid, env.input);
+			err = -1;
+			goto out;
+		}
+		sched_report__json(stdout, &pm, sm, env.pid,
+				   footer && footer->end_ns > pm.last_ns ? footer->end_ns : pm.last_ns);
+		goto out;
+	}
 	lost_total = footer ? footer->lost_total : pm.lost_total;
 	lost_by_type = footer ? (const uint64_t *)footer->lost_by_type : pm.lost_by_type;
 
@@ -147,13 +180,19 @@ int cmd_report(int argc, char **argv)
 		if (env.pid && pm.order[i]->pid != env.pid)
 			continue;
 		report_process(stdout, &pm, pm.order[i]);
+		sched_report__process(stdout, sm, pm.order[i]);
+		mem_report__process(stdout, mr, pm.order[i]);
 		shown++;
 	}
 	if (env.pid && !shown) {
 		ps_err("no process %ld in '%s'", env.pid, env.input);
 		err = -1;
 	}
+	if (!env.pid)
+		sched_report__summary(stdout, &pm, sm);
 out:
+	sched_model__free(sm);
+	mem_report__free(mr);
 	proc_model__free(&pm);
 	trace_reader__free(r);
 	return err ? 1 : 0;

@@ -63,6 +63,38 @@ struct sched_thread_stats {
 	uint64_t runq_max_ns;
 	uint32_t top_wakers[3];	/* tids that woke it most, 0-terminated */
 	uint32_t top_waker_counts[3];
+	/* appended: */
+	uint64_t runq_samples;	/* latencies behind the percentiles */
+	uint64_t oncpu_total_ns;	/* kernel's view: snapshot's sum_exec + on-CPU after it */
+	bool before_trace;	/* alive before recording: a snapshot gave base counters */
+	uint64_t snap_nvcsw;	/* the snapshot's counters (in nvcsw/nivcsw/oncpu_total_ns) */
+	uint64_t snap_nivcsw;
+	uint64_t snap_oncpu_ns;
+	uint64_t inconsistencies;	/* records that contradicted the state: some were lost */
+	int32_t last_cpu;	/* CPU it last ran on, -1 if never seen running */
+	/*
+	 * At its sched_process_exit (what the thread itself could last read in
+	 * /proc; its final switches, e.g. a preemption by the joiner it woke,
+	 * come after). Valid if exit_seen; snapshot bases included.
+	 */
+	bool exit_seen;
+	uint64_t nvcsw_at_exit;
+	uint64_t nivcsw_at_exit;
+	uint64_t oncpu_at_exit_ns;	/* on-CPU time in the trace up to its exit */
+};
+
+struct sched_cpu_stats {
+	uint64_t traced_ns;	/* running a traced thread */
+	uint64_t other_ns;	/* running an untraced task (every task with -a is traced) */
+	uint64_t idle_ns;	/* idle task (pid 0) */
+	uint64_t switches;
+};
+
+/* A window in which records were lost (between two PS_REC_LOST that differ). */
+struct sched_gap {
+	uint64_t start_ns;
+	uint64_t end_ns;
+	uint64_t lost;		/* records lost in it */
 };
 
 struct sched_model;
@@ -82,8 +114,16 @@ void sched_model__finish(struct sched_model *m, uint64_t end_ns);
 /* Stats of a thread so far (after finish: final); zeros if never seen. */
 void sched_model__thread_stats(const struct sched_model *m, const struct ps_thread *t,
 			       struct sched_thread_stats *out);
+/* Stats of a whole process: sums, and percentiles over all its threads' latencies. */
+void sched_model__process_stats(const struct sched_model *m, const struct ps_process *p,
+				struct sched_thread_stats *out);
 /* Lost-records gaps seen: count and total ns. */
 uint64_t sched_model__gaps(const struct sched_model *m, uint64_t *gap_ns);
+/* The I-th gap (0 <= I < count), or NULL. */
+const struct sched_gap *sched_model__gap(const struct sched_model *m, uint64_t i);
+/* CPUs seen (highest cpu number + 1) and their occupancy so far. */
+uint32_t sched_model__ncpus(const struct sched_model *m);
+void sched_model__cpu_stats(const struct sched_model *m, uint32_t cpu, struct sched_cpu_stats *out);
 void sched_model__free(struct sched_model *m);
 
 #endif

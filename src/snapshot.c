@@ -159,11 +159,16 @@ int snapshot__process(struct trace_writer *w, pid_t pid, bool maps)
 			continue;
 		tid = atoi(de->d_name);
 		memset(&t, 0, sizeof(t));
+		/*
+		 * Stamp before reading: a switch between the stamp and the read is
+		 * then both in the counters and after the stamp, which a model can
+		 * tell; the other order would lose it.
+		 */
+		fill_hdr(&t.h, PS_REC_SNAP_TASK, sizeof(t), pid, tid);
 		snprintf(tdir, sizeof(tdir), "%s/%d", dir, tid);
 		if (read_stat(tdir, &t))
 			continue;	/* exited meanwhile */
 		read_counters(tdir, &t);
-		fill_hdr(&t.h, PS_REC_SNAP_TASK, sizeof(t), pid, tid);
 		err = trace_writer__add(w, &t.h);
 		if (err)
 			break;

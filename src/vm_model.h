@@ -37,7 +37,17 @@ struct vm_region {
 	uint64_t created_ns;	/* when it appeared */
 	uint32_t created_tid;	/* by which thread (0: exec or snapshot) */
 	uint32_t changes;	/* times it was resized, split or re-protected */
+	uint32_t how;		/* VM_CHG_* seen so far */
+	uint64_t changed_ns;	/* last change, 0 if none */
 };
+
+/* vm_region.how: what happened to a region since it appeared */
+#define VM_CHG_GROW	0x01
+#define VM_CHG_SHRINK	0x02
+#define VM_CHG_SPLIT	0x04
+#define VM_CHG_PROTECT	0x08
+#define VM_CHG_MOVE	0x10
+#define VM_CHG_MERGE	0x20	/* absorbed a neighbour (heap growth, adjacent anon maps) */
 
 /* Counter values of one process; reported whenever one of them moves. */
 struct vm_counters {
@@ -65,5 +75,25 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h);
 void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
 			       void (*fn)(void *ctx, const struct vm_region *r), void *ctx);
 void vm_model__free(struct vm_model *m);
+
+/* Per-process summary so far (after the last record: final). */
+struct vm_proc_stats {
+	bool known;		/* a layout was seen: exec, fork of a known parent, or snapshot */
+	uint64_t start_brk;
+	uint64_t brk;
+	uint64_t nbrk;		/* brk calls, queries included */
+	uint64_t nmmap, nmunmap, nmremap, nmprotect;	/* successful calls */
+	uint64_t heap_peak_bytes;
+	uint64_t anon_peak_bytes;
+	uint64_t stack_peak_bytes;	/* main stack mapping */
+	uint64_t rss_peak_bytes;
+	uint64_t thread_stack_bytes;	/* now: mapped thread stacks */
+	struct vm_counters now;
+};
+
+/* 0, or -ENOENT if PID never appeared. */
+int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_stats *out);
+/* Deepest stack depth seen at a switch-out of T, 0 if never sampled. */
+uint64_t vm_model__thread_peak_depth(const struct vm_model *m, const struct ps_thread *t);
 
 #endif

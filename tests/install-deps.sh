@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config
-      python3 protobuf-compiler stress-ng linux-perf bpftrace)
+      python3 protobuf-compiler stress-ng linux-perf bpftrace chromium)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * procscope export: argument parsing and the one pass over the session file
+ * shared by every format (export_perfetto.c, export_chrome.c,
+ * export_folded.c).
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "commands.h"
+#include "export.h"
+#include "rec_info.h"
+#include "util.h"
+
+static const struct export_format *const formats[] = {
+	&export_perfetto, &export_chrome, &export_speedscope, &export_folded,
+};
+
+static struct {
+	const char *input;
+	const char *output;
+	const struct export_format *fmt;
+	long pid;
+	const char *from, *to;
+} env;
+
+enum { OPT_FROM = 0x100, OPT_TO };
+
+static const struct argp_option opts[] = {
+	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
+	{ "output", 'o', "FILE", 0, "Output file, '-' for stdout (default per format)", 0 },
+	{ "format", 'f', "FMT", 0, "perfetto, chrome, speedscope or folded", 0 },
+	{ "pid", 'p', "PID", 0, "Only this process (and the CPUs while it ran)", 0 },
+	{ "from", OPT_FROM, "TIME", 0, "Start of the window, from the recording start (1.5, 200ms)", 0 },
+	{ "to", OPT_TO, "TIME", 0, "End of the window, same units, or 'end'", 0 },
+	{},
+};
+
+static const char doc[] =
+	"Export a session file for a trace viewer.\n"
+	"\n"
+	"  perfetto    protobuf trace for ui.perfetto.dev (default procscope.pftrace)\n"
+	"  chrome      Chrome trace JSON for chrome://tracing or Perfetto (procscope.json)\n"
+	"  speedscope  Chrome JSON with argument-free X events for speedscope (procscope.speedscope.json)\n"
+	"  folded      folded stacks for flamegraph.pl and speedscope (procscope.folded)\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  procscope export --format perfetto -i run.data\n"
+	"  procscope export --format chrome --pid 1234 --from 1s --to 2.5s -o out.json";
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	(void)state;
+	switch (key) {
+	case 'i':
+		env.input = arg;
+		break;
+	case 'o':
+		env.output = arg;
+		break;
+	case 'f':
+		env.fmt = NULL;
+		for (size_t i = 0; i < PS_ARRAY_SIZE(formats); i++)
+			if (!strcmp(arg, formats[i]->name))
+				env.fmt = formats[i];
+		if (!env.fmt) {
+			ps_err("unknown export format '%s' (perfetto, chrome, speedscope, folded)", arg);
+			return EINVAL;
+		}
+		break;
+	case 'p':
+		errno = 0;
+		env.pid = strtol(arg, &end, 10);
+		if (errno || *end || env.pid <= 0 || env.pid >= EXPORT_CPU_PID) {
+			ps_err("invalid PID '%s'", arg);
+			return EINVAL;
+		}
+		break;
+	case OPT_FROM:
+		env.from = arg;
+		break;
+	case OPT_TO:
+		env.to = arg;
+		break;
+	case ARGP_KEY_ARG:
+		ps_err("unexpected argument '%s' (the session file goes after -i)", arg);
+		return EINVAL;
+	case ARGP_KEY_END:
+		if (!env.fmt) {
+			ps_err("export needs --format perfetto, chrome, speedscope or folded");
+			return EINVAL;
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const char *export__thread_name(char *buf, size_t len, const struct ps_thread *t, uint32_t tid)
+{
+	if (t && t->comm[0])
+		snprintf(buf, len, "%.*s", PS_COMM_LEN, t->comm);
+	else
+		snprintf(buf, len, "<%u>", tid);
+	return buf;
+}
+
+const char *export__process_name(char *buf, size_t len, const struct ps_process *p, uint32_t pid)
+{
+	if (p && p->comm[0])
+		snprintf(buf, len, "%.*s", PS_COMM_LEN, p->comm);
+	else
+		snprintf(buf, len, "<%u>", pid);
+	return buf;
+}
+
+static void arg_ptr(struct export_mem_call *c, const char *name, uint64_t v)
+{
+	c->args[c->nargs++] = (struct export_arg){ .name = name, .kind = EA_PTR, .u = v };
+}
+
+static void arg_uint(struct export_mem_call *c, const char *name, uint64_t v)
+{
+	c->args[c->nargs++] = (struct export_arg){ .name = name, .kind = EA_UINT, .u = v };
+}
+
+static void arg_int(struct export_mem_call *c, const char *name, int64_t v)
+{
+	c->args[c->nargs++] = (struct export_arg){ .name = name, .kind = EA_INT, .i = v };
+}
+
+static void arg_str(struct export_mem_call *c, const char *name, const char *s)
+{
+	c->args[c->nargs++] = (struct export_arg){ .name = name, .kind = EA_STR, .s = s };
+}
+
+static void arg_ret(struct export_mem_call *c, __s64 ret)
+{
+	const char *e;
+
+	if (!PS_IS_ERR(ret)) {
+		arg_ptr(c, "ret", (uint64_t)ret);
+		return;
+	}
+	e = strerrorname_np((int)-ret);
+	arg_str(c, "error", e ? e : "unknown");
+}
+
+bool export__mem_call(const struct ps_hdr *h, struct export_mem_call *c)
+{
+	c->nargs = 0;
+	switch (h->type) {
+	case PS_REC_BRK: {
+		const struct ps_brk *r = (const void *)h;
+
+		c->name = "brk";
+		arg_ptr(c, "addr", r->req);
+		arg_ptr(c, "ret", r->ret);
+		return true;
+	}
+	case PS_REC_MMAP: {
+		const struct ps_mmap *r = (const void *)h;
+
+		c->name = "mmap";
+		arg_ptr(c, "addr", r->addr);
+		arg_uint(c, "len", r->len);
+		arg_str(c, "prot", rec_info__prot(c->prot, sizeof(c->prot), r->prot));
+		arg_str(c, "flags", rec_info__mmap_flags(c->flags, sizeof(c->flags), r->flags));
+		arg_int(c, "fd", r->fd);
+		arg_uint(c, "offset", r->off);
+		if (r->path[0][0])
+			arg_str(c, "file", rec_info__path(c->path, sizeof(c->path), r->path));
+		arg_ret(c, r->ret);
+		return true;
+	}
+	case PS_REC_MUNMAP: {
+		const struct ps_munmap *r = (const void *)h;
+
+		c->name = "munmap";
+		arg_ptr(c, "addr", r->addr);
+		arg_uint(c, "len", r->len);
+		arg_ret(c, r->ret);
+		return true;
+	}
+	case PS_REC_MREMAP: {
+		const struct ps_mremap *r = (const void *)h;
+
+		c->name = "mremap";
+		arg_ptr(c, "old_addr", r->old_addr);
+		arg_uint(c, "old_len", r->old_len);
+		arg_uint(c, "new_len", r->new_len);
+		snprintf(c->flags, sizeof(c->flags), "0x%x", r->flags);
+		arg_str(c, "flags", c->flags);
+		if (r->flags & 2)	/* MREMAP_FIXED: the new address was asked for */
+			arg_ptr(c, "new_addr", r->new_addr_arg);
+		arg_ret(c, r->ret);
+		return true;
+	}
+	case PS_REC_MPROTECT: {
+		const struct ps_mprotect *r = (const void *)h;
+
+		c->name = "mprotect";
+		arg_ptr(c, "addr", r->addr);
+		arg_uint(c, "len", r->len);
+		arg_str(c, "prot", rec_info__prot(c->prot, sizeof(c->prot), r->prot));
+		arg_ret(c, r->ret);
+		return true;
+	}
+	}
+	return false;
+}
+
+/* Parses --from/--to (relative to the recording start) into c's window. */
+static int parse_window(struct export_ctx *c)
+{
+	uint64_t ns;
+
+	c->from_ns = 0;
+	c->to_ns = UINT64_MAX;
+	if (env.from) {
+		if (ps_parse_time(env.from, &ns) || ns == UINT64_MAX) {
+			ps_err("invalid --from time '%s' (e.g. 1.5, 1.5s, 200ms)", env.from);
+			return -EINVAL;
+		}
+		c->from_ns = c->origin_ns + ns;
+	}
+	if (env.to) {
+		if (ps_parse_time(env.to, &ns)) {
+			ps_err("invalid --to time '%s' (e.g. 2, 2s, 500ms, end)", env.to);
+			return -EINVAL;
+		}
+		c->to_ns = ns == UINT64_MAX ? UINT64_MAX : c->origin_ns + ns;
+	}
+	if (c->from_ns >= c->to_ns) {
+		ps_err("empty window: --from must come before --to");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, NULL, doc, NULL, NULL, NULL };
+	const struct export_format *fmt;
+	const struct ps_footer *footer;
+	struct export_ctx c = {};
+	const struct ps_hdr *h;
+	bool to_stdout;
+	void *st = NULL;
+	int err;
+
+	memset(&env, 0, sizeof(env));
+	env.input = "procscope.data";
+	argv[0] = "procscope export";	/* how argp's own messages name us */
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+	fmt = env.fmt;
+	if (!env.output)
+		env.output = fmt->default_output;
+	to_stdout = !strcmp(env.output, "-");
+
+	c.r = trace_reader__open(env.input);
+	if (!c.r)
+		return 1;
+	c.fh = trace_reader__header(c.r);
+	c.origin_ns = c.fh->start_ns;
+	c.pid = env.pid;
+	proc_model__init(&c.pm);
+	err = parse_window(&c);
+	if (err)
+		goto out_model;
+
+	c.out = to_stdout ? stdout : fopen(env.output, "w");
+	if (!c.out) {
+		err = -errno;
+		ps_err("cannot create '%s': %s", env.output, strerror(errno));
+		goto out_model;
+	}
+	st = fmt->begin(&c);
+	if (!st) {
+		err = -errno;
+		ps_err("cannot start the %s export: %s", fmt->name, strerror(errno));
+		goto out_file;
+	}
+	while ((h = trace_reader__next(c.r))) {
+		err = proc_model__apply(&c.pm, h);
+		if (!err)
+			err = fmt->record(st, h);
+		if (err)
+			break;
+	}
+	if (!err) {
+		footer = trace_reader__footer(c.r);
+		c.end_ns = footer && footer->end_ns > c.pm.last_ns ? footer->end_ns : c.pm.last_ns;
+		err = fmt->finish(st);
+	}
+	if (!err && fflush(c.out))
+		err = -errno;
+	if (!err && ferror(c.out))
+		err = -EIO;
+	if (err)
+		ps_err("cannot export '%s' to '%s': %s", env.input, env.output, strerror(-err));
+	fmt->free(st);
+out_file:
+	if (!to_stdout && fclose(c.out) && !err) {
+		err = -errno;
+		ps_err("cannot write '%s': %s", env.output, strerror(errno));
+	}
+	if (err && !to_stdout)
+		unlink(env.output);	/* no half-written trace that a viewer would choke on */
+out_model:
+	proc_model__free(&c.pm);
+	trace_reader__free(c.r);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * procscope export: one streaming pass over a session file, every record
+ * through the process tree first and then through the chosen format, which
+ * writes as it goes. Memory is bounded by live threads and regions (plus a
+ * small reorder window), never by the trace length.
+ */
+#ifndef PROCSCOPE_EXPORT_H
+#define PROCSCOPE_EXPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "proc_model.h"
+#include "trace_reader.h"
+
+/* The CPU pseudo-process of Chrome JSON: above any real pid (pid_max <= 2^22). */
+#define EXPORT_CPU_PID 4194304
+
+struct export_ctx {
+	struct trace_reader *r;
+	const struct ps_file_header *fh;
+	struct proc_model pm;
+	FILE *out;
+	uint32_t pid;		/* only this process; 0: every process */
+	uint64_t from_ns;	/* window, absolute CLOCK_MONOTONIC ns, [from, to) */
+	uint64_t to_ns;
+	uint64_t origin_ns;	/* zero of relative times: the recording start */
+	uint64_t end_ns;	/* set before finish(): end of the recording */
+};
+
+/* Events of process TGID belong to the export (tgid 0 = idle: never). */
+static inline bool export__want_pid(const struct export_ctx *c, uint32_t tgid)
+{
+	return tgid && (!c->pid || c->pid == tgid);
+}
+
+static inline bool export__want_ts(const struct export_ctx *c, uint64_t ts)
+{
+	return ts >= c->from_ns && ts < c->to_ns;
+}
+
+/* Clips [*start, *end) to the window; false if nothing is left. */
+static inline bool export__clip(const struct export_ctx *c, uint64_t *start, uint64_t *end)
+{
+	if (*start < c->from_ns)
+		*start = c->from_ns;
+	if (*end > c->to_ns)
+		*end = c->to_ns;
+	return *start < *end;
+}
+
+/* The name a thread is shown with: its comm, or "<tid>" when none is known. */
+const char *export__thread_name(char *buf, size_t len, const struct ps_thread *t, uint32_t tid);
+const char *export__process_name(char *buf, size_t len, const struct ps_process *p, uint32_t pid);
+
+/* A memory syscall (brk, mmap, munmap, mremap, mprotect) as named arguments. */
+enum export_arg_kind { EA_PTR, EA_UINT, EA_INT, EA_STR };
+
+struct export_arg {
+	const char *name;
+	enum export_arg_kind kind;
+	uint64_t u;		/* EA_PTR, EA_UINT */
+	int64_t i;		/* EA_INT */
+	const char *s;		/* EA_STR, points into the export_mem_call */
+};
+
+#define EXPORT_MAX_ARGS 10
+
+struct export_mem_call {
+	const char *name;	/* "mmap", ... */
+	unsigned nargs;
+	struct export_arg args[EXPORT_MAX_ARGS];
+	char prot[96];
+	char flags[256];
+	char path[PS_PATH_DEPTH * PS_PATH_COMP + 1];
+};
+
+/*
+ * Fills CALL from a memory syscall record: its arguments, then "ret" (the
+ * resulting address) or "error" ("ENOMEM"). False for other record types.
+ */
+bool export__mem_call(const struct ps_hdr *h, struct export_mem_call *call);
+
+struct export_format {
+	const char *name;
+	const char *default_output;
+	const char *help;
+	/* NULL and errno on failure. */
+	void *(*begin)(struct export_ctx *c);
+	/* Each record, after proc_model__apply(); 0 or -errno. */
+	int (*record)(void *st, const struct ps_hdr *h);
+	/* After the last record (c->end_ns set); writes the tail; 0 or -errno. */
+	int (*finish)(void *st);
+	void (*free)(void *st);
+};
+
+extern const struct export_format export_perfetto;
+extern const struct export_format export_chrome;
+extern const struct export_format export_speedscope;
+extern const struct export_format export_folded;
+
+#endif

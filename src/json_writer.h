@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A streaming JSON writer: values go straight to a FILE, commas and colons
+ * are placed for the caller, strings are escaped and made valid UTF-8
+ * (invalid bytes become U+FFFD), numbers are printed exactly (integers, or
+ * fixed-point decimals such as ns as microseconds). Generic: usable by any
+ * view (export, report --json, layout --json).
+ *
+ *	json_writer__init(&w, stdout);
+ *	json_writer__begin_object(&w);
+ *	json_writer__key(&w, "pid"); json_writer__uint(&w, 42);
+ *	json_writer__end_object(&w);
+ *
+ * Memory is constant; nesting is limited to JSON_MAX_DEPTH.
+ */
+#ifndef PROCSCOPE_JSON_WRITER_H
+#define PROCSCOPE_JSON_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 32
+
+struct json_writer {
+	FILE *f;
+	int depth;
+	bool nonempty[JSON_MAX_DEPTH];	/* container at each depth has a member already */
+	bool after_key;			/* a key was written, its value comes next */
+	int break_depth;		/* members of containers at this depth start a line; 0: none */
+	int err;			/* -EINVAL on misuse, sticky */
+};
+
+void json_writer__init(struct json_writer *w, FILE *f);
+/*
+ * Members of containers opened at nesting DEPTH (1 = the outermost value's
+ * members, 2 = their members' members) each start on a new line: one event
+ * per line for big arrays, so outputs diff well. 0 turns it off.
+ */
+void json_writer__set_line_depth(struct json_writer *w, int depth);
+
+void json_writer__begin_object(struct json_writer *w);
+void json_writer__end_object(struct json_writer *w);
+void json_writer__begin_array(struct json_writer *w);
+void json_writer__end_array(struct json_writer *w);
+void json_writer__key(struct json_writer *w, const char *key);
+
+void json_writer__string(struct json_writer *w, const char *s);
+/* At most MAX bytes of S (fixed-size fields such as a comm). */
+void json_writer__string_n(struct json_writer *w, const char *s, size_t max);
+void json_writer__uint(struct json_writer *w, uint64_t v);
+void json_writer__int(struct json_writer *w, int64_t v);
+void json_writer__bool(struct json_writer *w, bool v);
+void json_writer__null(struct json_writer *w);
+/* V / 10^DIGITS printed exactly, e.g. (1234567, 3) -> 1234.567; DIGITS <= 9. */
+void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits);
+/* Shorthands for "key": value members. */
+void json_writer__kv_str(struct json_writer *w, const char *key, const char *s);
+void json_writer__kv_uint(struct json_writer *w, const char *key, uint64_t v);
+void json_writer__kv_int(struct json_writer *w, const char *key, int64_t v);
+
+/* 0, -EINVAL (unbalanced or misused) or -EIO (the stream failed). */
+int json_writer__error(const struct json_writer *w);
+
+#endif

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * procscope layout: the address space of one process at one instant, drawn
+ * as the textbook draws it (high addresses on top) with the real regions,
+ * or as JSON. Replays the session file through the models up to TIME.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commands.h"
+#include "proc_model.h"
+#include "trace_reader.h"
+#include "util.h"
+#include "vm_model.h"
+
+/* x86_64, 4-level paging: user space ends below TASK_SIZE, the kernel starts at the top half */
+#define USER_TOP	0x00007ffffffff000ull
+#define KERNEL_START	0xffff800000000000ull
+
+static struct {
+	const char *input;
+	long pid;
+	const char *at;
+	bool json;
+} env = { .input = "procscope.data", .at = "end" };
+
+static const struct argp_option opts[] = {
+	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
+	{ "pid", 'p', "PID", 0, "The process to show (required)", 0 },
+	{ "at", 't', "TIME", 0, "Seconds from the start of the recording, or 'end' (default): "
+	  "right before the process exited", 0 },
+	{ "json", 'j', NULL, 0, "JSON instead of the diagram", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	switch (key) {
+	case 'i':
+		env.input = arg;
+		break;
+	case 'p':
+		env.pid = strtol(arg, &end, 10);
+		if (*end || env.pid <= 0 || env.pid > UINT32_MAX)
+			argp_error(state, "invalid PID '%s'", arg);
+		break;
+	case 't':
+		env.at = arg;
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!env.pid)
+			argp_error(state, "--pid PID is required");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+struct regions {
+	struct vm_region *r;
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect(void *ctx, const struct vm_region *r)
+{
+	struct regions *rs = ctx;
+
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 64;
+		struct vm_region *a = realloc(rs->r, cap * sizeof(*a));
+
+		if (!a) {
+			rs->oom = true;
+			return;
+		}
+		rs->r = a;
+		rs->cap = cap;
+	}
+	rs->r[rs->n++] = *r;
+}
+
+static const char *perms(char *buf, const struct vm_region *r)
+{
+	buf[0] = r->prot & 1 ? 'r' : '-';
+	buf[1] = r->prot & 2 ? 'w' : '-';
+	buf[2] = r->prot & 4 ? 'x' : '-';
+	buf[3] = r->shared ? 's' : 'p';
+	buf[4] = '\0';
+	return buf;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void print_json(FILE *f, uint32_t pid, uint64_t t_ns, const struct regions *rs)
+{
+	char pb[8];
+
+	fprintf(f, "{\"pid\":%u,\"time_ns\":%llu,\"regions\":[", pid, (unsigned long long)t_ns);
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct vm_region *r = &rs->r[i];
+
+		fprintf(f, "%s\n{\"start\":\"0x%llx\",\"end\":\"0x%llx\",\"kind\":\"%s\",\"perms\":\"%s\"",
+			i ? "," : "", (unsigned long long)r->start, (unsigned long long)r->end,
+			vm_model__kind_name(r->kind), perms(pb, r));
+		if (r->path && r->path[0] == '/') {
+			fprintf(f, ",\"path\":");
+			json_str(f, r->path);
+		}
+		if (r->kind == VK_THREAD_STACK)
+			fprintf(f, ",\"tid\":%u", r->tid);
+		fprintf(f, "}");
+	}
+	fprintf(f, "\n]}\n");
+}
+
+static void rule(FILE *f, uint64_t addr, const char *note)
+{
+	fprintf(f, "  0x%016llx +----------------------------------------------------------%s\n",
+		(unsigned long long)addr, note);
+}
+
+static void gap(FILE *f, uint64_t bytes, const char *what)
+{
+	char sz[32];
+
+	fprintf(f, "  %18s ~  %s %s\n", "", ps_fmt_size(sz, sizeof(sz), bytes), what);
+}
+
+static const char *label(char *buf, size_t len, const struct vm_region *r,
+			 const struct vm_proc_stats *st)
+{
+	char sz[32];
+
+	switch (r->kind) {
+	case VK_STACK:
+		snprintf(buf, len, "[stack] main thread, grows down; peak %s",
+			 ps_fmt_size(sz, sizeof(sz), st->stack_peak_bytes));
+		break;
+	case VK_THREAD_STACK:
+		snprintf(buf, len, "stack of thread %u", r->tid);
+		break;
+	case VK_HEAP:
+		snprintf(buf, len, "[heap] grows up: brk 0x%llx, start_brk 0x%llx",
+			 (unsigned long long)st->brk, (unsigned long long)st->start_brk);
+		break;
+	case VK_GUARD:
+		snprintf(buf, len, "guard (no access)%s%s", r->path ? " " : "", r->path ? r->path : "");
+		break;
+	case VK_ANON:
+		snprintf(buf, len, "anonymous%s", r->shared ? " shared" : "");
+		break;
+	case VK_BSS:
+		snprintf(buf, len, "bss of the image below");
+		break;
+	default:
+		snprintf(buf, len, "%s", r->path ? r->path : "");
+		break;
+	}
+	return buf;
+}
+
+static void history(FILE *f, const struct vm_region *r, uint64_t first_ns)
+{
+	static const char *const what[] = { "grew", "shrank", "split", "re-protected", "moved",
+					    "merged" };
+	int n = 0;
+
+	fprintf(f, "  %18s |   since %.6f s, ", "", r->created_ns >= first_ns ?
+		(r->created_ns - first_ns) / 1e9 : 0.0);
+	if (r->created_tid)
+		fprintf(f, "by thread %u", r->created_tid);
+	else
+		fprintf(f, "by exec or snapshot");
+	if (r->changes) {
+		fprintf(f, "; %u change%s (", r->changes, r->changes > 1 ? "s" : "");
+		for (unsigned b = 0; b < PS_ARRAY_SIZE(what); b++)
+			if (r->how & (1u << b))
+				fprintf(f, "%s%s", n++ ? ", " : "", what[b]);
+		fprintf(f, ")");
+		if (r->changed_ns >= first_ns)
+			fprintf(f, ", last at %.6f s", (r->changed_ns - first_ns) / 1e9);
+	}
+	fprintf(f, "\n");
+}
+
+static void print_text(FILE *f, const struct ps_process *p, uint64_t t_ns, uint64_t first_ns,
+		       const struct regions *rs, const struct vm_proc_stats *st)
+{
+	uint64_t mapped = 0, below;
+	char sz[32], lb[600], pb[8];
+
+	for (size_t i = 0; i < rs->n; i++)
+		mapped += rs->r[i].end - rs->r[i].start;
+	fprintf(f, "process %u (%s) at %.6f s: %zu regions, %s mapped\n", p->pid, p->comm,
+		t_ns / 1e9, rs->n, ps_fmt_size(sz, sizeof(sz), mapped));
+	fprintf(f, "  %18s   high addresses\n", "");
+	rule(f, UINT64_MAX, "");
+	fprintf(f, "  %18s | kernel space (not accessible from user mode)\n", "");
+	rule(f, KERNEL_START, "");
+	fprintf(f, "  %18s ~  non-canonical hole\n", "");
+	rule(f, USER_TOP, " top of user space");
+	below = USER_TOP;
+	for (size_t k = rs->n; k-- > 0;) {
+		const struct vm_region *r = &rs->r[k];
+
+		if (r->end < below)
+			gap(f, below - r->end, "unmapped");
+		if (r->end != below)
+			rule(f, r->end, "");
+		fprintf(f, "  %18s | %-12s %s %10s  %s\n", "", vm_model__kind_name(r->kind),
+			perms(pb, r), ps_fmt_size(sz, sizeof(sz), r->end - r->start),
+			label(lb, sizeof(lb), r, st));
+		history(f, r, first_ns);
+		rule(f, r->start, "");
+		below = r->start;
+	}
+	if (below)
+		gap(f, below, "unmapped (NULL page and below)");
+	fprintf(f, "  %18s   0x0, low addresses\n", "");
+}
+
+/* Smallest timestamp in the file: time 0 of --at, as report counts it. */
+static uint64_t first_ts(struct trace_reader *r)
+{
+	const struct ps_hdr *h;
+	uint64_t first = UINT64_MAX;
+
+	while ((h = trace_reader__next(r)))
+		if (h->ts_ns < first)
+			first = h->ts_ns;
+	trace_reader__rewind(r);
+	trace_reader__set_quiet(r, true);
+	return first == UINT64_MAX ? 0 : first;
+}
+
+int cmd_layout(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, NULL,
+		"Show the address space of a process at a time, high addresses on top.\v"
+		"EXAMPLES:\n  procscope layout --pid 1234            # right before it exited\n"
+		"  procscope layout --pid 1234 --at 0.5   # 0.5 s after the recording started\n"
+		"  procscope layout --pid 1234 --json", NULL, NULL, NULL };
+	struct vm_proc_stats st;
+	struct regions rs = { 0 };
+	struct trace_reader *r;
+	struct vm_model *vm = NULL;
+	const struct ps_process *p;
+	const struct ps_hdr *h;
+	struct proc_model pm;
+	uint64_t at, first = 0, limit = UINT64_MAX, t_ns;
+	int err = 1;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+	if (ps_parse_time(env.at, &at)) {
+		ps_err("invalid time '%s': want seconds from the start (e.g. 1.5, 200ms) or 'end'",
+		       env.at);
+		return 2;
+	}
+	r = trace_reader__open(env.input);
+	if (!r)
+		return 1;
+	proc_model__init(&pm);
+	vm = vm_model__new(&pm, NULL);
+	if (!vm) {
+		ps_err("out of memory");
+		goto out;
+	}
+	if (at != UINT64_MAX) {
+		first = first_ts(r);
+		limit = first + at;
+	}
+	while ((h = trace_reader__next(r))) {
+		/* later records are skipped, not a stop: CPUs' records interleave slightly out of order */
+		if (h->ts_ns > limit)
+			continue;
+		if (proc_model__apply(&pm, h) || vm_model__apply(vm, h)) {
+			ps_err("out of memory reading '%s'", env.input);
+			goto out;
+		}
+	}
+	if (at == UINT64_MAX)
+		first = pm.first_ns;
+	p = proc_model__process(&pm, env.pid);
+	if (!p) {
+		ps_err("no process %ld in '%s'%s", env.pid, env.input,
+		       at != UINT64_MAX ? " at that time" : "");
+		goto out;
+	}
+	if (vm_model__proc_stats(vm, env.pid, &st) || !st.known) {
+		ps_err("no layout known for process %ld at that time (it had not exec'd, "
+		       "forked from a traced parent or been snapshotted yet)", env.pid);
+		goto out;
+	}
+	vm_model__for_each_region(vm, env.pid, collect, &rs);
+	if (rs.oom) {
+		ps_err("out of memory");
+		goto out;
+	}
+	if (at != UINT64_MAX)
+		t_ns = at;
+	else
+		t_ns = (p->exited ? p->end_ns : pm.last_ns) - first;
+	if (env.json)
+		print_json(stdout, p->pid, t_ns, &rs);
+	else
+		print_text(stdout, p, t_ns, first, &rs, &st);
+	err = fflush(stdout) ? 1 : 0;
+out:
+	free(rs.r);
+	vm_model__free(vm);
+	proc_model__free(&pm);
+	trace_reader__free(r);
+	return err;
+}

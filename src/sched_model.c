@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Scheduling model: a state machine per thread driven by sched_switch,
+ * sched_waking/wakeup_new, fork and the initial snapshot, and a per-CPU
+ * occupancy track.
+ *
+ * How the kernel counts, and so how we count (kernel/sched/core.c
+ * __schedule): a switch-out with a non-zero prev_state that is not a
+ * preemption bumps nvcsw, anything else nivcsw; the probe stores
+ * prev_state = 0 for a preemption. The very last switch-out of a dying
+ * task (TASK_DEAD) is not counted: the kernel adds the thread's counters to
+ * its process (__exit_signal) before that switch, and the thread's own
+ * last look at /proc/self/task/TID/status cannot see it either.
+ *
+ * Records are in reserve order (one ring buffer), so a wakeup may appear
+ * before the switch-out of the thread it wakes (sched_waking fires before
+ * try_to_wake_up waits for the task to leave its CPU): such a wakeup is
+ * kept pending and applied at the switch-out. Timestamps are taken after
+ * the reservation, so small inversions are clamped, never trusted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "sched_model.h"
+
+/* TASK_* bits of prev_state */
+#define TS_BIT_INTERRUPTIBLE	0x1
+#define TS_BIT_UNINTERRUPTIBLE	0x2
+#define TS_BIT_STOPPED		0x4
+#define TS_BIT_TRACED		0x8
+#define TS_BIT_EXIT_DEAD	0x10
+#define TS_BIT_EXIT_ZOMBIE	0x20
+#define TS_BIT_DEAD		0x80
+#define TS_BIT_NOLOAD		0x400
+
+/*
+ * Run-queue latency histogram, log-linear: values below 32 ns exactly, then
+ * 32 buckets per power of two (about 3% wide), up to 2^42 ns (73 min).
+ * 5 KiB per thread that ever waited, whatever the trace length.
+ */
+#define HIST_SUB_BITS	5
+#define HIST_SUB	(1u << HIST_SUB_BITS)
+#define HIST_MAX_EXP	42
+#define HIST_BUCKETS	((HIST_MAX_EXP - HIST_SUB_BITS + 2) * HIST_SUB)
+
+#define NWAKERS		8	/* wakers tracked per thread (space-saving top-k) */
+
+struct waker_count {
+	uint32_t tid;
+	uint32_t count;
+};
+
+struct sched_thread {
+	struct ps_thread *t;
+	enum thread_state state;	/* of the open interval */
+	uint64_t since;			/* its start */
+	int32_t cpu;
+	bool preempted;
+	uint32_t waker;
+	bool resolvable;	/* TS_UNKNOWN since birth: the next event tells what it was */
+	bool dead;		/* final switch-out seen */
+	bool pending_wake;	/* woken while still on its CPU */
+	uint32_t pending_waker;
+	uint64_t runq_since;	/* when it became runnable, for the latency */
+	bool counts_latency;
+	int32_t last_cpu;
+	uint64_t ns[TS_MAX];
+	uint64_t nvcsw, nivcsw, migrations, wakeups, inconsistencies;
+	bool has_snap;
+	uint64_t snap_ts, snap_nvcsw, snap_nivcsw, snap_oncpu, oncpu_after_snap;
+	uint64_t runq_samples, runq_max;
+	bool exit_seen;
+	uint64_t nvcsw_at_exit, nivcsw_at_exit, oncpu_at_exit;
+	uint32_t *hist;		/* HIST_BUCKETS, allocated at the first sample */
+	struct waker_count wakers[NWAKERS];
+};
+
+struct sched_cpu {
+	bool known;
+	uint32_t tid, tgid;
+	uint64_t since;
+	struct sched_cpu_stats st;
+};
+
+struct sched_model {
+	struct proc_model *pm;
+	struct sched_callbacks cb;
+	struct sched_thread **threads;
+	size_t nthreads, threads_cap;
+	struct sched_cpu *cpus;
+	uint32_t ncpus;
+	struct sched_gap *gaps;
+	uint64_t ngaps, gaps_cap;
+	uint64_t last_lost, last_lost_ts;
+	bool seen_any;
+	uint64_t first_ts;
+	int err;
+};
+
+static const char *const state_names[TS_MAX] = {
+	[TS_UNKNOWN] = "unknown", [TS_RUNNING] = "running", [TS_RUNNABLE] = "runnable",
+	[TS_SLEEPING] = "sleeping", [TS_BLOCKED] = "blocked", [TS_STOPPED] = "stopped",
+	[TS_DEAD] = "dead",
+};
+
+const char *sched_model__state_name(enum thread_state s)
+{
+	return (unsigned)s < TS_MAX ? state_names[s] : "?";
+}
+
+static unsigned hist_bucket(uint64_t v)
+{
+	unsigned e;
+
+	if (v < HIST_SUB)
+		return v;
+	e = 63 - __builtin_clzll(v);
+	if (e > HIST_MAX_EXP)
+		return HIST_BUCKETS - 1;
+	return (e - HIST_SUB_BITS + 1) * HIST_SUB + ((v >> (e - HIST_SUB_BITS)) & (HIST_SUB - 1));
+}
+
+/* Middle of bucket B, in ns. */
+static uint64_t hist_value(unsigned b)
+{
+	unsigned e, sub;
+	uint64_t lo, width;
+
+	if (b < HIST_SUB)
+		return b;
+	e = b / HIST_SUB + HIST_SUB_BITS - 1;
+	sub = b % HIST_SUB;
+	width = 1ull << (e - HIST_SUB_BITS);
+	lo = (1ull << e) + sub * width;
+	return lo + width / 2;
+}
+
+struct sched_model *sched_model__new(struct proc_model *pm, const struct sched_callbacks *cb)
+{
+	struct sched_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->pm = pm;
+	if (cb)
+		m->cb = *cb;
+	return m;
+}
+
+static struct sched_cpu *get_cpu(struct sched_model *m, uint32_t cpu)
+{
+	if (cpu >= 4096)
+		return NULL;	/* not a CPU number: a damaged record */
+	if (cpu >= m->ncpus) {
+		uint32_t n = cpu + 1;
+		struct sched_cpu *c = realloc(m->cpus, n * sizeof(*c));
+
+		if (!c) {
+			m->err = -ENOMEM;
+			return NULL;
+		}
+		memset(c + m->ncpus, 0, (n - m->ncpus) * sizeof(*c));
+		m->cpus = c;
+		m->ncpus = n;
+	}
+	return &m->cpus[cpu];
+}
+
+static void emit(struct sched_model *m, struct sched_thread *st, uint64_t end)
+{
+	struct sched_interval iv;
+	uint64_t d = end - st->since;
+
+	st->ns[st->state] += d;
+	if (st->state == TS_RUNNING && st->has_snap && end > st->snap_ts)
+		st->oncpu_after_snap += end - (st->since > st->snap_ts ? st->since : st->snap_ts);
+	if (!d || !m->cb.interval)
+		return;
+	iv.tid = st->t->tid;
+	iv.tgid = st->t->tgid;
+	iv.state = st->state;
+	iv.cpu = st->state == TS_RUNNING || st->state == TS_RUNNABLE ? st->cpu : -1;
+	iv.start_ns = st->since;
+	iv.end_ns = end;
+	iv.preempted = st->state == TS_RUNNABLE && st->preempted;
+	iv.waker_tid = st->state == TS_RUNNABLE ? st->waker : 0;
+	m->cb.interval(m->cb.ctx, &iv);
+}
+
+/* Closes the open interval at TS (clamped to its start) and opens STATE. */
+static void move_to(struct sched_model *m, struct sched_thread *st, uint64_t ts,
+		    enum thread_state state, int32_t cpu)
+{
+	if (ts < st->since)
+		ts = st->since;	/* a small cross-CPU inversion */
+	emit(m, st, ts);
+	st->state = state;
+	st->since = ts;
+	st->cpu = cpu;
+	st->preempted = false;
+	st->waker = 0;
+	st->resolvable = false;
+}
+
+/* The open interval contradicts the record at TS: records were lost. */
+static void mark_unknown(struct sched_thread *st)
+{
+	st->state = TS_UNKNOWN;
+	st->inconsistencies++;
+}
+
+static struct sched_thread *attach(struct sched_model *m, struct ps_thread *t)
+{
+	struct sched_thread *st;
+
+	if (t->sched)
+		return t->sched;
+	if (m->nthreads == m->threads_cap) {
+		size_t cap = m->threads_cap ? m->threads_cap * 2 : 64;
+		struct sched_thread **a = realloc(m->threads, cap * sizeof(*a));
+
+		if (!a) {
+			m->err = -ENOMEM;
+			return NULL;
+		}
+		m->threads = a;
+		m->threads_cap = cap;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
+		m->err = -ENOMEM;
+		return NULL;
+	}
+	st->t = t;
+	st->state = TS_UNKNOWN;
+	st->resolvable = true;
+	st->since = t->start_ns;
+	st->cpu = -1;
+	st->last_cpu = -1;
+	/*
+	 * Already on a CPU (its switch-in came before the record that made it
+	 * known, e.g. the `record -- CMD` child): running since then.
+	 */
+	for (uint32_t c = 0; c < m->ncpus; c++) {
+		if (m->cpus[c].known && m->cpus[c].tid == t->tid && m->cpus[c].since <= st->since) {
+			st->state = TS_RUNNING;
+			st->resolvable = false;
+			st->since = m->cpus[c].since;
+			st->cpu = st->last_cpu = c;
+			if (t->start_ns > st->since)
+				t->start_ns = st->since;
+			break;
+		}
+	}
+	t->sched = st;
+	m->threads[m->nthreads++] = st;
+	return st;
+}
+
+/* Sched state of the live traced thread TID in process TGID, or NULL. */
+static struct sched_thread *lookup(struct sched_model *m, uint32_t tid, uint32_t tgid)
+{
+	struct ps_thread *t;
+
+	if (!tid)
+		return NULL;
+	t = proc_model__thread(m->pm, tid);
+	if (!t || t->tgid != tgid)
+		return NULL;
+	return attach(m, t);
+}
+
+static void add_latency(struct sched_model *m, struct sched_thread *st, uint64_t ns)
+{
+	if (!st->hist) {
+		st->hist = calloc(HIST_BUCKETS, sizeof(*st->hist));
+		if (!st->hist) {
+			m->err = -ENOMEM;
+			return;
+		}
+	}
+	st->hist[hist_bucket(ns)]++;
+	st->runq_samples++;
+	if (ns > st->runq_max)
+		st->runq_max = ns;
+}
+
+static void count_waker(struct sched_thread *st, uint32_t tid)
+{
+	struct waker_count *min = &st->wakers[0];
+
+	for (int i = 0; i < NWAKERS; i++) {
+		struct waker_count *w = &st->wakers[i];
+
+		if (w->count && w->tid == tid) {
+			w->count++;
+			return;
+		}
+		if (w->count < min->count)
+			min = w;
+	}
+	/* space-saving: the newcomer inherits the smallest count */
+	min->tid = tid;
+	min->count++;
+}
+
+static enum thread_state sleep_state(uint32_t prev_state)
+{
+	if ((prev_state & (TS_BIT_UNINTERRUPTIBLE | TS_BIT_NOLOAD)) == TS_BIT_UNINTERRUPTIBLE)
+		return TS_BLOCKED;
+	if (prev_state & (TS_BIT_STOPPED | TS_BIT_TRACED))
+		return TS_STOPPED;
+	return TS_SLEEPING;	/* S, and TASK_IDLE (D|NOLOAD: not counted as load) */
+}
+
+static void switch_out(struct sched_model *m, struct sched_thread *st, const struct ps_switch *r)
+{
+	uint64_t ts = r->h.ts_ns;
+	uint32_t ps = r->prev_state;
+
+	if (st->dead)
+		return;
+	if (st->resolvable) {
+		st->state = TS_RUNNING;	/* it was on this CPU */
+		st->cpu = r->h.cpu;
+		if (st->last_cpu < 0)
+			st->last_cpu = r->h.cpu;
+	} else if (st->state != TS_RUNNING) {
+		mark_unknown(st);
+	}
+	if (!st->has_snap || ts >= st->snap_ts) {
+		if (!ps)
+			st->nivcsw++;
+		else if (!(ps & TS_BIT_DEAD))
+			st->nvcsw++;
+	}
+	if (ps & (TS_BIT_DEAD | TS_BIT_EXIT_DEAD | TS_BIT_EXIT_ZOMBIE)) {
+		move_to(m, st, ts, TS_DEAD, -1);
+		st->dead = true;
+		st->pending_wake = false;
+		return;
+	}
+	if (!ps) {
+		move_to(m, st, ts, TS_RUNNABLE, r->h.cpu);
+		st->preempted = true;
+		st->runq_since = st->since;
+		st->counts_latency = true;
+	} else if (st->pending_wake) {
+		/* woken before it got off the CPU: runnable at once */
+		move_to(m, st, ts, TS_RUNNABLE, r->h.cpu);
+		st->waker = st->pending_waker;
+		st->runq_since = st->since;
+		st->counts_latency = true;
+	} else {
+		move_to(m, st, ts, sleep_state(ps), -1);
+	}
+	st->pending_wake = false;
+}
+
+static void switch_in(struct sched_model *m, struct sched_thread *st, const struct ps_switch *r)
+{
+	uint64_t ts = r->h.ts_ns;
+	int32_t cpu = r->h.cpu;
+
+	if (st->dead)
+		return;
+	switch (st->state) {
+	case TS_RUNNABLE:
+		if (st->counts_latency)
+			add_latency(m, st, ts > st->runq_since ? ts - st->runq_since : 0);
+		break;
+	case TS_SLEEPING:
+	case TS_BLOCKED:
+	case TS_STOPPED:
+		/* no wakeup after the switch-out: it came just before it */
+		if (st->pending_wake) {
+			st->state = TS_RUNNABLE;
+			st->waker = st->pending_waker;
+			add_latency(m, st, ts > st->since ? ts - st->since : 0);
+		} else {
+			mark_unknown(st);
+		}
+		break;
+	case TS_UNKNOWN:
+		if (st->resolvable)
+			st->state = TS_RUNNABLE;	/* waiting for a CPU */
+		break;
+	default:	/* RUNNING: its switch-out was lost */
+		mark_unknown(st);
+		break;
+	}
+	if (st->last_cpu >= 0 && st->last_cpu != cpu)
+		st->migrations++;
+	st->last_cpu = cpu;
+	move_to(m, st, ts, TS_RUNNING, cpu);
+	st->pending_wake = false;
+	st->counts_latency = false;
+}
+
+static void on_switch(struct sched_model *m, const struct ps_switch *r)
+{
+	struct sched_cpu *c = get_cpu(m, r->h.cpu);
+	struct sched_thread *prev, *next;
+	uint64_t ts = r->h.ts_ns;
+
+	if (c) {
+		if (c->known) {
+			uint64_t end = ts > c->since ? ts : c->since;
+			uint64_t d = end - c->since;
+			bool traced = c->tid && proc_model__thread(m->pm, c->tid);
+
+			if (!c->tid)
+				c->st.idle_ns += d;
+			else if (traced)
+				c->st.traced_ns += d;
+			else
+				c->st.other_ns += d;
+			if (d && m->cb.cpu_interval) {
+				struct sched_cpu_interval iv = {
+					.cpu = r->h.cpu, .tid = c->tid, .tgid = c->tgid,
+					.start_ns = c->since, .end_ns = end,
+				};
+				m->cb.cpu_interval(m->cb.ctx, &iv);
+			}
+			ts = end;
+		}
+		c->known = true;
+		c->tid = r->next_tid;
+		c->tgid = r->next_tgid;
+		c->since = ts;
+		c->st.switches++;
+	}
+	prev = lookup(m, r->h.tid, r->h.tgid);
+	if (prev)
+		switch_out(m, prev, r);
+	next = lookup(m, r->next_tid, r->next_tgid);
+	if (next)
+		switch_in(m, next, r);
+}
+
+static void on_wakeup(struct sched_model *m, const struct ps_wakeup *r)
+{
+	struct sched_thread *st = lookup(m, r->woken_tid, r->woken_tgid);
+	uint64_t ts = r->h.ts_ns;
+
+	if (!st || st->dead)
+		return;
+	st->wakeups++;
+	count_waker(st, r->h.tid);
+	switch (st->state) {
+	case TS_RUNNING:
+		st->pending_wake = true;
+		st->pending_waker = r->h.tid;
+		break;
+	case TS_RUNNABLE:
+		if (r->is_new) {	/* born runnable at fork; queued now */
+			st->waker = r->h.tid;
+			st->runq_since = ts > st->since ? ts : st->since;
+			st->counts_latency = true;
+		}
+		break;
+	case TS_UNKNOWN:
+		if (st->resolvable)
+			st->state = TS_SLEEPING;	/* woken: it was waiting */
+		/* fall through */
+	default:
+		move_to(m, st, ts, TS_RUNNABLE, r->target_cpu);
+		st->waker = r->h.tid;
+		st->runq_since = st->since;
+		st->counts_latency = true;
+		break;
+	}
+}
+
+static void on_fork(struct sched_model *m, const struct ps_fork *r)
+{
+	struct ps_thread *t = proc_model__thread(m->pm, r->child_tid);
+	struct sched_thread *st;
+
+	if (!t || t->tgid != r->child_tgid || t->sched)
+		return;
+	st = attach(m, t);
+	if (!st)
+		return;
+	/* TASK_NEW until wake_up_new_task queues it: runnable from birth */
+	st->state = TS_RUNNABLE;
+	st->resolvable = false;
+	st->since = r->h.ts_ns;
+	st->runq_since = r->h.ts_ns;
+	st->counts_latency = true;
+	st->waker = r->h.tid;
+}
+
+static void on_snapshot(struct sched_model *m, const struct ps_snap_task *r)
+{
+	struct sched_thread *st = lookup(m, r->h.tid, r->h.tgid);
+
+	if (!st)
+		return;
+	st->has_snap = true;
+	st->snap_ts = r->h.ts_ns;
+	st->snap_nvcsw = r->nvcsw;
+	st->snap_nivcsw = r->nivcsw;
+	st->snap_oncpu = r->sum_exec_ns;
+	if (!st->resolvable)
+		return;
+	/* R is running or runnable: resolved by its next switch */
+	switch (r->state) {
+	case 'S': case 'I':
+		move_to(m, st, r->h.ts_ns, TS_SLEEPING, -1);
+		break;
+	case 'D':
+		move_to(m, st, r->h.ts_ns, TS_BLOCKED, -1);
+		break;
+	case 'T': case 't':
+		move_to(m, st, r->h.ts_ns, TS_STOPPED, -1);
+		break;
+	}
+}
+
+static void on_lost(struct sched_model *m, const struct ps_lost *r)
+{
+	uint64_t start = m->last_lost_ts ? m->last_lost_ts : m->first_ts;
+
+	if (r->lost_total > m->last_lost) {
+		if (m->ngaps == m->gaps_cap) {
+			uint64_t cap = m->gaps_cap ? m->gaps_cap * 2 : 8;
+			struct sched_gap *g = realloc(m->gaps, cap * sizeof(*g));
+
+			if (!g) {
+				m->err = -ENOMEM;
+				return;
+			}
+			m->gaps = g;
+			m->gaps_cap = cap;
+		}
+		m->gaps[m->ngaps].start_ns = start;
+		m->gaps[m->ngaps].end_ns = r->h.ts_ns > start ? r->h.ts_ns : start;
+		m->gaps[m->ngaps].lost = r->lost_total - m->last_lost;
+		m->ngaps++;
+		m->last_lost = r->lost_total;
+	}
+	m->last_lost_ts = r->h.ts_ns;
+}
+
+int sched_model__apply(struct sched_model *m, const struct ps_hdr *h)
+{
+	if (!m->seen_any || h->ts_ns < m->first_ts)
+		m->first_ts = h->ts_ns;
+	m->seen_any = true;
+	switch (h->type) {
+	case PS_REC_SWITCH:
+		on_switch(m, (const void *)h);
+		break;
+	case PS_REC_WAKEUP:
+		on_wakeup(m, (const void *)h);
+		break;
+	case PS_REC_FORK:
+		on_fork(m, (const void *)h);
+		lookup(m, h->tid, h->tgid);
+		break;
+	case PS_REC_SNAP_TASK:
+		on_snapshot(m, (const void *)h);
+		break;
+	case PS_REC_LOST:
+		on_lost(m, (const void *)h);
+		break;
+	case PS_REC_EXIT: {
+		struct sched_thread *st = lookup(m, h->tid, h->tgid);
+
+		if (!st || st->exit_seen)
+			break;
+		st->exit_seen = true;
+		st->nvcsw_at_exit = st->nvcsw;
+		st->nivcsw_at_exit = st->nivcsw;
+		st->oncpu_at_exit = st->ns[TS_RUNNING];
+		if ((st->state == TS_RUNNING || st->resolvable) && h->ts_ns > st->since)
+			st->oncpu_at_exit += h->ts_ns - st->since;
+		break;
+	}
+	default:
+		/* any record of a thread makes it known (and maybe running already) */
+		lookup(m, h->tid, h->tgid);
+		break;
+	}
+	return m->err;
+}
+
+void sched_model__finish(struct sched_model *m, uint64_t end_ns)
+{
+	for (size_t i = 0; i < m->nthreads; i++) {
+		struct sched_thread *st = m->threads[i];
+
+		if (!st->dead && end_ns >= st->since)
+			move_to(m, st, end_ns, st->state, st->cpu);
+	}
+	for (uint32_t c = 0; c < m->ncpus; c++) {
+		struct ps_switch r = { .h = { .type = PS_REC_SWITCH, .cpu = c, .ts_ns = end_ns } };
+
+		if (!m->cpus[c].known || end_ns < m->cpus[c].since)
+			continue;
+		/* closes the CPU's interval; no thread is named by tid 0 */
+		on_switch(m, &r);
+		m->cpus[c].known = false;
+		m->cpus[c].st.switches--;
+	}
+}
+
+static uint64_t hist_quantile(const uint32_t *hist, uint64_t n, double q, uint64_t max)
+{
+	uint64_t rank = (uint64_t)(q * (n - 1)), seen = 0;
+
+	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+		seen += hist[b];
+		if (seen > rank) {
+			uint64_t v = hist_value(b);
+
+			return v > max ? max : v;
+		}
+	}
+	return max;
+}
+
+static void fill_stats(const struct sched_thread *st, struct sched_thread_stats *o)
+{
+	o->oncpu_ns += st->ns[TS_RUNNING];
+	o->runnable_ns += st->ns[TS_RUNNABLE];
+	o->sleep_ns += st->ns[TS_SLEEPING];
+	o->blocked_ns += st->ns[TS_BLOCKED];
+	o->stopped_ns += st->ns[TS_STOPPED];
+	o->unknown_ns += st->ns[TS_UNKNOWN];
+	o->nvcsw += st->nvcsw + st->snap_nvcsw;
+	o->nivcsw += st->nivcsw + st->snap_nivcsw;
+	o->migrations += st->migrations;
+	o->wakeups += st->wakeups;
+	o->runq_samples += st->runq_samples;
+	if (st->runq_max > o->runq_max_ns)
+		o->runq_max_ns = st->runq_max;
+	o->oncpu_total_ns += st->has_snap ? st->snap_oncpu + st->oncpu_after_snap
+					  : st->ns[TS_RUNNING];
+	o->before_trace |= st->has_snap;
+	o->snap_nvcsw += st->snap_nvcsw;
+	o->snap_nivcsw += st->snap_nivcsw;
+	o->snap_oncpu_ns += st->snap_oncpu;
+	o->inconsistencies += st->inconsistencies;
+	o->exit_seen |= st->exit_seen;
+	o->nvcsw_at_exit += (st->exit_seen ? st->nvcsw_at_exit : st->nvcsw) + st->snap_nvcsw;
+	o->nivcsw_at_exit += (st->exit_seen ? st->nivcsw_at_exit : st->nivcsw) + st->snap_nivcsw;
+	o->oncpu_at_exit_ns += st->exit_seen ? st->oncpu_at_exit : st->ns[TS_RUNNING];
+}
+
+static void top_wakers(const struct waker_count *w, size_t n, struct sched_thread_stats *o)
+{
+	for (int k = 0; k < 3; k++) {
+		size_t best = n;
+
+		for (size_t i = 0; i < n; i++) {
+			bool taken = false;
+
+			for (int j = 0; j < k; j++)
+				taken |= o->top_wakers[j] == w[i].tid && o->top_waker_counts[j];
+			if (!w[i].count || taken)
+				continue;
+			if (best == n || w[i].count > w[best].count)
+				best = i;
+		}
+		if (best == n)
+			break;
+		o->top_wakers[k] = w[best].tid;
+		o->top_waker_counts[k] = w[best].count;
+	}
+}
+
+void sched_model__thread_stats(const struct sched_model *m, const struct ps_thread *t,
+			       struct sched_thread_stats *out)
+{
+	const struct sched_thread *st = t->sched;
+
+	(void)m;
+	memset(out, 0, sizeof(*out));
+	out->last_cpu = -1;
+	if (!st)
+		return;
+	fill_stats(st, out);
+	out->last_cpu = st->last_cpu;
+	if (st->hist && st->runq_samples) {
+		out->runq_p50_ns = hist_quantile(st->hist, st->runq_samples, 0.50, st->runq_max);
+		out->runq_p99_ns = hist_quantile(st->hist, st->runq_samples, 0.99, st->runq_max);
+	}
+	top_wakers(st->wakers, NWAKERS, out);
+}
+
+void sched_model__process_stats(const struct sched_model *m, const struct ps_process *p,
+				struct sched_thread_stats *out)
+{
+	struct waker_count w[64] = {};
+	uint32_t *hist = NULL;
+	size_t nw = 0;
+
+	(void)m;
+	memset(out, 0, sizeof(*out));
+	out->last_cpu = -1;
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct sched_thread *st = p->threads[i]->sched;
+
+		if (!st)
+			continue;
+		fill_stats(st, out);
+		for (int k = 0; k < NWAKERS; k++) {
+			size_t j;
+
+			if (!st->wakers[k].count)
+				continue;
+			for (j = 0; j < nw && w[j].tid != st->wakers[k].tid; j++)
+				;
+			if (j == nw && nw == sizeof(w) / sizeof(w[0]))
+				continue;
+			if (j == nw)
+				w[nw++].tid = st->wakers[k].tid;
+			w[j].count += st->wakers[k].count;
+		}
+		if (!st->hist)
+			continue;
+		if (!hist)
+			hist = calloc(HIST_BUCKETS, sizeof(*hist));
+		if (hist)
+			for (unsigned b = 0; b < HIST_BUCKETS; b++)
+				hist[b] += st->hist[b];
+	}
+	if (hist && out->runq_samples) {
+		out->runq_p50_ns = hist_quantile(hist, out->runq_samples, 0.50, out->runq_max_ns);
+		out->runq_p99_ns = hist_quantile(hist, out->runq_samples, 0.99, out->runq_max_ns);
+	}
+	free(hist);
+	top_wakers(w, nw, out);
+}
+
+uint64_t sched_model__gaps(const struct sched_model *m, uint64_t *gap_ns)
+{
+	uint64_t ns = 0;
+
+	for (uint64_t i = 0; i < m->ngaps; i++)
+		ns += m->gaps[i].end_ns - m->gaps[i].start_ns;
+	if (gap_ns)
+		*gap_ns = ns;
+	return m->ngaps;
+}
+
+const struct sched_gap *sched_model__gap(const struct sched_model *m, uint64_t i)
+{
+	return i < m->ngaps ? &m->gaps[i] : NULL;
+}
+
+uint32_t sched_model__ncpus(const struct sched_model *m)
+{
+	return m->ncpus;
+}
+
+void sched_model__cpu_stats(const struct sched_model *m, uint32_t cpu, struct sched_cpu_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cpu < m->ncpus)
+		*out = m->cpus[cpu].st;
+}
+
+void sched_model__free(struct sched_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		m->threads[i]->t->sched = NULL;
+		free(m->threads[i]->hist);
+		free(m->threads[i]);
+	}
+	free(m->threads);
+	free(m->cpus);
+	free(m->gaps);
+	free(m);
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Scheduling views of `procscope report`: a per-process and per-thread
+ * section in text, the per-CPU summary, and the whole report as JSON.
+ */
+#ifndef PROCSCOPE_SCHED_REPORT_H
+#define PROCSCOPE_SCHED_REPORT_H
+
+#include <stdio.h>
+#include "proc_model.h"
+#include "sched_model.h"
+
+/* Scheduling lines of process P (its totals, then one line per thread). */
+void sched_report__process(FILE *f, const struct sched_model *sm, const struct ps_process *p);
+/* Per-CPU occupancy and lost-records gaps, after every process. */
+void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sched_model *sm);
+/*
+ * `report --json`: {"processes":[...],"cpus":[...],"gaps":[...]}, only
+ * process PID if PID > 0. Times are CLOCK_MONOTONIC ns as in the records.
+ */
+void sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_model *sm,
+			long pid, uint64_t end_ns);
+
+#endif

@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Records -> address spaces. Each process gets a vm_space seeded by exec
+ * (the PS_REC_VMA list: the exact areas the kernel made), by a copy of its
+ * parent at fork, or by the /proc/PID/maps snapshot, then changed by every
+ * successful memory syscall in file order. Exit leaves the layout as it was
+ * right before the process died, which is what `layout --at end` shows.
+ *
+ * Main stack growth comes from PS_REC_STACK (mm->stack_vm sampled at
+ * switch-out and at exit): the kernel grows the stack on page faults, which
+ * no syscall tells. Thread stacks are the areas clone/clone3 were handed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rec_info.h"
+#include "vm_classify.h"
+#include "vm_model.h"
+
+#define MAP_SHARED_	0x01
+#define MAP_TYPE_	0x0f
+#define MAP_ANON_	0x20
+#define MAP_GROWSDOWN_	0x0100
+#define MAP_LOCKED_	0x2000
+#define MAP_NORESERVE_	0x4000
+#define MAP_STACK_	0x20000
+#define MREMAP_DONTUNMAP_ 4
+#define CLONE_THREAD_	0x00010000
+
+struct vm_proc {
+	uint32_t pid;
+	struct vm_space sp;
+	struct vm_facts facts;
+	bool snap_reset;	/* the next SNAP_MAP starts a fresh snapshot */
+	bool reported;		/* counters were handed out once */
+	int64_t rss[4];		/* PS_RSS_* bytes */
+	struct vm_counters last;	/* last reported */
+	struct vm_proc_stats st;
+};
+
+struct vm_thread {
+	uint64_t peak;
+};
+
+struct str_node {
+	struct str_node *next;
+	char s[];
+};
+
+struct vm_model {
+	struct proc_model *pm;
+	struct vm_callbacks cb;
+	struct vm_classifier *cls;
+	struct idmap procs;	/* pid -> vm_proc */
+	struct idmap threads;	/* ps_thread pointer -> vm_thread */
+	struct idmap strs;	/* string hash -> str_node chain: interned paths */
+};
+
+static const char *const kind_names[VK_MAX] = {
+	[VK_OTHER] = "other", [VK_TEXT] = "text", [VK_RODATA] = "rodata", [VK_DATA] = "data",
+	[VK_BSS] = "bss", [VK_HEAP] = "heap", [VK_STACK] = "stack",
+	[VK_THREAD_STACK] = "thread_stack", [VK_ANON] = "anon", [VK_FILE] = "file",
+	[VK_VDSO] = "vdso", [VK_VVAR] = "vvar", [VK_GUARD] = "guard",
+};
+
+const char *vm_model__kind_name(enum vm_kind k)
+{
+	return (unsigned)k < VK_MAX ? kind_names[k] : "other";
+}
+
+struct vm_model *vm_model__new(struct proc_model *pm, const struct vm_callbacks *cb)
+{
+	struct vm_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->pm = pm;
+	if (cb)
+		m->cb = *cb;
+	m->cls = vm_classify__new();
+	if (!m->cls) {
+		free(m);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return m;
+}
+
+/* Paths are kept once each: areas compare them by pointer. NULL on ENOMEM. */
+static const char *intern(struct vm_model *m, const char *s)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+	struct str_node *head, *n;
+	size_t len = strlen(s);
+
+	for (const char *p = s; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h |= 1;	/* never 0: idmap keys are arbitrary but keep it distinct */
+	head = idmap__get(&m->strs, h);
+	for (n = head; n; n = n->next)
+		if (!strcmp(n->s, s))
+			return n->s;
+	n = malloc(sizeof(*n) + len + 1);
+	if (!n)
+		return NULL;
+	memcpy(n->s, s, len + 1);
+	n->next = head;
+	if (idmap__set(&m->strs, h, n)) {
+		free(n);
+		return NULL;
+	}
+	return n->s;
+}
+
+static struct vm_proc *get_proc(struct vm_model *m, uint32_t pid)
+{
+	struct vm_proc *vp = idmap__get(&m->procs, pid);
+
+	if (vp)
+		return vp;
+	vp = calloc(1, sizeof(*vp));
+	if (!vp || idmap__set(&m->procs, pid, vp)) {
+		free(vp);
+		return NULL;
+	}
+	vp->pid = pid;
+	return vp;
+}
+
+/* A fresh address space: exec, or the start of a snapshot. */
+static void reset(struct vm_proc *vp)
+{
+	vm_space__clear(&vp->sp);
+	memset(&vp->facts, 0, sizeof(vp->facts));
+	memset(&vp->st, 0, sizeof(vp->st));
+	memset(vp->rss, 0, sizeof(vp->rss));
+	vp->st.known = true;
+}
+
+/* Re-labels the areas and hands out the counters if one of them moved. */
+static void update(struct vm_model *m, struct vm_proc *vp, uint64_t ts)
+{
+	struct vm_counters c = { 0 };
+	struct vm_proc_stats *st = &vp->st;
+	uint64_t tstack = 0;
+	struct ps_process *p;
+
+	vm_classify__space(m->cls, vp->sp.a, vp->sp.n, &vp->facts);
+	for (size_t i = 0; i < vp->sp.n; i++) {
+		const struct vm_region *r = &vp->sp.a[i].r;
+		uint64_t len = r->end - r->start;
+
+		if (r->kind == VK_ANON && !r->shared)
+			c.anon_bytes += len;
+		else if (r->kind == VK_STACK)
+			c.stack_bytes += len;
+		else if (r->kind == VK_THREAD_STACK)
+			tstack += len;
+	}
+	if (vp->facts.brk > vp->facts.start_brk && vp->facts.start_brk)
+		c.heap_bytes = vp->facts.brk - vp->facts.start_brk;
+	c.rss_bytes = vp->rss[PS_RSS_FILE] + vp->rss[PS_RSS_ANON] + vp->rss[PS_RSS_SHMEM];
+	st->start_brk = vp->facts.start_brk;
+	st->brk = vp->facts.brk;
+	st->thread_stack_bytes = tstack;
+	st->now = c;
+	if (c.heap_bytes > st->heap_peak_bytes)
+		st->heap_peak_bytes = c.heap_bytes;
+	if (c.anon_bytes > st->anon_peak_bytes)
+		st->anon_peak_bytes = c.anon_bytes;
+	if (c.stack_bytes > st->stack_peak_bytes)
+		st->stack_peak_bytes = c.stack_bytes;
+	if (c.rss_bytes > st->rss_peak_bytes)
+		st->rss_peak_bytes = c.rss_bytes;
+	if (vp->reported && !memcmp(&c, &vp->last, sizeof(c)))
+		return;
+	vp->last = c;
+	vp->reported = true;
+	p = proc_model__process(m->pm, vp->pid);
+	if (m->cb.counters && p)
+		m->cb.counters(m->cb.ctx, p, ts, &c);
+}
+
+static void init_area(struct vm_area *a, const struct ps_hdr *h, uint64_t start, uint64_t end)
+{
+	memset(a, 0, sizeof(*a));
+	a->r.start = start;
+	a->r.end = end;
+	a->r.created_ns = h->ts_ns;
+	a->r.created_tid = h->tid;
+	a->vpgoff = start;	/* anonymous: vm_pgoff is the address */
+}
+
+static int on_exec_vma(struct vm_model *m, struct vm_proc *vp, const struct ps_vma *r)
+{
+	char path[PS_PATH_DEPTH * PS_PATH_COMP];
+	struct vm_area a;
+
+	init_area(&a, &r->h, r->start, r->end);
+	a.r.created_tid = 0;	/* made by exec, not by a syscall of the program */
+	a.flags = r->vm_flags;
+	a.vpgoff = r->pgoff * VM_PAGE_SIZE;
+	a.r.prot = r->vm_flags & 7;
+	a.r.shared = r->vm_flags & VMF_SHARED;
+	a.ino = r->ino;
+	a.dev = r->dev;
+	rec_info__path(path, sizeof(path), r->path);
+	if (path[0]) {
+		a.r.path = intern(m, path);
+		if (!a.r.path)
+			return -ENOMEM;
+		if (path[0] == '[')
+			a.flags |= VMF_NOMERGE;
+	}
+	if (a.ino)
+		a.r.pgoff = a.vpgoff;
+	return vm_space__map(&vp->sp, &a, false);
+}
+
+static int on_snap_map(struct vm_model *m, struct vm_proc *vp, const struct ps_snap_map *r)
+{
+	const char *name = r->path;
+	struct vm_area a;
+
+	/* [vsyscall] lives in the kernel half, not among the process's VMAs: exec never lists it */
+	if (r->start >= 0xffff800000000000ull)
+		return 0;
+	init_area(&a, &r->h, r->start, r->end);
+	a.r.created_tid = 0;
+	a.r.prot = (r->perms[0] == 'r' ? 1 : 0) | (r->perms[1] == 'w' ? 2 : 0) |
+		   (r->perms[2] == 'x' ? 4 : 0);
+	a.r.shared = r->perms[3] == 's';
+	a.flags = a.r.prot | (a.r.shared ? VMF_SHARED : 0);
+	/* a guess: the snapshot does not show VM_ACCOUNT, but mmap sets it so */
+	if ((a.r.prot & 2) && !a.r.shared)
+		a.flags |= VMF_ACCOUNT;
+	a.ino = r->ino;
+	a.dev = ((uint64_t)r->dev_major << 20) | r->dev_minor;	/* the kernel's dev_t */
+	if (!strcmp(name, "[heap]")) {
+		if (r->end > vp->facts.brk)
+			vp->facts.brk = r->end;
+		name = "";
+	} else if (!strcmp(name, "[stack]")) {
+		a.flags |= VMF_GROWSDOWN;
+		name = "";
+	} else if (!strncmp(name, "[anon", 5)) {
+		name = "";
+	}
+	if (name[0]) {
+		a.r.path = intern(m, name);
+		if (!a.r.path)
+			return -ENOMEM;
+		if (name[0] != '/' || a.r.shared)
+			a.flags |= VMF_NOMERGE;
+	}
+	if (a.ino) {
+		a.vpgoff = r->offset;
+		a.r.pgoff = r->offset;
+	}
+	return vm_space__map(&vp->sp, &a, false);
+}
+
+static int on_mmap(struct vm_model *m, struct vm_proc *vp, const struct ps_mmap *r)
+{
+	struct vm_area a;
+
+	init_area(&a, &r->h, r->ret, r->ret + VM_PAGE_UP(r->len));
+	a.r.prot = r->prot & 7;
+	a.r.shared = (r->flags & MAP_TYPE_) == MAP_SHARED_ || (r->flags & MAP_TYPE_) == 0x03;
+	a.flags = a.r.prot | (a.r.shared ? VMF_SHARED : 0);
+	if (r->flags & MAP_GROWSDOWN_)
+		a.flags |= VMF_GROWSDOWN;
+	if (r->flags & MAP_LOCKED_)
+		a.flags |= VMF_LOCKED;
+	if (r->flags & MAP_NORESERVE_)
+		a.flags |= VMF_NORESERVE;
+	if (r->flags & MAP_STACK_)
+		a.flags |= VMF_NOHUGEPAGE;	/* since Linux 6.7 */
+	/* accountable_mapping(): private and writable, not opted out */
+	if ((a.flags & (VMF_NORESERVE | VMF_SHARED | VMF_WRITE)) == VMF_WRITE)
+		a.flags |= VMF_ACCOUNT;
+	if (!(r->flags & MAP_ANON_) && r->ino) {
+		char path[PS_PATH_DEPTH * PS_PATH_COMP];
+
+		rec_info__path(path, sizeof(path), r->path);
+		a.r.path = intern(m, path[0] ? path : "?");
+		if (!a.r.path)
+			return -ENOMEM;
+		a.ino = r->ino;
+		a.dev = r->dev;
+		a.vpgoff = r->off;
+		a.r.pgoff = r->off;
+	} else if (a.r.shared) {
+		a.flags |= VMF_NOMERGE;	/* a shmem file of its own each */
+	}
+	vp->st.nmmap++;
+	return vm_space__map(&vp->sp, &a, true);
+}
+
+static int on_brk(struct vm_proc *vp, const struct ps_brk *r)
+{
+	uint64_t old = VM_PAGE_UP(vp->facts.brk), new = VM_PAGE_UP(r->ret);
+	struct vm_area a;
+	int err = 0;
+
+	vp->st.nbrk++;
+	if (!vp->facts.brk) {
+		vp->facts.brk = r->ret;	/* attached without a snapshot: learn it */
+		return 0;
+	}
+	if (new > old) {
+		init_area(&a, &r->h, old, new);
+		a.r.prot = 3;
+		a.flags = VMF_READ | VMF_WRITE | VMF_ACCOUNT;
+		err = vm_space__map(&vp->sp, &a, true);
+	} else if (new < old) {
+		struct vm_stamp st = { r->h.ts_ns, r->h.tid };
+		long i;
+
+		err = vm_space__unmap(&vp->sp, new, old, &st);
+		i = vm_space__find(&vp->sp, new - 1);
+		if (i >= 0) {
+			vp->sp.a[i].r.how |= VM_CHG_SHRINK;
+			vp->sp.a[i].r.changed_ns = r->h.ts_ns;
+		}
+	}
+	vp->facts.brk = r->ret;
+	return err;
+}
+
+/* The kernel grew the main stack on faults: stack_vm says by how much. */
+static void on_stack(struct vm_proc *vp, const struct ps_stack *r)
+{
+	uint64_t have = 0, want = r->stack_vm_pages * VM_PAGE_SIZE;
+	struct vm_space *s = &vp->sp;
+	long main = -1;
+
+	if (!r->start_stack || !vp->facts.start_stack)
+		return;	/* an mm under construction (exec) */
+	for (size_t i = 0; i < s->n; i++) {
+		if (!(s->a[i].flags & VMF_GROWSDOWN))
+			continue;
+		have += s->a[i].r.end - s->a[i].r.start;
+		if (s->a[i].r.start <= vp->facts.start_stack && s->a[i].r.end >= vp->facts.start_stack)
+			main = i;
+	}
+	if (main < 0 || want <= have)
+		return;
+	{
+		struct vm_area *a = &s->a[main];
+		uint64_t floor = main > 0 ? s->a[main - 1].r.end : 0;
+		uint64_t start = a->r.start - (want - have);
+
+		if (start < floor || start > a->r.start)
+			start = floor;
+		a->vpgoff -= a->r.start - start;
+		a->r.start = start;
+		a->r.changes++;
+		a->r.how |= VM_CHG_GROW;
+		a->r.changed_ns = r->h.ts_ns;
+	}
+}
+
+/* clone(CLONE_THREAD) handed the child a stack: label the area holding it. */
+static void on_clone(struct vm_proc *vp, const struct ps_clone *r)
+{
+	uint64_t top = r->stack;
+	struct vm_region *reg;
+	long i;
+
+	if (PS_IS_ERR(r->ret) || r->ret <= 0 || !(r->flags & CLONE_THREAD_) || !r->stack)
+		return;
+	if (r->syscall == PS_NR_CLONE3)
+		top = r->stack + r->stack_size;
+	i = vm_space__find(&vp->sp, top - 1);
+	if (i < 0)
+		return;
+	reg = &vp->sp.a[i].r;
+	if (reg->path || reg->kind == VK_HEAP || reg->kind == VK_STACK)
+		return;	/* a stack carved from the heap or a file stays what it is */
+	reg->tid = r->ret;
+}
+
+static void on_switch(struct vm_model *m, struct vm_proc *vp, const struct ps_switch *r)
+{
+	const struct ps_thread *t = proc_model__thread(m->pm, r->h.tid);
+	struct vm_thread *vt;
+	uint64_t depth;
+	long i;
+
+	if (!t || t->tgid != r->h.tgid)
+		return;
+	i = vm_space__find(&vp->sp, r->prev_user_sp);
+	if (i < 0)
+		i = vm_space__find(&vp->sp, r->prev_user_sp - 1);	/* an empty stack */
+	if (i < 0) {
+		/*
+		 * Below the main stack: it grew by faults and the PS_REC_STACK
+		 * telling so comes right after this switch record.
+		 */
+		size_t j = vm_space__lower(&vp->sp, r->prev_user_sp);
+
+		if (j >= vp->sp.n || !(vp->sp.a[j].flags & VMF_GROWSDOWN))
+			return;
+		i = j;
+	}
+	depth = vp->sp.a[i].r.end - r->prev_user_sp;
+	vt = idmap__get(&m->threads, (uintptr_t)t);
+	if (!vt) {
+		vt = calloc(1, sizeof(*vt));
+		if (!vt || idmap__set(&m->threads, (uintptr_t)t, vt)) {
+			free(vt);
+			return;
+		}
+	}
+	if (depth > vt->peak)
+		vt->peak = depth;
+	if (m->cb.stack_depth)
+		m->cb.stack_depth(m->cb.ctx, t, r->h.ts_ns, depth);
+}
+
+int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
+{
+	struct vm_stamp st = { h->ts_ns, h->tid };
+	struct vm_proc *vp;
+	int err = 0;
+
+	if (h->type == PS_REC_LOST || !h->tid)
+		return 0;
+	if (h->type == PS_REC_SWITCH || h->type == PS_REC_WAKEUP) {
+		const struct ps_switch *r = (const void *)h;
+
+		vp = idmap__get(&m->procs, h->tgid);
+		if (h->type == PS_REC_SWITCH && vp && vp->st.known && r->prev_user_sp)
+			on_switch(m, vp, r);
+		return 0;
+	}
+	vp = get_proc(m, h->tgid);
+	if (!vp)
+		return -ENOMEM;
+
+	switch (h->type) {
+	case PS_REC_EXEC: {
+		const struct ps_exec *r = (const void *)h;
+
+		reset(vp);
+		vp->facts.start_brk = r->start_brk;
+		vp->facts.brk = r->brk;
+		vp->facts.start_stack = r->start_stack;
+		break;
+	}
+	case PS_REC_VMA:
+		err = on_exec_vma(m, vp, (const void *)h);
+		break;
+	case PS_REC_SNAP_TASK: {
+		const struct ps_snap_task *r = (const void *)h;
+
+		if (h->tid != h->tgid)
+			return 0;
+		vp->snap_reset = true;
+		vp->facts.start_brk = r->start_brk;
+		vp->facts.start_stack = r->start_stack;
+		return 0;
+	}
+	case PS_REC_SNAP_MAP:
+		if (vp->snap_reset) {
+			struct vm_facts f = vp->facts;
+
+			reset(vp);
+			vp->facts = f;
+			vp->facts.brk = f.start_brk;
+			vp->snap_reset = false;
+		}
+		err = on_snap_map(m, vp, (const void *)h);
+		break;
+	case PS_REC_FORK: {
+		const struct ps_fork *r = (const void *)h;
+		struct vm_proc *child;
+
+		if (r->child_tgid == h->tgid || !vp->st.known)
+			return 0;
+		child = get_proc(m, r->child_tgid);
+		if (!child)
+			return -ENOMEM;
+		reset(child);
+		child->facts = vp->facts;
+		err = vm_space__copy(&child->sp, &vp->sp);
+		if (!err)
+			update(m, child, h->ts_ns);
+		return err;
+	}
+	case PS_REC_BRK:
+		err = on_brk(vp, (const void *)h);
+		break;
+	case PS_REC_MMAP: {
+		const struct ps_mmap *r = (const void *)h;
+
+		if (PS_IS_ERR(r->ret))
+			return 0;
+		err = on_mmap(m, vp, r);
+		break;
+	}
+	case PS_REC_MUNMAP: {
+		const struct ps_munmap *r = (const void *)h;
+
+		if (r->ret)
+			return 0;
+		vp->st.nmunmap++;
+		err = vm_space__unmap(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len), &st);
+		break;
+	}
+	case PS_REC_MREMAP: {
+		const struct ps_mremap *r = (const void *)h;
+
+		if (PS_IS_ERR(r->ret))
+			return 0;
+		vp->st.nmremap++;
+		err = vm_space__remap(&vp->sp, r->old_addr, r->old_len, r->new_len, r->ret,
+				      (r->flags & MREMAP_DONTUNMAP_) || !r->old_len, &st);
+		break;
+	}
+	case PS_REC_MPROTECT: {
+		const struct ps_mprotect *r = (const void *)h;
+
+		if (r->ret)
+			return 0;
+		vp->st.nmprotect++;
+		err = vm_space__protect(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len), r->prot, &st);
+		break;
+	}
+	case PS_REC_CLONE:
+		on_clone(vp, (const void *)h);
+		break;
+	case PS_REC_STACK:
+		on_stack(vp, (const void *)h);
+		break;
+	case PS_REC_RSS: {
+		const struct ps_rss *r = (const void *)h;
+
+		if (r->member > PS_RSS_SHMEM)
+			return 0;
+		vp->rss[r->member] = r->bytes;
+		break;
+	}
+	default:
+		return 0;
+	}
+	if (!err && vp->st.known)
+		update(m, vp, h->ts_ns);
+	return err;
+}
+
+void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
+			       void (*fn)(void *ctx, const struct vm_region *r), void *ctx)
+{
+	const struct vm_proc *vp = idmap__get(&m->procs, pid);
+
+	if (!vp)
+		return;
+	for (size_t i = 0; i < vp->sp.n; i++)
+		fn(ctx, &vp->sp.a[i].r);
+}
+
+int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_stats *out)
+{
+	const struct vm_proc *vp = idmap__get(&m->procs, pid);
+
+	memset(out, 0, sizeof(*out));
+	if (!vp)
+		return -ENOENT;
+	*out = vp->st;
+	return 0;
+}
+
+uint64_t vm_model__thread_peak_depth(const struct vm_model *m, const struct ps_thread *t)
+{
+	const struct vm_thread *vt = idmap__get(&m->threads, (uintptr_t)t);
+
+	return vt ? vt->peak : 0;
+}
+
+void vm_model__free(struct vm_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->procs.cap; i++) {
+		struct vm_proc *vp = m->procs.vals[i];
+
+		if (vp) {
+			vm_space__free(&vp->sp);
+			free(vp);
+		}
+	}
+	for (size_t i = 0; i < m->threads.cap; i++)
+		free(m->threads.vals[i]);
+	for (size_t i = 0; i < m->strs.cap; i++) {
+		struct str_node *n = m->strs.vals[i];
+
+		while (n) {
+			struct str_node *next = n->next;
+
+			free(n);
+			n = next;
+		}
+	}
+	idmap__free(&m->procs);
+	idmap__free(&m->threads);
+	idmap__free(&m->strs);
+	vm_classify__free(m->cls);
+	free(m);
+}

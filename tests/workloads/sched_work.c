@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Scheduling workloads with known behaviour, for tests/e2e/sched_*.sh.
+ *   sched_work sleeper    one thread sleeps 20 times for 10 ms
+ *   sched_work pinned     two CPU-bound threads pinned to CPU 0, 300 ms each
+ *   sched_work pingpong   two processes bounce a byte over pipes 200 times
+ *   sched_work pool       a pool of 8 threads drains 400 small jobs
+ * Every thread reads its own counters from /proc/self/task/TID/{status,
+ * schedstat} as its last act, keeps them in memory (printing could block
+ * and add a switch), and the main thread prints them after joining:
+ *   thread pid=P tid=T nvcsw=N nivcsw=N oncpu_ns=N
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct counters {
+	int pid, tid;
+	unsigned long long nvcsw, nivcsw, oncpu_ns;
+};
+
+static void read_counters(struct counters *c)
+{
+	char path[96], buf[4096];
+	FILE *f;
+	size_t n;
+	char *p;
+
+	c->pid = getpid();
+	c->tid = syscall(SYS_gettid);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", c->tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%llu", &c->oncpu_ns) != 1)
+			c->oncpu_ns = 0;
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", c->tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	p = strstr(buf, "\nvoluntary_ctxt_switches:");
+	if (p)
+		c->nvcsw = strtoull(strchr(p, ':') + 1, NULL, 10);
+	p = strstr(buf, "\nnonvoluntary_ctxt_switches:");
+	if (p)
+		c->nivcsw = strtoull(strchr(p, ':') + 1, NULL, 10);
+}
+
+static void print_counters(const struct counters *c)
+{
+	char line[160];
+	int n = snprintf(line, sizeof(line), "thread pid=%d tid=%d nvcsw=%llu nivcsw=%llu oncpu_ns=%llu\n",
+			 c->pid, c->tid, c->nvcsw, c->nivcsw, c->oncpu_ns);
+
+	if (write(STDOUT_FILENO, line, n) != n)
+		exit(1);
+}
+
+static unsigned long long now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+#define MAX_THREADS 16
+static struct counters results[MAX_THREADS];
+
+static void *sleeper(void *arg)
+{
+	struct timespec d = { 0, 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 20; i++)
+		while (nanosleep(&d, &d) && errno == EINTR)
+			;
+	read_counters(arg);
+	return NULL;
+}
+
+static void *spinner(void *arg)
+{
+	cpu_set_t set;
+	unsigned long long end;
+	volatile unsigned long x = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		exit(3);
+	/* 300 ms of this thread's own CPU time: both get the same work */
+	end = now_ns(CLOCK_THREAD_CPUTIME_ID) + 300 * 1000 * 1000ull;
+	while (now_ns(CLOCK_THREAD_CPUTIME_ID) < end)
+		for (int i = 0; i < 10000; i++)
+			x += i;
+	read_counters(arg);
+	return NULL;
+}
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int jobs_left = 400;
+
+static void *worker(void *arg)
+{
+	for (;;) {
+		volatile unsigned long x = 0;
+
+		pthread_mutex_lock(&lock);
+		if (!jobs_left) {
+			pthread_mutex_unlock(&lock);
+			break;
+		}
+		jobs_left--;
+		pthread_mutex_unlock(&lock);
+		for (int i = 0; i < 200000; i++)
+			x += i;
+		if (jobs_left % 8 == 0)
+			sched_yield();
+	}
+	read_counters(arg);
+	return NULL;
+}
+
+static int run_threads(void *(*fn)(void *), int n)
+{
+	pthread_t th[MAX_THREADS];
+
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&th[i], NULL, fn, &results[i]))
+			return 1;
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < n; i++)
+		print_counters(&results[i]);
+	return 0;
+}
+
+static int pingpong(void)
+{
+	int ab[2], ba[2], status;
+	struct counters c;
+	char ch = 'x';
+	pid_t pid;
+
+	if (pipe(ab) || pipe(ba))
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		for (int i = 0; i < 200; i++)
+			if (read(ab[0], &ch, 1) != 1 || write(ba[1], &ch, 1) != 1)
+				_exit(1);
+		read_counters(&c);
+		print_counters(&c);
+		_exit(0);
+	}
+	for (int i = 0; i < 200; i++)
+		if (write(ab[1], &ch, 1) != 1 || read(ba[0], &ch, 1) != 1)
+			return 1;
+	waitpid(pid, &status, 0);
+	return !WIFEXITED(status) || WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	struct counters c;
+	int err;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: sched_work sleeper|pinned|pingpong|pool\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(argv[1], "sleeper"))
+		err = run_threads(sleeper, 1);
+	else if (!strcmp(argv[1], "pinned"))
+		err = run_threads(spinner, 2);
+	else if (!strcmp(argv[1], "pool"))
+		err = run_threads(worker, 8);
+	else if (!strcmp(argv[1], "pingpong"))
+		err = pingpong();
+	else
+		return 2;
+	read_counters(&c);
+	printf("main ");
+	print_counters(&c);
+	return err;
+}
