@@ -423,6 +423,24 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r)
 				m->cb.cpu_interval(m->cb.ctx, &iv);
 			}
 			ts = end;
+		} else {
+			struct sched_thread *p = lookup(m, r->h.tid, r->h.tgid);
+
+			/*
+			 * The first switch seen on this CPU: a traced prev that was
+			 * already running here (its lane says so from its first
+			 * record) also occupied the CPU lane until now.
+			 */
+			if (p && (p->state == TS_RUNNING || p->resolvable) && p->since < ts) {
+				c->st.traced_ns += ts - p->since;
+				if (m->cb.cpu_interval) {
+					struct sched_cpu_interval iv = {
+						.cpu = r->h.cpu, .tid = r->h.tid, .tgid = r->h.tgid,
+						.start_ns = p->since, .end_ns = ts,
+					};
+					m->cb.cpu_interval(m->cb.ctx, &iv);
+				}
+			}
 		}
 		c->known = true;
 		c->tid = r->next_tid;

@@ -27,7 +27,7 @@ def check(cond, msg):
     if not cond:
         fail.append(msg)
 
-kern = []
+kern, exact = [], []
 for line in open(outf):
     m = re.match(r"(main )?thread pid=(\d+) tid=(\d+) nvcsw=(\d+) nivcsw=(\d+) oncpu_ns=(\d+)", line)
     if m:
@@ -48,8 +48,14 @@ for is_main, pid, tid, nv, niv, oncpu in kern:
         check(0 <= nv - ax["nvcsw"] <= 2 and 0 <= niv - ax["nivcsw"] <= 2,
               f"{mode}: main {tid} nvcsw {ax['nvcsw']}/{nv} nivcsw {ax['nivcsw']}/{niv} (pre-attach switches unseen)")
     else:
-        check(ax["nvcsw"] == nv, f"{mode}: {tid} nvcsw {ax['nvcsw']} == kernel {nv}")
-        check(ax["nivcsw"] == niv, f"{mode}: {tid} nivcsw {ax['nivcsw']} == kernel {niv}")
+        # the thread's read is its last act, but between it and the exit
+        # event glibc frees the thread's tcache under the arena lock: when
+        # threads exit together that futex can block once (voluntary), or a
+        # loaded CPU can preempt it once; the kernel counts those, the read
+        # cannot. Equal in the common case, at most one more otherwise.
+        check(0 <= ax["nvcsw"] - nv <= 1, f"{mode}: {tid} nvcsw {ax['nvcsw']} == kernel {nv} (+1 at exit)")
+        check(0 <= ax["nivcsw"] - niv <= 1, f"{mode}: {tid} nivcsw {ax['nivcsw']} == kernel {niv} (+1 at exit)")
+        exact.append(ax["nvcsw"] == nv and ax["nivcsw"] == niv)
     life = t["end_ns"] - t["start_ns"]
     parts = sum(t[k] for k in ("oncpu_ns", "runnable_ns", "sleep_ns", "blocked_ns", "stopped_ns", "unknown_ns"))
     check(abs(parts - life) <= max(1e5, 0.001 * life) or parts >= life,
@@ -58,6 +64,8 @@ for is_main, pid, tid, nv, niv, oncpu in kern:
     # machine) shows as a contradiction; the model marks it and resumes
     check(t["unknown_ns"] <= 0.05 * life, f"{mode}: {tid} unknown {t['unknown_ns']} ns, {t['inconsistencies']} contradictions")
 
+check(not exact or sum(exact) >= len(exact) / 2,
+      f"{mode}: switch counts exact for {sum(exact)} of {len(exact)} threads")
 workers = [threads[k[2]][1] for k in kern if not k[0] and k[2] in threads]
 if mode == "sleeper":
     t = workers[0]
