@@ -224,6 +224,7 @@ struct recorder {
 	int err;		/* first write error: recording stops */
 	__u64 lost[PS_REC_MAX];	/* summed over CPUs */
 	__u64 lost_total;
+	__u64 missed;		/* of lost_total: probe runs the kernel skipped */
 	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
 	int ngone;
 };
@@ -241,28 +242,69 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-/* Reads the per-CPU lost counters; writes a PS_REC_LOST record if they moved. */
+/* The record type each program emits, for charging its skipped runs. */
+static unsigned prog_record_type(const struct bpf_program *prog)
+{
+	static const struct {
+		const char *name;
+		unsigned type;
+	} t[] = {
+		{ "sys_exit_brk", PS_REC_BRK }, { "sys_exit_mmap", PS_REC_MMAP },
+		{ "sys_exit_munmap", PS_REC_MUNMAP }, { "sys_exit_mremap", PS_REC_MREMAP },
+		{ "sys_exit_mprotect", PS_REC_MPROTECT }, { "sys_exit_clone", PS_REC_CLONE },
+		{ "sys_exit_clone3", PS_REC_CLONE }, { "sys_exit_fork", PS_REC_CLONE },
+		{ "sys_exit_vfork", PS_REC_CLONE }, { "sys_exit_execve", PS_REC_EXECVE },
+		{ "sched_switch", PS_REC_SWITCH }, { "sched_waking", PS_REC_WAKEUP },
+		{ "sched_wakeup_new", PS_REC_WAKEUP }, { "sched_process_fork", PS_REC_FORK },
+		{ "sched_process_exec", PS_REC_EXEC }, { "sched_process_exit", PS_REC_EXIT },
+		{ "task_rename", PS_REC_RENAME }, { "rss_stat", PS_REC_RSS },
+	};
+	const char *name = bpf_program__name(prog);
+
+	for (size_t i = 0; i < PS_ARRAY_SIZE(t); i++)
+		if (!strcmp(name, t[i].name))
+			return t[i].type;
+	return PS_REC_NONE;
+}
+
+/*
+ * Reads the lost counters: records the ring buffer could not take (counted
+ * by the probes per CPU) plus runs the kernel skipped because the same
+ * program was already running on that CPU (its recursion guard, e.g. a
+ * wakeup from an interrupt nested in a wakeup probe). Such a run may have
+ * concerned an untraced task, but nothing tells, so it counts as lost.
+ * Writes a PS_REC_LOST record if the counters moved.
+ */
 static int update_lost(struct recorder *rec, bool force)
 {
 	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(rec->skel->maps.lost);
-	__u64 vals[ncpus > 0 ? ncpus : 1], total = 0;
+	__u64 vals[ncpus > 0 ? ncpus : 1], now[PS_REC_MAX] = { 0 }, total = 0, missed = 0;
+	struct bpf_program *prog;
 	struct ps_lost l = {};
-	bool moved = false;
 
 	for (__u32 t = 0; t < PS_REC_MAX; t++) {
-		__u64 sum = 0;
-
 		if (bpf_map_lookup_elem(fd, &t, vals))
 			continue;
 		for (int c = 0; c < ncpus; c++)
-			sum += vals[c];
-		moved |= sum != rec->lost[t];
-		rec->lost[t] = sum;
-		total += sum;
+			now[t] += vals[c];
 	}
-	rec->lost_total = total;
-	if (!moved && !force)
+	bpf_object__for_each_program(prog, rec->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_program__fd(prog) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		now[prog_record_type(prog)] += info.recursion_misses;
+		missed += info.recursion_misses;
+	}
+	for (int t = 0; t < PS_REC_MAX; t++)
+		total += now[t];
+	rec->missed = missed;
+	if (!force && !memcmp(now, rec->lost, sizeof(now)))
 		return 0;
+	memcpy(rec->lost, now, sizeof(now));
+	rec->lost_total = total;
 	l.h.type = PS_REC_LOST;
 	l.h.size = sizeof(l);
 	l.h.ts_ns = ps_now_ns(CLOCK_MONOTONIC);
@@ -536,8 +578,10 @@ int cmd_record(int argc, char **argv)
 			ps_fmt_size(sz, sizeof(sz), trace_writer__bytes(rec.w)), env.output);
 	}
 	if (rec.lost_total)
-		fprintf(stderr, "procscope: lost %llu records (ring buffer full; try a larger -b)\n",
-			(unsigned long long)rec.lost_total);
+		fprintf(stderr, "procscope: lost %llu records (ring buffer full: %llu, try a larger -b;"
+			" probe runs skipped by the kernel's recursion guard: %llu)\n",
+			(unsigned long long)rec.lost_total,
+			(unsigned long long)(rec.lost_total - rec.missed), (unsigned long long)rec.missed);
 
 out:
 	/* stop tracing before waiting, so a long-running CMD is not traced into the void */
