@@ -3,6 +3,7 @@
 """record -p PID: the file starts with the target's threads and maps as
 /proc shows them, then holds what it did; recording ends when it exits.
 record -a -d: other processes are seen too."""
+import atexit
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pslib import PROCSCOPE, WORKLOADS, artifact, check, done, dump, fail  # noq
 
 out = artifact("rec_attach.data")
 w = subprocess.Popen([f"{WORKLOADS}/rec_basic", "--wait"], stdout=subprocess.PIPE, text=True)
+atexit.register(lambda: w.poll() is None and w.kill())  # never leave it waiting
 ready = w.stdout.readline().split()
 pid = int(ready[1])
 maps_before = open(f"/proc/{pid}/maps").read().splitlines()
