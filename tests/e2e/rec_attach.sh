@@ -51,10 +51,11 @@ check([r for r in recs if r.tgid == pid and r.type == "process_exit" and "group_
 
 # -a: a short system-wide recording sees more than one process, and not itself
 out_a = artifact("rec_all.data")
-busy = subprocess.Popen(["sh", "-c", "for i in $(seq 200); do ls / >/dev/null; done"])
+busy = subprocess.Popen(["sh", "-c", "while :; do ls / >/dev/null; sleep 0.01; done"])
+atexit.register(lambda: busy.poll() is None and busy.kill())
 p = subprocess.run([PROCSCOPE, "record", "-a", "-d", "1", "-o", out_a], capture_output=True, text=True,
                    timeout=60)
-busy.wait()
+busy.kill()
 check(p.returncode == 0, f"record -a -d 1 exit status {p.returncode}: {p.stderr}")
 recs, _ = dump(out_a)
 procs = {r.tgid for r in recs if r.type == "process_exec"}
