@@ -52,8 +52,6 @@ static const char doc[] =
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	char *end;
-
 	(void)state;
 	switch (key) {
 	case 'i':
@@ -73,9 +71,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case 'p':
-		errno = 0;
-		env.pid = strtol(arg, &end, 10);
-		if (errno || *end || env.pid <= 0 || env.pid >= EXPORT_CPU_PID) {
+		if (ps_parse_pid(arg, &env.pid) || env.pid >= EXPORT_CPU_PID) {
 			ps_err("invalid PID '%s'", arg);
 			return EINVAL;
 		}

@@ -37,15 +37,12 @@ static const struct argp_option opts[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	char *end;
-
 	switch (key) {
 	case 'i':
 		env.input = arg;
 		break;
 	case 'p':
-		env.pid = strtol(arg, &end, 10);
-		if (*end || env.pid <= 0 || env.pid > UINT32_MAX)
+		if (ps_parse_pid(arg, &env.pid))
 			argp_error(state, "invalid PID '%s'", arg);
 		break;
 	case 't':

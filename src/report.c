@@ -32,8 +32,6 @@ static const struct argp_option opts[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	char *end;
-
 	switch (key) {
 	case 'i':
 		env.input = arg;
@@ -42,8 +40,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.json = true;
 		break;
 	case 'p':
-		env.pid = strtol(arg, &end, 10);
-		if (*end || env.pid <= 0)
+		if (ps_parse_pid(arg, &env.pid))
 			argp_error(state, "invalid PID '%s'", arg);
 		break;
 	default:

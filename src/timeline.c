@@ -48,8 +48,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.input = arg;
 		break;
 	case 'p':
-		env.pid = strtol(arg, &end, 10);
-		if (*end || env.pid <= 0)
+		if (ps_parse_pid(arg, &env.pid))
 			argp_error(state, "invalid PID '%s'", arg);
 		break;
 	case 'f':

@@ -65,6 +65,19 @@ int ps_parse_time(const char *s, uint64_t *ns)
 	return 0;
 }
 
+int ps_parse_pid(const char *s, long *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > 4194304)
+		return -EINVAL;
+	*pid = v;
+	return 0;
+}
+
 int ps_parse_size(const char *s, uint64_t *bytes)
 {
 	unsigned long long v;

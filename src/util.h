@@ -18,6 +18,8 @@ extern int ps_verbose;
 uint64_t ps_now_ns(int clock_id);
 /* Parses "1.5", "2s", "500ms", "end" (-> UINT64_MAX) into ns; -EINVAL if not a time. */
 int ps_parse_time(const char *s, uint64_t *ns);
+/* Parses a PID (1 .. 4194304, the kernel's PID_MAX_LIMIT); -EINVAL otherwise. */
+int ps_parse_pid(const char *s, long *pid);
 /* Parses "16M", "1G", "4096" into bytes. */
 int ps_parse_size(const char *s, uint64_t *bytes);
 /* Human-readable size, "1.5 MiB", into buf. */
