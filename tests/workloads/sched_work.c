@@ -147,6 +147,29 @@ static int run_threads(void *(*fn)(void *), int n)
 	return 0;
 }
 
+/* Spins (no sleep, so no timer wakeup) for US microseconds. */
+static void spin_us(unsigned us)
+{
+	unsigned long long end = now_ns(CLOCK_MONOTONIC) + us * 1000ull;
+
+	while (now_ns(CLOCK_MONOTONIC) < end)
+		;
+}
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * Each side on its own CPU, and each waits 200 us before it replies, so the
+ * other is always asleep in read() by then: every exchange is one wakeup
+ * of the reader by its peer, alternating.
+ */
 static int pingpong(void)
 {
 	int ab[2], ba[2], status;
@@ -160,16 +183,24 @@ static int pingpong(void)
 	if (pid < 0)
 		return 1;
 	if (pid == 0) {
-		for (int i = 0; i < 200; i++)
-			if (read(ab[0], &ch, 1) != 1 || write(ba[1], &ch, 1) != 1)
+		pin_cpu(1);
+		for (int i = 0; i < 200; i++) {
+			if (read(ab[0], &ch, 1) != 1)
 				_exit(1);
+			spin_us(200);
+			if (write(ba[1], &ch, 1) != 1)
+				_exit(1);
+		}
 		read_counters(&c);
 		print_counters(&c);
 		_exit(0);
 	}
-	for (int i = 0; i < 200; i++)
+	pin_cpu(0);
+	for (int i = 0; i < 200; i++) {
+		spin_us(200);
 		if (write(ab[1], &ch, 1) != 1 || read(ba[0], &ch, 1) != 1)
 			return 1;
+	}
 	waitpid(pid, &status, 0);
 	return !WIFEXITED(status) || WEXITSTATUS(status);
 }
