@@ -175,6 +175,14 @@ static __always_inline void read_file_path(struct file *f, char (*out)[PS_PATH_C
 
 /* ---- syscalls ---------------------------------------------------------- */
 
+/*
+ * What these classic tracepoint programs return: on 0 the kernel also drops
+ * the event for every perf event open on the tracepoint
+ * (perf_trace_run_bpf_submit()), so a `perf record -e syscalls:...` or
+ * `perf stat` running next to procscope would see none of these syscalls.
+ */
+#define TP_PASS	1
+
 SEC("tracepoint/syscalls/sys_exit_brk")
 int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
 {
@@ -182,14 +190,14 @@ int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
 	__u32 tgid, tid;
 
 	if (!current_traced(&tgid, &tid))
-		return 0;
+		return TP_PASS;
 	r = reserve(PS_REC_BRK, sizeof(*r), tgid, tid);
 	if (!r)
-		return 0;
+		return TP_PASS;
 	r->req = BPF_CORE_READ(current_regs(), di);
 	r->ret = ctx->ret;
 	submit(r);
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tracepoint/syscalls/sys_exit_mmap")
@@ -200,10 +208,10 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	__u32 tgid, tid;
 
 	if (!current_traced(&tgid, &tid))
-		return 0;
+		return TP_PASS;
 	r = reserve(PS_REC_MMAP, sizeof(*r), tgid, tid);
 	if (!r)
-		return 0;
+		return TP_PASS;
 	r->addr = BPF_CORE_READ(regs, di);
 	r->len = BPF_CORE_READ(regs, si);
 	r->prot = BPF_CORE_READ(regs, dx);
@@ -229,7 +237,7 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		}
 	}
 	submit(r);
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tracepoint/syscalls/sys_exit_munmap")
@@ -240,15 +248,15 @@ int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	__u32 tgid, tid;
 
 	if (!current_traced(&tgid, &tid))
-		return 0;
+		return TP_PASS;
 	r = reserve(PS_REC_MUNMAP, sizeof(*r), tgid, tid);
 	if (!r)
-		return 0;
+		return TP_PASS;
 	r->addr = BPF_CORE_READ(regs, di);
 	r->len = BPF_CORE_READ(regs, si);
 	r->ret = ctx->ret;
 	submit(r);
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tracepoint/syscalls/sys_exit_mremap")
@@ -259,10 +267,10 @@ int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 	__u32 tgid, tid;
 
 	if (!current_traced(&tgid, &tid))
-		return 0;
+		return TP_PASS;
 	r = reserve(PS_REC_MREMAP, sizeof(*r), tgid, tid);
 	if (!r)
-		return 0;
+		return TP_PASS;
 	r->old_addr = BPF_CORE_READ(regs, di);
 	r->old_len = BPF_CORE_READ(regs, si);
 	r->new_len = BPF_CORE_READ(regs, dx);
@@ -271,7 +279,7 @@ int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 	r->ret = ctx->ret;
 	r->pad = 0;
 	submit(r);
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tracepoint/syscalls/sys_exit_mprotect")
@@ -282,17 +290,17 @@ int sys_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
 	__u32 tgid, tid;
 
 	if (!current_traced(&tgid, &tid))
-		return 0;
+		return TP_PASS;
 	r = reserve(PS_REC_MPROTECT, sizeof(*r), tgid, tid);
 	if (!r)
-		return 0;
+		return TP_PASS;
 	r->addr = BPF_CORE_READ(regs, di);
 	r->len = BPF_CORE_READ(regs, si);
 	r->prot = BPF_CORE_READ(regs, dx);
 	r->ret = ctx->ret;
 	r->pad = 0;
 	submit(r);
-	return 0;
+	return TP_PASS;
 }
 
 /*
@@ -306,10 +314,10 @@ static __always_inline int clone_exit(struct trace_event_raw_sys_exit *ctx, __u3
 	__u32 tgid, tid;
 
 	if (ctx->ret == 0 || !current_traced(&tgid, &tid))
-		return 0;
+		return TP_PASS;
 	r = reserve(PS_REC_CLONE, sizeof(*r), tgid, tid);
 	if (!r)
-		return 0;
+		return TP_PASS;
 	r->syscall = nr;
 	r->pad = 0;
 	r->ret = ctx->ret;
@@ -332,7 +340,7 @@ static __always_inline int clone_exit(struct trace_event_raw_sys_exit *ctx, __u3
 		r->flags = 17;					/* SIGCHLD */
 	}
 	submit(r);
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tracepoint/syscalls/sys_exit_clone")
@@ -367,13 +375,13 @@ int sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 	__u32 tgid, tid;
 
 	if (!current_traced(&tgid, &tid))
-		return 0;
+		return TP_PASS;
 	r = reserve(PS_REC_EXECVE, sizeof(*r), tgid, tid);
 	if (!r)
-		return 0;
+		return TP_PASS;
 	r->ret = ctx->ret;
 	submit(r);
-	return 0;
+	return TP_PASS;
 }
 
 /* ---- scheduler --------------------------------------------------------- */
