@@ -15,7 +15,7 @@ endif
 CFLAGS    ?= -g -O2
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -D_GNU_SOURCE -Iinclude -I$(OUTPUT)
-LDLIBS    := -lbpf -lelf -lz -lm
+LDLIBS    := -lbpf -lelf -lz -lzstd -lm
 
 SRCS      := $(wildcard src/*.c)
 OBJS      := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))

@@ -5,8 +5,9 @@
  *   struct ps_file_header, then header_len - sizeof(header) bytes holding the
  *   command line and the targets as two NUL-terminated strings;
  *   chunks: struct ps_chunk_header + stored_len bytes of payload, the payload
- *   being records (include/records.h) back to back, zlib-compressed when
- *   PS_CHUNK_ZLIB is set; crc32 covers the stored payload;
+ *   being records (include/records.h) back to back, zstd-compressed when
+ *   PS_CHUNK_ZSTD is set (zlib when PS_CHUNK_ZLIB is: version 1 files);
+ *   crc32 covers the stored payload;
  *   a last chunk flagged PS_CHUNK_FOOTER whose payload is struct ps_footer.
  *
  * A file without a footer was not closed (recorder killed, disk full): it
@@ -20,10 +21,12 @@
 #include "records.h"
 
 #define PS_FILE_MAGIC		"PROCSCP\0"
-#define PS_FILE_VERSION		1
+/* 2: chunks compressed with zstd (1: zlib; still read) */
+#define PS_FILE_VERSION		2
 #define PS_CHUNK_MAGIC		0x4b4e4843u	/* "CHNK" */
 #define PS_CHUNK_ZLIB		0x1
 #define PS_CHUNK_FOOTER		0x2
+#define PS_CHUNK_ZSTD		0x4
 #define PS_CHUNK_MAX_RAW	(4u << 20)	/* bytes of records per chunk, at most */
 
 struct ps_file_header {

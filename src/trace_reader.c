@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 #include "rec_info.h"
 #include "trace_reader.h"
 #include "util.h"
@@ -218,10 +219,21 @@ static bool load_chunk(struct trace_reader *r)
 			continue;
 		}
 		r->off = at + sizeof(*ch) + ch->stored_len;
-		if (ch->flags & PS_CHUNK_ZLIB) {
-			raw_len = PS_CHUNK_MAX_RAW;
-			if (uncompress(r->buf, &raw_len, payload, ch->stored_len) != Z_OK ||
-			    raw_len != ch->raw_len) {
+		if (ch->flags & (PS_CHUNK_ZSTD | PS_CHUNK_ZLIB)) {
+			bool ok;
+
+			if (ch->flags & PS_CHUNK_ZSTD) {
+				size_t n = ZSTD_decompress(r->buf, PS_CHUNK_MAX_RAW, payload,
+							   ch->stored_len);
+
+				ok = !ZSTD_isError(n) && n == ch->raw_len;
+				raw_len = n;
+			} else {
+				raw_len = PS_CHUNK_MAX_RAW;
+				ok = uncompress(r->buf, &raw_len, payload, ch->stored_len) == Z_OK &&
+				     raw_len == ch->raw_len;
+			}
+			if (!ok) {
 				r->stats.bad_chunks++;
 				warn(r, "damaged chunk at offset %llu (%s), skipped", at,
 				     "cannot decompress");

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <zstd.h>
 #include "trace_writer.h"
 #include "util.h"
 
@@ -22,6 +23,7 @@ struct trace_writer {
 	size_t raw_len;
 	__u32 nrecords;
 	__u8 *out;		/* chunk header + compressed payload */
+	ZSTD_CCtx *zctx;	/* reused: a context per chunk would cost more than the chunk */
 	size_t out_cap;
 	off_t good_off;		/* end of the last whole chunk */
 	__u64 counts[PS_REC_MAX];
@@ -61,9 +63,10 @@ struct trace_writer *trace_writer__open(const char *path, const struct ps_file_h
 	w->fd = -1;
 	w->path = strdup(path);
 	w->raw = malloc(PS_CHUNK_MAX_RAW);
-	w->out_cap = sizeof(struct ps_chunk_header) + compressBound(PS_CHUNK_MAX_RAW);
+	w->out_cap = sizeof(struct ps_chunk_header) + ZSTD_compressBound(PS_CHUNK_MAX_RAW);
 	w->out = malloc(w->out_cap);
-	if (!w->path || !w->raw || !w->out) {
+	w->zctx = ZSTD_createCCtx();
+	if (!w->path || !w->raw || !w->out || !w->zctx) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -110,7 +113,7 @@ static int write_chunk(struct trace_writer *w, __u32 flags, const void *payload,
 		       size_t len, __u32 nrecords)
 {
 	struct ps_chunk_header *ch = (void *)w->out;
-	uLongf clen = w->out_cap - sizeof(*ch);
+	size_t clen;
 	int err;
 
 	if (w->err)
@@ -119,10 +122,14 @@ static int write_chunk(struct trace_writer *w, __u32 flags, const void *payload,
 	ch->flags = flags;
 	ch->raw_len = len;
 	ch->nrecords = nrecords;
-	/* level 1: records compress ~4-8x already; higher levels cost the recorder CPU */
-	if (len > 256 && compress2(w->out + sizeof(*ch), &clen, payload, len, 1) == Z_OK &&
-	    clen < len) {
-		ch->flags |= PS_CHUNK_ZLIB;
+	/*
+	 * zstd level 1: ~5x smaller records at ~4x zlib-1's speed; the
+	 * recorder shares the CPUs with what it traces, so speed wins over ratio.
+	 */
+	clen = len > 256 ? ZSTD_compressCCtx(w->zctx, w->out + sizeof(*ch), w->out_cap - sizeof(*ch),
+					     payload, len, 1) : 0;
+	if (clen && !ZSTD_isError(clen) && clen < len) {
+		ch->flags |= PS_CHUNK_ZSTD;
 	} else {
 		memcpy(w->out + sizeof(*ch), payload, len);
 		clen = len;
@@ -207,5 +214,6 @@ void trace_writer__free(struct trace_writer *w)
 	free(w->path);
 	free(w->raw);
 	free(w->out);
+	ZSTD_freeCCtx(w->zctx);
 	free(w);
 }

@@ -166,7 +166,7 @@ static void pin_cpu(int cpu)
 }
 
 /*
- * Each side on its own CPU, and each waits 200 us before it replies, so the
+ * Each side on its own CPU, and each works 1 ms before it replies, so the
  * other is always asleep in read() by then: every exchange is one wakeup
  * of the reader by its peer, alternating.
  */
@@ -187,7 +187,7 @@ static int pingpong(void)
 		for (int i = 0; i < 200; i++) {
 			if (read(ab[0], &ch, 1) != 1)
 				_exit(1);
-			spin_us(200);
+			spin_us(1000);
 			if (write(ba[1], &ch, 1) != 1)
 				_exit(1);
 		}
@@ -197,7 +197,7 @@ static int pingpong(void)
 	}
 	pin_cpu(0);
 	for (int i = 0; i < 200; i++) {
-		spin_us(200);
+		spin_us(1000);
 		if (write(ab[1], &ch, 1) != 1 || read(ba[0], &ch, 1) != 1)
 			return 1;
 	}
