@@ -146,6 +146,24 @@ static void ensure_tracefs(void)
 		ps_dbg("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
 }
 
+/* The process a thread id belongs to, from /proc/TID/status; -1 if unknown. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	pid_t tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 /* execvp's lookup, done up front so a typo is one clear error, not a dead child. */
 static int find_command(const char *name)
 {
@@ -452,9 +470,18 @@ int cmd_record(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 
 	for (int i = 0; i < env.npids; i++) {
+		pid_t tgid;
+
 		if (kill(env.pids[i], 0) && errno == ESRCH) {
 			ps_err("no process with PID %d", env.pids[i]);
 			return 1;
+		}
+		/* a thread's id names its process: the filter works on processes */
+		tgid = tgid_of(env.pids[i]);
+		if (tgid > 0 && tgid != env.pids[i]) {
+			fprintf(stderr, "procscope: %d is a thread of process %d: tracing the process\n",
+				env.pids[i], tgid);
+			env.pids[i] = tgid;
 		}
 	}
 	if (env.cmd) {
