@@ -395,10 +395,12 @@ static void *begin(struct export_ctx *c, bool speedscope)
 	ch->sm = sched_model__new(&c->pm, &scb);
 	if (!ch->sm)
 		goto err;
+	sched_model__forget_dead(ch->sm, true);
 	if (!speedscope) {
 		ch->vm = vm_model__new(&c->pm, &vcb);
 		if (!ch->vm)
 			goto err;
+		vm_model__forget_exited(ch->vm, true);
 	}
 	json_writer__init(&ch->w, c->out);
 	json_writer__set_line_depth(&ch->w, 2);	/* one event per line */

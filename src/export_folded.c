@@ -70,6 +70,7 @@ static void *fo_begin(struct export_ctx *c)
 		errno = err;
 		return NULL;
 	}
+	sched_model__forget_dead(f->sm, true);
 	return f;
 }
 

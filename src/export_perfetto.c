@@ -749,6 +749,7 @@ static void *pf_begin(struct export_ctx *c)
 		errno = err;
 		return NULL;
 	}
+	vm_model__forget_exited(e->vm, true);
 	system_info(e);
 	return e;
 }

@@ -95,6 +95,7 @@ struct sched_model {
 	bool seen_any;
 	uint64_t first_ts;
 	int err;
+	bool forget_dead;	/* see sched_model__forget_dead() */
 };
 
 static const char *const state_names[TS_MAX] = {
@@ -145,6 +146,11 @@ struct sched_model *sched_model__new(struct proc_model *pm, const struct sched_c
 	if (cb)
 		m->cb = *cb;
 	return m;
+}
+
+void sched_model__forget_dead(struct sched_model *m, bool forget)
+{
+	m->forget_dead = forget;
 }
 
 static struct sched_cpu *get_cpu(struct sched_model *m, uint32_t cpu)
@@ -337,6 +343,10 @@ static void switch_out(struct sched_model *m, struct sched_thread *st, const str
 	if (ps & (TS_BIT_DEAD | TS_BIT_EXIT_DEAD | TS_BIT_EXIT_ZOMBIE)) {
 		move_to(m, st, ts, TS_DEAD, -1);
 		st->dead = true;
+		if (m->forget_dead) {
+			free(st->hist);
+			st->hist = NULL;
+		}
 		st->pending_wake = false;
 		return;
 	}

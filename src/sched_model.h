@@ -117,6 +117,12 @@ void sched_model__thread_stats(const struct sched_model *m, const struct ps_thre
 /* Stats of a whole process: sums, and percentiles over all its threads' latencies. */
 void sched_model__process_stats(const struct sched_model *m, const struct ps_process *p,
 				struct sched_thread_stats *out);
+/*
+ * For one-pass consumers (exports): drop what a dead thread's statistics
+ * need (its latency histogram, 5 KiB) once it is gone, so memory follows
+ * the live threads; its stats then lack run-queue percentiles.
+ */
+void sched_model__forget_dead(struct sched_model *m, bool forget);
 /* Lost-records gaps seen: count and total ns. */
 uint64_t sched_model__gaps(const struct sched_model *m, uint64_t *gap_ns);
 /* The I-th gap (0 <= I < count), or NULL. */

@@ -54,6 +54,7 @@ struct vm_model {
 	struct idmap procs;	/* pid -> vm_proc */
 	struct idmap threads;	/* ps_thread pointer -> vm_thread */
 	struct idmap strs;	/* string hash -> str_node chain: interned paths */
+	bool forget_exited;	/* see vm_model__forget_exited() */
 };
 
 static const char *const kind_names[VK_MAX] = {
@@ -534,6 +535,10 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 	case PS_REC_STACK:
 		on_stack(vp, (const void *)h);
 		break;
+	case PS_REC_EXIT:
+		if (m->forget_exited && ((const struct ps_exit *)h)->group_dead)
+			vm_space__free(&vp->sp);
+		return 0;
 	case PS_REC_RSS: {
 		const struct ps_rss *r = (const void *)h;
 
@@ -548,6 +553,11 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 	if (!err && vp->st.known)
 		update(m, vp, h->ts_ns);
 	return err;
+}
+
+void vm_model__forget_exited(struct vm_model *m, bool forget)
+{
+	m->forget_exited = forget;
 }
 
 void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
