@@ -80,7 +80,7 @@ if mode == "sleeper":
     check(t["runq_latency_ns"]["samples"] >= 20, "sleeper: a run-queue latency per wakeup")
 elif mode == "pinned":
     a, b = workers
-    # what else ran on cpu 0 (other helpers' work on a loaded machine) also
+    # what else ran on cpu 0 (other work on a loaded machine) also
     # kept them waiting
     cpu0 = [c for c in rep["cpus"] if c["cpu"] == 0][0]
     others = cpu0["other_ns"] + cpu0["idle_ns"]
