@@ -9,7 +9,7 @@ echo "== procscope record -o $out -- build/workloads/demo"
 echo
 echo "== procscope report -i $out"
 ./procscope report -i "$out"
-pid=$(./procscope dump -i "$out" | awk '$4 == "process_exec" && /workloads\/demo/ {split($3, a, "/"); print a[1]; exit}')
+pid=$(./procscope dump -i "$out" | awk '$4 == "process_exec" && /workloads\/demo/ && !f {split($3, a, "/"); print a[1]; f = 1}')
 if ./procscope layout --help >/dev/null 2>&1; then
 	echo
 	echo "== procscope layout -i $out --pid $pid"
