@@ -56,9 +56,11 @@ for is_main, pid, tid, nv, niv, oncpu in kern:
         # event glibc frees the thread's tcache under the arena lock: when
         # threads exit together that futex can block once (voluntary), or a
         # loaded CPU can preempt it once; the kernel counts those, the read
-        # cannot. Equal in the common case, at most one more otherwise.
-        check(0 <= ax["nvcsw"] - nv <= 1, f"{mode}: {tid} nvcsw {ax['nvcsw']} == kernel {nv} (+1 at exit)")
-        check(0 <= ax["nivcsw"] - niv <= 1, f"{mode}: {tid} nivcsw {ax['nivcsw']} == kernel {niv} (+1 at exit)")
+        # cannot (+1). And on this VM the kernel now and then reports no
+        # sched_switch for a switch (perf misses the same ones) (-1). Equal
+        # in the common case, checked below over all threads.
+        check(abs(ax["nvcsw"] - nv) <= 1, f"{mode}: {tid} nvcsw {ax['nvcsw']} == kernel {nv} (+-1)")
+        check(abs(ax["nivcsw"] - niv) <= 1, f"{mode}: {tid} nivcsw {ax['nivcsw']} == kernel {niv} (+-1)")
         exact.append(ax["nvcsw"] == nv and ax["nivcsw"] == niv)
     life = t["end_ns"] - t["start_ns"]
     parts = sum(t[k] for k in ("oncpu_ns", "runnable_ns", "sleep_ns", "blocked_ns", "stopped_ns", "unknown_ns"))
