@@ -24,10 +24,10 @@ static void before_value(struct json_writer *w)
 	}
 	if (w->depth > 0) {
 		if (w->nonempty[w->depth - 1])
-			fputc(',', w->f);
+			fputc_unlocked(',', w->f);
 		w->nonempty[w->depth - 1] = true;
 		if (w->depth == w->break_depth)
-			fputc('\n', w->f);
+			fputc_unlocked('\n', w->f);
 	}
 }
 
@@ -39,7 +39,7 @@ static void open_container(struct json_writer *w, char c)
 		return;
 	}
 	w->nonempty[w->depth++] = false;
-	fputc(c, w->f);
+	fputc_unlocked(c, w->f);
 }
 
 static void close_container(struct json_writer *w, char c)
@@ -49,9 +49,9 @@ static void close_container(struct json_writer *w, char c)
 		return;
 	}
 	if (w->nonempty[w->depth - 1] && w->depth == w->break_depth)
-		fputc('\n', w->f);
+		fputc_unlocked('\n', w->f);
 	w->depth--;
-	fputc(c, w->f);
+	fputc_unlocked(c, w->f);
 }
 
 void json_writer__begin_object(struct json_writer *w)
@@ -109,26 +109,34 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, len;
 
-	fputc('"', w->f);
+	fputc_unlocked('"', w->f);
 	while (i < n && s[i]) {
 		unsigned char c = s[i];
 
 		if (c == '"' || c == '\\') {
-			fputc('\\', w->f);
-			fputc(c, w->f);
+			fputc_unlocked('\\', w->f);
+			fputc_unlocked(c, w->f);
 			i++;
 		} else if (c < 0x20) {
 			fprintf(w->f, "\\u%04x", c);
 			i++;
+		} else if (c < 0x80) {
+			/* a run of plain ASCII goes out in one write */
+			size_t j = i + 1;
+
+			while (j < n && s[j] >= 0x20 && s[j] < 0x80 && s[j] != '"' && s[j] != '\\')
+				j++;
+			fwrite_unlocked(s + i, 1, j - i, w->f);
+			i = j;
 		} else if ((len = utf8_len(s + i, n - i))) {
-			fwrite(s + i, 1, len, w->f);
+			fwrite_unlocked(s + i, 1, len, w->f);
 			i += len;
 		} else {
-			fputs("\\ufffd", w->f);
+			fputs_unlocked("\\ufffd", w->f);
 			i++;
 		}
 	}
-	fputc('"', w->f);
+	fputc_unlocked('"', w->f);
 }
 
 void json_writer__key(struct json_writer *w, const char *key)
@@ -139,7 +147,7 @@ void json_writer__key(struct json_writer *w, const char *key)
 	}
 	before_value(w);
 	put_string(w, key, SIZE_MAX);
-	fputc(':', w->f);
+	fputc_unlocked(':', w->f);
 	w->after_key = true;
 }
 
@@ -169,13 +177,13 @@ void json_writer__int(struct json_writer *w, int64_t v)
 void json_writer__bool(struct json_writer *w, bool v)
 {
 	before_value(w);
-	fputs(v ? "true" : "false", w->f);
+	fputs_unlocked(v ? "true" : "false", w->f);
 }
 
 void json_writer__null(struct json_writer *w)
 {
 	before_value(w);
-	fputs("null", w->f);
+	fputs_unlocked("null", w->f);
 }
 
 void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits)
