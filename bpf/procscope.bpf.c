@@ -26,6 +26,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile bool targ_all = false;		/* -a: every process */
 const volatile __u32 targ_self_tgid = 0;	/* never trace the recorder */
 const volatile __s64 targ_rss_step = 256 * 1024;	/* bytes */
+/*
+ * `record -- CMD`: the pid of the child that will exec CMD. It is traced
+ * from its exec on, so the file starts at CMD's first instruction and holds
+ * nothing of the recorder's own forked child before it.
+ */
+__u32 targ_exec_pid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -544,6 +550,12 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 	struct ps_exec *r;
 	__u64 stack_vm;
 
+	if (targ_exec_pid && tgid == targ_exec_pid && !targ_all) {
+		__u8 live = PS_TRACED_LIVE;
+
+		bpf_map_update_elem(&traced, &tgid, &live, BPF_ANY);
+		targ_exec_pid = 0;
+	}
 	if (!is_traced(tgid))
 		return 0;
 	r = reserve(PS_REC_EXEC, sizeof(*r), tgid, p->pid);

@@ -521,8 +521,9 @@ int cmd_record(int argc, char **argv)
 
 	if (env.cmd) {
 		err = start_child(env.cmd, &child);
+		/* traced from its exec on: the probes add it to the filter there */
 		if (!err)
-			err = add_target(&rec, child.pid);
+			rec.skel->bss->targ_exec_pid = child.pid;
 		if (err) {
 			ps_err("cannot start '%s': %s", env.cmd[0], strerror(-err));
 			goto out;

@@ -9,6 +9,8 @@
  * schedstat} as its last act, keeps them in memory (printing could block
  * and add a switch), and the main thread prints them after joining:
  *   thread pid=P tid=T nvcsw=N nivcsw=N oncpu_ns=N
+ * and the main thread its counters at the start of main() ("start thread
+ * ...") and at the end ("main thread ...").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,12 +38,18 @@ static void read_counters(struct counters *c)
 
 	c->pid = getpid();
 	c->tid = syscall(SYS_gettid);
-	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", c->tid);
-	f = fopen(path, "re");
-	if (f) {
-		if (fscanf(f, "%llu", &c->oncpu_ns) != 1)
-			c->oncpu_ns = 0;
-		fclose(f);
+	/*
+	 * On-CPU time: the kernel's sum_exec_runtime, the first field of
+	 * /proc/self/task/TID/schedstat. Read through CLOCK_THREAD_CPUTIME_ID,
+	 * which brings it up to date first: the /proc file shows it as of the
+	 * thread's last accounting point (a tick or a switch), which for the
+	 * thread reading it about itself lags by up to a tick.
+	 */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		c->oncpu_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	}
 	snprintf(path, sizeof(path), "/proc/self/task/%d/status", c->tid);
 	f = fopen(path, "re");
@@ -207,8 +215,11 @@ static int pingpong(void)
 
 int main(int argc, char **argv)
 {
-	struct counters c;
+	struct counters c, start;
 	int err;
+
+	/* the trace starts at exec: the part before main() is the loader's */
+	read_counters(&start);
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: sched_work sleeper|pinned|pingpong|pool\n");
@@ -226,6 +237,8 @@ int main(int argc, char **argv)
 	else
 		return 2;
 	read_counters(&c);
+	printf("start ");
+	print_counters(&start);
 	printf("main ");
 	print_counters(&c);
 	return err;
