@@ -421,7 +421,9 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	bool prev_user = !(prev->flags & PF_KTHREAD) && prev->mm;
 	struct ps_switch *r;
 
-	if (!is_traced(prev_tgid) && !is_traced(next_tgid))
+	bool prev_traced = is_traced(prev_tgid);	/* a hash lookup: once per switch */
+
+	if (!prev_traced && !is_traced(next_tgid))
 		return 0;
 	r = reserve(PS_REC_SWITCH, sizeof(*r), prev_tgid, prev->pid);
 	if (!r)
@@ -437,7 +439,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		r->prev_user_sp = BPF_CORE_READ(regs, sp);
 	}
 	submit(r);
-	if (prev_user && is_traced(prev_tgid))
+	if (prev_user && prev_traced)
 		note_stack_growth(prev, prev_tgid, prev->pid);
 	return 0;
 }
