@@ -124,6 +124,18 @@ static __always_inline bool current_traced(__u32 *tgid, __u32 *tid)
 	return is_traced(*tgid);
 }
 
+/*
+ * The kernel's own totals of task T. sum_exec_runtime is brought up to date
+ * at every switch (prev is accounted in put_prev_task() before the
+ * tracepoint); for a task on its CPU it lags by up to a tick.
+ */
+static __always_inline void read_totals(struct task_struct *t, struct ps_task_totals *out)
+{
+	out->sum_exec_ns = t->se.sum_exec_runtime;
+	out->nvcsw = t->nvcsw;
+	out->nivcsw = t->nivcsw;
+}
+
 static __always_inline struct pt_regs *current_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -438,6 +450,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 
 		r->prev_user_sp = BPF_CORE_READ(regs, sp);
 	}
+	read_totals(prev, &r->prev);
+	r->next_sum_exec_ns = next->se.sum_exec_runtime;
 	submit(r);
 	if (prev_user && prev_traced)
 		note_stack_growth(prev, prev_tgid, prev->pid);
@@ -580,6 +594,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 	r->stack_vm = stack_vm = mm->stack_vm;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
 	bpf_probe_read_kernel_str(r->filename, sizeof(r->filename), bprm->filename);
+	read_totals(p, &r->totals);
 	submit(r);
 	bpf_map_update_elem(&stack_last, &tgid, &stack_vm, BPF_ANY);
 	emit_vmas(p, tgid, p->pid);
@@ -612,6 +627,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 	r->exit_code = p->exit_code;
 	r->group_dead = group_dead;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
+	read_totals(p, &r->totals);
 	submit(r);
 	return 0;
 }

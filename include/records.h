@@ -20,32 +20,42 @@
 #define PS_PATH_COMP	48	/* bytes per path component, NUL included */
 #define PS_SNAP_PATH	512	/* path of one /proc/PID/maps line */
 
+/*
+ * Record type numbers are stored in every session file: they are explicit
+ * and never renumbered or reused (files outlive code). A new type takes the
+ * next free number; a retired one keeps its number, unused.
+ */
 enum ps_rec_type {
 	PS_REC_NONE = 0,
 	/* syscalls, emitted at syscall exit with their arguments and result */
-	PS_REC_BRK,		/* struct ps_brk */
-	PS_REC_MMAP,		/* struct ps_mmap */
-	PS_REC_MUNMAP,		/* struct ps_munmap */
-	PS_REC_MREMAP,		/* struct ps_mremap */
-	PS_REC_MPROTECT,	/* struct ps_mprotect */
-	PS_REC_CLONE,		/* struct ps_clone: clone, clone3, fork, vfork */
-	PS_REC_EXECVE,		/* struct ps_execve: execve's result */
+	PS_REC_BRK = 1,		/* struct ps_brk */
+	PS_REC_MMAP = 2,	/* struct ps_mmap */
+	PS_REC_MUNMAP = 3,	/* struct ps_munmap */
+	PS_REC_MREMAP = 4,	/* struct ps_mremap */
+	PS_REC_MPROTECT = 5,	/* struct ps_mprotect */
+	PS_REC_CLONE = 6,	/* struct ps_clone: clone, clone3, fork, vfork */
+	PS_REC_EXECVE = 7,	/* struct ps_execve: execve's result */
 	/* scheduler and task lifecycle */
-	PS_REC_SWITCH,		/* struct ps_switch */
-	PS_REC_WAKEUP,		/* struct ps_wakeup: sched_wakeup(_new) */
-	PS_REC_FORK,		/* struct ps_fork: sched_process_fork */
-	PS_REC_EXEC,		/* struct ps_exec: sched_process_exec */
-	PS_REC_EXIT,		/* struct ps_exit: sched_process_exit */
-	PS_REC_RENAME,		/* struct ps_rename: task_rename */
-	PS_REC_VMA,		/* struct ps_vma: one mapping of a fresh image */
+	PS_REC_SWITCH = 8,	/* struct ps_switch */
+	PS_REC_WAKEUP = 9,	/* struct ps_wakeup: sched_wakeup(_new) */
+	PS_REC_FORK = 10,	/* struct ps_fork: sched_process_fork */
+	PS_REC_EXEC = 11,	/* struct ps_exec: sched_process_exec */
+	PS_REC_EXIT = 12,	/* struct ps_exit: sched_process_exit */
+	PS_REC_RENAME = 13,	/* struct ps_rename: task_rename */
+	PS_REC_VMA = 14,	/* struct ps_vma: one mapping of a fresh image */
 	/* memory counters */
-	PS_REC_RSS,		/* struct ps_rss: kmem/rss_stat, throttled */
-	PS_REC_STACK,		/* struct ps_stack: main stack size changed */
+	PS_REC_RSS = 15,	/* struct ps_rss: kmem/rss_stat, throttled */
+	PS_REC_STACK = 16,	/* struct ps_stack: main stack size changed */
 	/* written by the recorder, not by the probes */
-	PS_REC_SNAP_TASK,	/* struct ps_snap_task: thread alive at start */
-	PS_REC_SNAP_MAP,	/* struct ps_snap_map: /proc/PID/maps line */
-	PS_REC_LOST,		/* struct ps_lost: lost-record counters */
-	PS_REC_MAX,
+	PS_REC_SNAP_TASK = 17,	/* struct ps_snap_task: thread alive at start */
+	PS_REC_SNAP_MAP = 18,	/* struct ps_snap_map: /proc/PID/maps line */
+	PS_REC_LOST = 19,	/* struct ps_lost: lost-record counters */
+	/*
+	 * One more than the highest type. The footer's and PS_REC_LOST's
+	 * per-type arrays have PS_REC_MAX slots in every format version that
+	 * used this value: raising it means a new format version.
+	 */
+	PS_REC_MAX = 20,
 };
 
 /* syscall numbers (x86_64) kept in ps_clone.syscall */
@@ -129,6 +139,20 @@ struct ps_execve {
 	__s64 ret;		/* 0 or -errno (on success the image is in ps_exec) */
 };
 
+/*
+ * The kernel's own running totals of a task (task->se.sum_exec_runtime,
+ * nvcsw, nivcsw), as /proc/PID/task/TID/{schedstat,status} show them. The
+ * kernel does not emit sched_switch for every switch (see
+ * shared/notes/kernel-facts.md), so counting events is not exact; these are.
+ * Appended to records in format 3: older files have records without them
+ * (hdr.size tells).
+ */
+struct ps_task_totals {
+	__u64 sum_exec_ns;
+	__u64 nvcsw;
+	__u64 nivcsw;
+};
+
 struct ps_switch {
 	struct ps_hdr h;	/* tgid/tid: the task switched out (prev) */
 	__u32 next_tid;
@@ -136,6 +160,9 @@ struct ps_switch {
 	__u32 prev_state;	/* 0 = preempted while runnable; TASK_* bits */
 	__s32 next_prio;
 	__u64 prev_user_sp;	/* user stack pointer of prev, 0 for kthreads */
+	/* format 3: */
+	struct ps_task_totals prev;	/* after this switch-out */
+	__u64 next_sum_exec_ns;		/* next's on-CPU total as it is switched in */
 };
 
 struct ps_wakeup {
@@ -167,6 +194,8 @@ struct ps_exec {
 	__u64 stack_vm;		/* pages */
 	char comm[PS_COMM_LEN];
 	char filename[PS_FNAME_LEN];
+	/* format 3: */
+	struct ps_task_totals totals;	/* of the task at its exec */
 };
 
 struct ps_exit {
@@ -174,6 +203,8 @@ struct ps_exit {
 	__u32 exit_code;	/* as wait(2) encodes it */
 	__u32 group_dead;	/* last thread of its process */
 	char comm[PS_COMM_LEN];
+	/* format 3: */
+	struct ps_task_totals totals;	/* at sched_process_exit, before its last switch-out */
 };
 
 struct ps_rename {

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "rec_info.h"
 #include "util.h"
 
+/*
+ * size: the smallest a record of the type may be, i.e. its size in the
+ * oldest format that has it; fields appended later (format 3's task totals)
+ * are used only where hdr.size covers them.
+ */
 static const struct {
 	const char *name;
 	size_t size;
@@ -15,11 +21,11 @@ static const struct {
 	[PS_REC_MPROTECT]	= { "mprotect", sizeof(struct ps_mprotect) },
 	[PS_REC_CLONE]		= { "clone", sizeof(struct ps_clone) },
 	[PS_REC_EXECVE]		= { "execve", sizeof(struct ps_execve) },
-	[PS_REC_SWITCH]		= { "sched_switch", sizeof(struct ps_switch) },
+	[PS_REC_SWITCH]		= { "sched_switch", offsetof(struct ps_switch, prev) },
 	[PS_REC_WAKEUP]		= { "sched_wakeup", sizeof(struct ps_wakeup) },
 	[PS_REC_FORK]		= { "process_fork", sizeof(struct ps_fork) },
-	[PS_REC_EXEC]		= { "process_exec", sizeof(struct ps_exec) },
-	[PS_REC_EXIT]		= { "process_exit", sizeof(struct ps_exit) },
+	[PS_REC_EXEC]		= { "process_exec", offsetof(struct ps_exec, totals) },
+	[PS_REC_EXIT]		= { "process_exit", offsetof(struct ps_exit, totals) },
 	[PS_REC_RENAME]		= { "task_rename", sizeof(struct ps_rename) },
 	[PS_REC_VMA]		= { "exec_vma", sizeof(struct ps_vma) },
 	[PS_REC_RSS]		= { "rss_stat", sizeof(struct ps_rss) },

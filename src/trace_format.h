@@ -21,8 +21,12 @@
 #include "records.h"
 
 #define PS_FILE_MAGIC		"PROCSCP\0"
-/* 2: chunks compressed with zstd (1: zlib; still read) */
-#define PS_FILE_VERSION		2
+/*
+ * 3: switch, exec and exit records carry the kernel's task totals
+ *    (struct ps_task_totals); 2: chunks compressed with zstd; 1: zlib.
+ * Older versions are still read.
+ */
+#define PS_FILE_VERSION		3
 #define PS_CHUNK_MAGIC		0x4b4e4843u	/* "CHNK" */
 #define PS_CHUNK_ZLIB		0x1
 #define PS_CHUNK_FOOTER		0x2
