@@ -1,10 +1,21 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * A streaming JSON writer: values go straight to a FILE, commas and colons
- * are placed for the caller, strings are escaped and made valid UTF-8
- * (invalid bytes become U+FFFD), numbers are printed exactly (integers, or
- * fixed-point decimals such as ns as microseconds). Generic: usable by any
- * view (export, report --json, layout --json).
+ * are placed for the caller, strings are escaped, numbers are printed
+ * exactly (integers, or fixed-point decimals such as ns as microseconds).
+ * Every JSON procscope prints goes through it (report --json, layout
+ * --json, the chrome and speedscope exports), so all agree on strings:
+ *
+ * - valid UTF-8 (RFC 3629: shortest form, no surrogates, <= U+10FFFF) is
+ *   written through byte for byte, so a thread named "wörk-ß" reads back
+ *   as "wörk-ß";
+ * - each byte that does not belong to a valid sequence is written as
+ *   \ufffd (U+FFFD REPLACEMENT CHARACTER), one per byte, and decoding
+ *   resumes at the next byte: "\xff\xfe" becomes "\ufffd\ufffd". Kernel
+ *   names (comm, paths) are bytes, not text; this keeps the output valid
+ *   JSON and the same on every run, though the original bytes are lost;
+ * - '"' and '\\' are backslash-escaped, bytes below 0x20 become \u00XX,
+ *   everything else (DEL included) is written raw.
  *
  *	json_writer__init(&w, stdout);
  *	json_writer__begin_object(&w);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "json_writer.h"
 #include "proc_model.h"
 #include "trace_reader.h"
 #include "util.h"
@@ -98,42 +99,39 @@ static const char *perms(char *buf, const struct vm_region *r)
 	return buf;
 }
 
-static void json_str(FILE *f, const char *s)
+static int print_json(FILE *f, uint32_t pid, uint64_t t_ns, const struct regions *rs)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
+	struct json_writer w;
+	char pb[8], addr[24];
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void print_json(FILE *f, uint32_t pid, uint64_t t_ns, const struct regions *rs)
-{
-	char pb[8];
-
-	fprintf(f, "{\"pid\":%u,\"time_ns\":%llu,\"regions\":[", pid, (unsigned long long)t_ns);
+	json_writer__init(&w, f);
+	json_writer__set_line_depth(&w, 2);	/* one region per line */
+	json_writer__begin_object(&w);
+	json_writer__kv_uint(&w, "pid", pid);
+	json_writer__kv_uint(&w, "time_ns", t_ns);
+	json_writer__key(&w, "regions");
+	json_writer__begin_array(&w);
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct vm_region *r = &rs->r[i];
 
-		fprintf(f, "%s\n{\"start\":\"0x%llx\",\"end\":\"0x%llx\",\"kind\":\"%s\",\"perms\":\"%s\"",
-			i ? "," : "", (unsigned long long)r->start, (unsigned long long)r->end,
-			vm_model__kind_name(r->kind), perms(pb, r));
-		if (r->path && r->path[0] == '/') {
-			fprintf(f, ",\"path\":");
-			json_str(f, r->path);
-		}
+		json_writer__begin_object(&w);
+		/* hex strings: addresses above 2^53 do not survive a JSON number */
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)r->start);
+		json_writer__kv_str(&w, "start", addr);
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)r->end);
+		json_writer__kv_str(&w, "end", addr);
+		json_writer__kv_str(&w, "kind", vm_model__kind_name(r->kind));
+		json_writer__kv_str(&w, "perms", perms(pb, r));
+		if (r->path && r->path[0] == '/')
+			json_writer__kv_str(&w, "path", r->path);
 		if (r->kind == VK_THREAD_STACK)
-			fprintf(f, ",\"tid\":%u", r->tid);
-		fprintf(f, "}");
+			json_writer__kv_uint(&w, "tid", r->tid);
+		json_writer__end_object(&w);
 	}
-	fprintf(f, "\n]}\n");
+	json_writer__end_array(&w);
+	json_writer__end_object(&w);
+	fputc('\n', f);
+	return json_writer__error(&w);
 }
 
 static void rule(FILE *f, uint64_t addr, const char *note)
@@ -324,9 +322,14 @@ int cmd_layout(int argc, char **argv)
 		t_ns = at;
 	else
 		t_ns = (p->exited ? p->end_ns : pm.last_ns) - first;
-	if (env.json)
-		print_json(stdout, p->pid, t_ns, &rs);
-	else
+	if (env.json) {
+		err = print_json(stdout, p->pid, t_ns, &rs);
+		if (err) {
+			ps_err("cannot write the layout: %s", strerror(-err));
+			err = 1;
+			goto out;
+		}
+	} else
 		print_text(stdout, p, t_ns, first, &rs, &st);
 	err = fflush(stdout) ? 1 : 0;
 out:

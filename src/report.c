@@ -148,8 +148,10 @@ int cmd_report(int argc, char **argv)
 			err = -1;
 			goto out;
 		}
-		sched_report__json(stdout, &pm, sm, env.pid,
-				   footer && footer->end_ns > pm.last_ns ? footer->end_ns : pm.last_ns);
+		err = sched_report__json(stdout, &pm, sm, env.pid,
+					 footer && footer->end_ns > pm.last_ns ? footer->end_ns : pm.last_ns);
+		if (err)
+			ps_err("cannot write the report: %s", strerror(-err));
 		goto out;
 	}
 	lost_total = footer ? footer->lost_total : pm.lost_total;

@@ -9,6 +9,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include "json_writer.h"
 #include "sched_report.h"
 
 static double ms(uint64_t ns)
@@ -99,110 +100,153 @@ void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sc
 	fprintf(f, "\n");
 }
 
-static void json_str(FILE *f, const char *s)
+static void json_stats(struct json_writer *w, const struct sched_thread_stats *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = *s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
+	json_writer__kv_uint(w, "oncpu_ns", s->oncpu_ns);
+	json_writer__kv_uint(w, "runnable_ns", s->runnable_ns);
+	json_writer__kv_uint(w, "sleep_ns", s->sleep_ns);
+	json_writer__kv_uint(w, "blocked_ns", s->blocked_ns);
+	json_writer__kv_uint(w, "stopped_ns", s->stopped_ns);
+	json_writer__kv_uint(w, "unknown_ns", s->unknown_ns);
+	json_writer__kv_uint(w, "nvcsw", s->nvcsw);
+	json_writer__kv_uint(w, "nivcsw", s->nivcsw);
+	json_writer__kv_uint(w, "migrations", s->migrations);
+	json_writer__kv_uint(w, "wakeups", s->wakeups);
+	json_writer__key(w, "runq_latency_ns");
+	json_writer__begin_object(w);
+	json_writer__kv_uint(w, "p50", s->runq_p50_ns);
+	json_writer__kv_uint(w, "p99", s->runq_p99_ns);
+	json_writer__kv_uint(w, "max", s->runq_max_ns);
+	json_writer__kv_uint(w, "samples", s->runq_samples);
+	json_writer__end_object(w);
+	json_writer__kv_uint(w, "oncpu_total_ns", s->oncpu_total_ns);
+	json_writer__kv_uint(w, "inconsistencies", s->inconsistencies);
+	json_writer__key(w, "top_wakers");
+	json_writer__begin_array(w);
+	for (int i = 0; i < 3 && s->top_waker_counts[i]; i++) {
+		json_writer__begin_object(w);
+		json_writer__kv_uint(w, "tid", s->top_wakers[i]);
+		json_writer__kv_uint(w, "count", s->top_waker_counts[i]);
+		json_writer__end_object(w);
 	}
-	fputc('"', f);
+	json_writer__end_array(w);
+	if (s->exit_seen) {
+		json_writer__key(w, "at_exit");
+		json_writer__begin_object(w);
+		json_writer__kv_uint(w, "nvcsw", s->nvcsw_at_exit);
+		json_writer__kv_uint(w, "nivcsw", s->nivcsw_at_exit);
+		json_writer__kv_uint(w, "oncpu_ns", s->oncpu_at_exit_ns);
+		json_writer__end_object(w);
+	}
+	if (s->before_trace) {
+		json_writer__key(w, "before_trace");
+		json_writer__begin_object(w);
+		json_writer__kv_uint(w, "nvcsw", s->snap_nvcsw);
+		json_writer__kv_uint(w, "nivcsw", s->snap_nivcsw);
+		json_writer__kv_uint(w, "oncpu_ns", s->snap_oncpu_ns);
+		json_writer__end_object(w);
+	}
 }
 
-static void json_stats(FILE *f, const struct sched_thread_stats *s)
+static void json_kv_bool(struct json_writer *w, const char *key, bool v)
 {
-	fprintf(f, "\"oncpu_ns\":%" PRIu64 ",\"runnable_ns\":%" PRIu64 ",\"sleep_ns\":%" PRIu64
-		",\"blocked_ns\":%" PRIu64 ",\"stopped_ns\":%" PRIu64 ",\"unknown_ns\":%" PRIu64
-		",\"nvcsw\":%" PRIu64 ",\"nivcsw\":%" PRIu64 ",\"migrations\":%" PRIu64
-		",\"wakeups\":%" PRIu64 ",\"runq_latency_ns\":{\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
-		",\"max\":%" PRIu64 ",\"samples\":%" PRIu64 "},\"oncpu_total_ns\":%" PRIu64
-		",\"inconsistencies\":%" PRIu64 ",\"top_wakers\":[",
-		s->oncpu_ns, s->runnable_ns, s->sleep_ns, s->blocked_ns, s->stopped_ns, s->unknown_ns,
-		s->nvcsw, s->nivcsw, s->migrations, s->wakeups, s->runq_p50_ns, s->runq_p99_ns,
-		s->runq_max_ns, s->runq_samples, s->oncpu_total_ns, s->inconsistencies);
-	for (int i = 0; i < 3 && s->top_waker_counts[i]; i++)
-		fprintf(f, "%s{\"tid\":%u,\"count\":%u}", i ? "," : "", s->top_wakers[i],
-			s->top_waker_counts[i]);
-	fprintf(f, "]");
-	if (s->exit_seen)
-		fprintf(f, ",\"at_exit\":{\"nvcsw\":%" PRIu64 ",\"nivcsw\":%" PRIu64
-			",\"oncpu_ns\":%" PRIu64 "}", s->nvcsw_at_exit, s->nivcsw_at_exit,
-			s->oncpu_at_exit_ns);
-	if (s->before_trace)
-		fprintf(f, ",\"before_trace\":{\"nvcsw\":%" PRIu64 ",\"nivcsw\":%" PRIu64
-			",\"oncpu_ns\":%" PRIu64 "}", s->snap_nvcsw, s->snap_nivcsw, s->snap_oncpu_ns);
+	json_writer__key(w, key);
+	json_writer__bool(w, v);
 }
 
-static void json_thread(FILE *f, const struct sched_model *sm, const struct ps_thread *t,
-			uint64_t end_ns)
+static void json_thread(struct json_writer *w, const struct sched_model *sm,
+			const struct ps_thread *t, uint64_t end_ns)
 {
 	struct sched_thread_stats s;
 
 	sched_model__thread_stats(sm, t, &s);
-	fprintf(f, "{\"tid\":%u,\"comm\":", t->tid);
-	json_str(f, t->comm);
-	fprintf(f, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"alive\":%s"
-		",\"born_in_trace\":%s,\"is_thread\":%s,\"creator_tid\":%u,\"old_tid\":%u"
-		",\"last_cpu\":%d,", t->start_ns, t->exited ? t->end_ns : end_ns,
-		t->exited ? "false" : "true", t->born_in_trace ? "true" : "false",
-		t->is_thread ? "true" : "false", t->creator_tid, t->old_tid, s.last_cpu);
-	json_stats(f, &s);
-	fprintf(f, "}");
+	json_writer__begin_object(w);
+	json_writer__kv_uint(w, "tid", t->tid);
+	json_writer__key(w, "comm");
+	json_writer__string_n(w, t->comm, sizeof(t->comm));
+	json_writer__kv_uint(w, "start_ns", t->start_ns);
+	json_writer__kv_uint(w, "end_ns", t->exited ? t->end_ns : end_ns);
+	json_kv_bool(w, "alive", !t->exited);
+	json_kv_bool(w, "born_in_trace", t->born_in_trace);
+	json_kv_bool(w, "is_thread", t->is_thread);
+	json_writer__kv_uint(w, "creator_tid", t->creator_tid);
+	json_writer__kv_uint(w, "old_tid", t->old_tid);
+	json_writer__kv_int(w, "last_cpu", s.last_cpu);
+	json_stats(w, &s);
+	json_writer__end_object(w);
 }
 
-void sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_model *sm,
-			long pid, uint64_t end_ns)
+int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_model *sm,
+		       long pid, uint64_t end_ns)
 {
 	uint64_t gap_ns, ngaps = sched_model__gaps(sm, &gap_ns);
 	struct sched_thread_stats s;
 	struct sched_cpu_stats c;
-	bool first = true;
+	struct json_writer w;
 
-	fprintf(f, "{\"first_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"lost_records\":%" PRIu64
-		",\"processes\":[", pm->first_ns, end_ns, pm->lost_total);
+	json_writer__init(&w, f);
+	/* one process, CPU or gap per line, so the output diffs well */
+	json_writer__set_line_depth(&w, 2);
+	json_writer__begin_object(&w);
+	json_writer__kv_uint(&w, "first_ns", pm->first_ns);
+	json_writer__kv_uint(&w, "end_ns", end_ns);
+	json_writer__kv_uint(&w, "lost_records", pm->lost_total);
+	json_writer__key(&w, "processes");
+	json_writer__begin_array(&w);
 	for (size_t i = 0; i < pm->nprocs; i++) {
 		const struct ps_process *p = pm->order[i];
 
 		if (pid > 0 && p->pid != (uint64_t)pid)
 			continue;
 		sched_model__process_stats(sm, p, &s);
-		fprintf(f, "%s\n{\"pid\":%u,\"ppid\":%u,\"comm\":", first ? "" : ",", p->pid, p->ppid);
-		first = false;
-		json_str(f, p->comm);
-		fprintf(f, ",\"exe\":");
-		json_str(f, p->exe);
-		fprintf(f, ",\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"alive\":%s"
-			",\"exit_code\":%d,\"born_in_trace\":%s,\"creator_tid\":%u,\"vfork\":%s,",
-			p->start_ns, p->exited ? p->end_ns : end_ns, p->exited ? "false" : "true",
-			p->exit_code, p->born_in_trace ? "true" : "false", p->creator_tid,
-			p->vfork ? "true" : "false");
-		json_stats(f, &s);
-		fprintf(f, ",\"threads\":[");
-		for (size_t j = 0; j < p->nthreads; j++) {
-			fprintf(f, "%s\n  ", j ? "," : "");
-			json_thread(f, sm, p->threads[j], end_ns);
-		}
-		fprintf(f, "]}");
+		json_writer__begin_object(&w);
+		json_writer__kv_uint(&w, "pid", p->pid);
+		json_writer__kv_uint(&w, "ppid", p->ppid);
+		json_writer__key(&w, "comm");
+		json_writer__string_n(&w, p->comm, sizeof(p->comm));
+		json_writer__kv_str(&w, "exe", p->exe);
+		json_writer__kv_uint(&w, "start_ns", p->start_ns);
+		json_writer__kv_uint(&w, "end_ns", p->exited ? p->end_ns : end_ns);
+		json_kv_bool(&w, "alive", !p->exited);
+		json_writer__kv_int(&w, "exit_code", p->exit_code);
+		json_kv_bool(&w, "born_in_trace", p->born_in_trace);
+		json_writer__kv_uint(&w, "creator_tid", p->creator_tid);
+		json_kv_bool(&w, "vfork", p->vfork);
+		json_stats(&w, &s);
+		json_writer__key(&w, "threads");
+		json_writer__begin_array(&w);
+		for (size_t j = 0; j < p->nthreads; j++)
+			json_thread(&w, sm, p->threads[j], end_ns);
+		json_writer__end_array(&w);
+		json_writer__end_object(&w);
 	}
-	fprintf(f, "],\n\"cpus\":[");
+	json_writer__end_array(&w);
+	json_writer__key(&w, "cpus");
+	json_writer__begin_array(&w);
 	for (uint32_t i = 0; i < sched_model__ncpus(sm); i++) {
 		sched_model__cpu_stats(sm, i, &c);
-		fprintf(f, "%s{\"cpu\":%u,\"traced_ns\":%" PRIu64 ",\"other_ns\":%" PRIu64
-			",\"idle_ns\":%" PRIu64 ",\"switches\":%" PRIu64 "}", i ? "," : "", i,
-			c.traced_ns, c.other_ns, c.idle_ns, c.switches);
+		json_writer__begin_object(&w);
+		json_writer__kv_uint(&w, "cpu", i);
+		json_writer__kv_uint(&w, "traced_ns", c.traced_ns);
+		json_writer__kv_uint(&w, "other_ns", c.other_ns);
+		json_writer__kv_uint(&w, "idle_ns", c.idle_ns);
+		json_writer__kv_uint(&w, "switches", c.switches);
+		json_writer__end_object(&w);
 	}
-	fprintf(f, "],\n\"gaps\":[");
+	json_writer__end_array(&w);
+	json_writer__key(&w, "gaps");
+	json_writer__begin_array(&w);
 	for (uint64_t i = 0; i < ngaps; i++) {
 		const struct sched_gap *g = sched_model__gap(sm, i);
 
-		fprintf(f, "%s{\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64 ",\"lost\":%" PRIu64 "}",
-			i ? "," : "", g->start_ns, g->end_ns, g->lost);
+		json_writer__begin_object(&w);
+		json_writer__kv_uint(&w, "start_ns", g->start_ns);
+		json_writer__kv_uint(&w, "end_ns", g->end_ns);
+		json_writer__kv_uint(&w, "lost", g->lost);
+		json_writer__end_object(&w);
 	}
-	fprintf(f, "]}\n");
+	json_writer__end_array(&w);
+	json_writer__end_object(&w);
+	fputc('\n', f);
+	return json_writer__error(&w);
 }

@@ -17,8 +17,10 @@ void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sc
 /*
  * `report --json`: {"processes":[...],"cpus":[...],"gaps":[...]}, only
  * process PID if PID > 0. Times are CLOCK_MONOTONIC ns as in the records.
+ * Names go through json_writer (see there for bytes that are not UTF-8).
+ * 0, or -errno if the output could not be written.
  */
-void sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_model *sm,
-			long pid, uint64_t end_ns);
+int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_model *sm,
+		       long pid, uint64_t end_ns);
 
 #endif
