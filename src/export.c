@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * procscope export: argument parsing and the one pass over the session file
- * shared by every format (export_perfetto.c, export_chrome.c,
- * export_folded.c).
+ * procscope export: argument parsing, and the one replay of the session
+ * file (session.c) shared by every format (export_perfetto.c,
+ * export_chrome.c, export_folded.c).
  */
 #include <argp.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "commands.h"
 #include "export.h"
+#include "out_file.h"
 #include "rec_info.h"
 #include "util.h"
 
@@ -243,9 +244,10 @@ int cmd_export(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL, doc, NULL, NULL, NULL };
 	const struct export_format *fmt;
-	const struct ps_footer *footer;
+	struct session_callbacks cb = {};
+	struct session_opts so = {};
+	struct out_file of = { .fd = -1 };
 	struct export_ctx c = {};
-	const struct ps_hdr *h;
 	bool to_stdout;
 	void *st = NULL;
 	int err;
@@ -260,57 +262,63 @@ int cmd_export(int argc, char **argv)
 		env.output = fmt->default_output;
 	to_stdout = !strcmp(env.output, "-");
 
-	c.r = trace_reader__open(env.input);
-	if (!c.r)
+	/* one pass: the models may forget what has exited once the format saw it */
+	so.flags = fmt->models | SESSION_FORGET;
+	c.s = session__open(env.input, &so);
+	if (!c.s)
 		return 1;
-	c.fh = trace_reader__header(c.r);
-	c.origin_ns = c.fh->start_ns;
+	c.fh = session__header(c.s);
+	c.cmdline = session__cmdline(c.s);
+	c.pm = session__procs(c.s);
+	c.origin_ns = session__time_zero(c.s);
 	c.pid = env.pid;
-	proc_model__init(&c.pm);
 	err = parse_window(&c);
 	if (err)
 		goto out_model;
 
-	c.out = to_stdout ? stdout : fopen(env.output, "w");
-	if (!c.out) {
-		err = -errno;
-		ps_err("cannot create '%s': %s", env.output, strerror(errno));
-		goto out_model;
+	if (to_stdout) {
+		c.out = stdout;
+	} else {
+		err = out_file__create(&of, env.output);
+		if (err)
+			goto out_model;
+		c.out = out_file__stream(&of);
+		if (!c.out) {
+			err = -errno;
+			ps_err("cannot create '%s': %s", env.output, strerror(errno));
+			goto out_file;
+		}
 	}
-	st = fmt->begin(&c);
+	st = fmt->begin(&c, &cb);
 	if (!st) {
 		err = -errno;
 		ps_err("cannot start the %s export: %s", fmt->name, strerror(errno));
 		goto out_file;
 	}
-	while ((h = trace_reader__next(c.r))) {
-		err = proc_model__apply(&c.pm, h);
-		if (!err)
-			err = fmt->record(st, h);
-		if (err)
-			break;
-	}
+	cb.record = fmt->record;
+	cb.ctx = st;
+	err = session__replay(c.s, &cb);
+	if (err == -ENOMEM)
+		goto out_free;	/* said by the session */
 	if (!err) {
-		footer = trace_reader__footer(c.r);
-		c.end_ns = footer && footer->end_ns > c.pm.last_ns ? footer->end_ns : c.pm.last_ns;
+		c.end_ns = session__end_ns(c.s);
 		err = fmt->finish(st);
 	}
-	if (!err && fflush(c.out))
-		err = -errno;
-	if (!err && ferror(c.out))
-		err = -EIO;
+	if (err == -EIO && of.err)
+		err = -of.err;	/* the writers see only ferror(): the errno is the stream's */
 	if (err)
-		ps_err("cannot export '%s' to '%s': %s", env.input, env.output, strerror(-err));
+		ps_err("cannot export '%s' to '%s': %s", env.input, env.output,
+		       err == -ENOSPC ? "disk full" : strerror(-err));
+	else if (to_stdout && (fflush(c.out) || ferror(c.out)))
+		err = -errno;
+	else if (!to_stdout)
+		err = out_file__publish(&of, false);
+out_free:
 	fmt->free(st);
 out_file:
-	if (!to_stdout && fclose(c.out) && !err) {
-		err = -errno;
-		ps_err("cannot write '%s': %s", env.output, strerror(errno));
-	}
-	if (err && !to_stdout)
-		unlink(env.output);	/* no half-written trace that a viewer would choke on */
+	/* on failure only the temporary file goes: no half-written trace, nothing else touched */
+	out_file__close(&of);
 out_model:
-	proc_model__free(&c.pm);
-	trace_reader__free(c.r);
+	session__free(c.s);
 	return err ? 1 : 0;
 }

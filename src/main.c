@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <argp.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
+#include "trace_reader.h"
 #include "util.h"
 
 static const struct verb {
@@ -26,9 +28,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* argp's own usage errors (unknown option, argp_error) exit like ours */
+	argp_err_exit_status = PS_EXIT_USAGE;
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return PS_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
@@ -38,10 +42,16 @@ int main(int argc, char **argv)
 		printf("procscope %s\n", PROCSCOPE_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < PS_ARRAY_SIZE(verbs); i++)
-		if (!strcmp(argv[1], verbs[i].name))
-			return verbs[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < PS_ARRAY_SIZE(verbs); i++) {
+		int status;
+
+		if (strcmp(argv[1], verbs[i].name))
+			continue;
+		status = verbs[i].fn(argc - 1, argv + 1);
+		/* a verb that did its job on a damaged or unfinished session says so */
+		return status ? status : trace_reader__exit_status();
+	}
 	fprintf(stderr, "procscope: unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return 2;
+	return PS_EXIT_USAGE;
 }

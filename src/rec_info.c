@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,6 +35,63 @@ static const struct {
 	[PS_REC_SNAP_MAP]	= { "snap_map", sizeof(struct ps_snap_map) + 8 },
 	[PS_REC_LOST]		= { "lost", sizeof(struct ps_lost) },
 };
+
+/* Fixed-size string fields, each of which must hold its NUL. */
+struct str_field {
+	unsigned short type, off, len, count;
+};
+
+#define STR(t, s, f) { t, offsetof(struct s, f), sizeof(((struct s *)0)->f), 1 }
+#define COMPS(t, s) { t, offsetof(struct s, path), PS_PATH_COMP, PS_PATH_DEPTH }
+
+static const struct str_field str_fields[] = {
+	COMPS(PS_REC_MMAP, ps_mmap),
+	COMPS(PS_REC_VMA, ps_vma),
+	STR(PS_REC_FORK, ps_fork, child_comm),
+	STR(PS_REC_EXEC, ps_exec, comm),
+	STR(PS_REC_EXEC, ps_exec, filename),
+	STR(PS_REC_EXIT, ps_exit, comm),
+	STR(PS_REC_RENAME, ps_rename, oldcomm),
+	STR(PS_REC_RENAME, ps_rename, newcomm),
+	STR(PS_REC_SNAP_TASK, ps_snap_task, comm),
+	STR(PS_REC_SNAP_MAP, ps_snap_map, perms),
+};
+
+int rec_info__check(const struct ps_hdr *h, const char **why)
+{
+	const char *p = (const char *)h;
+
+	if (!rec_info__min_size(h->type)) {
+		*why = "unknown type";
+		return -EBADMSG;
+	}
+	if (h->size < rec_info__min_size(h->type) || h->size < sizeof(*h)) {
+		*why = "shorter than its type";
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < PS_ARRAY_SIZE(str_fields); i++) {
+		const struct str_field *f = &str_fields[i];
+
+		/* a field appended after an old, short record's end is not there */
+		if (f->type != h->type || f->off + f->len * f->count > h->size)
+			continue;
+		for (unsigned c = 0; c < f->count; c++) {
+			if (!memchr(p + f->off + c * f->len, '\0', f->len)) {
+				*why = "unterminated string";
+				return -EBADMSG;
+			}
+		}
+	}
+	if (h->type == PS_REC_SNAP_MAP) {
+		size_t off = offsetof(struct ps_snap_map, path);
+
+		if (!memchr(p + off, '\0', h->size - off)) {
+			*why = "unterminated path";
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
 
 const char *rec_info__name(unsigned type)
 {

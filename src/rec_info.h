@@ -10,6 +10,13 @@
 const char *rec_info__name(unsigned type);
 /* Smallest valid hdr.size for TYPE; 0 for an unknown type. */
 size_t rec_info__min_size(unsigned type);
+/*
+ * Checks a record of a known type whose hdr.size bytes are all readable:
+ * at least min_size, and every string NUL-terminated within its field (or,
+ * for a snapshot map's path, within the record). 0, or -EBADMSG with *why
+ * set to a short reason.
+ */
+int rec_info__check(const struct ps_hdr *h, const char **why);
 
 /* Flag decoders for dump: write "PROT_READ|PROT_WRITE" style text into buf. */
 const char *rec_info__prot(char *buf, size_t len, __u64 prot);

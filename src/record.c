@@ -34,13 +34,19 @@
 #define PS_MAX_PIDS	64
 #define PS_TRACED_LIVE	1	/* as in bpf/procscope.bpf.c */
 #define PS_TRACED_GONE	2
+/*
+ * The kernel keeps a ring buffer's size in a u32 and wants a power of 2;
+ * past 1 GiB of locked kernel memory a recorder draining every
+ * PS_DRAIN_MS gains nothing.
+ */
+#define PS_RINGBUF_MAX	(1ull << 30)
 
 static struct env {
 	const char *output;
 	pid_t pids[PS_MAX_PIDS];
 	int npids;
 	bool all;
-	double duration_s;
+	uint64_t duration_ns;	/* 0: until the targets are gone */
 	uint64_t ringbuf_bytes;
 	char **cmd;
 } env = {
@@ -72,8 +78,9 @@ static const struct argp_option opts[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	char *tok, *save, *end;
+	char *tok, *save;
 	long v;
+	int err;
 
 	switch (key) {
 	case 'o':
@@ -81,10 +88,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'p':
 		for (tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			errno = 0;
-			v = strtol(tok, &end, 10);
-			if (errno || *end || v <= 0 || env.npids == PS_MAX_PIDS)
-				argp_error(state, "invalid PID '%s'", tok);
+			if (ps_parse_pid(tok, &v))
+				argp_error(state, "invalid PID '%s' (1..4194304)", tok);
+			if (env.npids == PS_MAX_PIDS)
+				argp_error(state, "too many PIDs (at most %d)", PS_MAX_PIDS);
 			env.pids[env.npids++] = v;
 		}
 		break;
@@ -92,14 +99,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.all = true;
 		break;
 	case 'd':
-		env.duration_s = strtod(arg, &end);
-		if (*end || env.duration_s <= 0)
-			argp_error(state, "invalid duration '%s'", arg);
+		if (ps_parse_seconds(arg, &env.duration_ns))
+			argp_error(state, "invalid duration '%s' (seconds, more than 0: 10, 1.5, 500ms)",
+				   arg);
 		break;
 	case 'b':
-		if (ps_parse_size(arg, &env.ringbuf_bytes) || env.ringbuf_bytes < 4096 ||
-		    (env.ringbuf_bytes & (env.ringbuf_bytes - 1)))
-			argp_error(state, "invalid ring buffer size '%s' (a power of 2, >= 4096)", arg);
+		err = ps_parse_size(arg, &env.ringbuf_bytes);
+		if (err == -ERANGE || (!err && env.ringbuf_bytes > PS_RINGBUF_MAX))
+			argp_error(state, "ring buffer size '%s' too large (at most 1G)", arg);
+		if (err || env.ringbuf_bytes < 4096 || (env.ringbuf_bytes & (env.ringbuf_bytes - 1)))
+			argp_error(state, "invalid ring buffer size '%s' (a power of 2, 4K..1G)", arg);
 		break;
 	case 'v':
 		ps_verbose++;
@@ -466,7 +475,7 @@ int cmd_record(int argc, char **argv)
 
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
 	if (err)
-		return 2;
+		return PS_EXIT_USAGE;
 	libbpf_set_print(libbpf_print);
 
 	for (int i = 0; i < env.npids; i++) {
@@ -579,7 +588,7 @@ int cmd_record(int argc, char **argv)
 				rec.err = e;
 			last_flush = now;
 		}
-		if (env.duration_s && now - start_ns >= env.duration_s * 1e9)
+		if (env.duration_ns && now - start_ns >= env.duration_ns)
 			break;
 		if (!env.all && child_done && live_targets(&rec) == 0)
 			break;

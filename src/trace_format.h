@@ -3,7 +3,8 @@
  * The session file (default ./procscope.data), little-endian:
  *
  *   struct ps_file_header, then header_len - sizeof(header) bytes holding the
- *   command line and the targets as two NUL-terminated strings;
+ *   command line and the targets as two NUL-terminated strings; from
+ *   version 3 on, header_crc32 covers these header_len bytes;
  *   chunks: struct ps_chunk_header + stored_len bytes of payload, the payload
  *   being records (include/records.h) back to back, zstd-compressed when
  *   PS_CHUNK_ZSTD is set (zlib when PS_CHUNK_ZLIB is: version 1 files);
@@ -23,7 +24,8 @@
 #define PS_FILE_MAGIC		"PROCSCP\0"
 /*
  * 3: switch, exec and exit records carry the kernel's task totals
- *    (struct ps_task_totals); 2: chunks compressed with zstd; 1: zlib.
+ *    (struct ps_task_totals); the header has a checksum (header_crc32);
+ * 2: chunks compressed with zstd; 1: zlib.
  * Older versions are still read.
  */
 #define PS_FILE_VERSION		3
@@ -32,6 +34,8 @@
 #define PS_CHUNK_FOOTER		0x2
 #define PS_CHUNK_ZSTD		0x4
 #define PS_CHUNK_MAX_RAW	(4u << 20)	/* bytes of records per chunk, at most */
+/* header_len, at most: the recorder writes two strings of < 4 KiB each */
+#define PS_HEADER_MAX_LEN	(64u << 10)
 
 struct ps_file_header {
 	char magic[8];
@@ -44,7 +48,7 @@ struct ps_file_header {
 	char procscope_version[32];
 	char kernel_release[72];
 	__u32 target_all;	/* -a */
-	__u32 pad;
+	__u32 header_crc32;	/* v3: zlib crc32 of header_len bytes, this field 0; v1, v2: 0 */
 	/* followed by: command line\0 targets\0 */
 };
 

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Session file reader. The file is mapped; one chunk at a time is checked
+ * Session file reader. One chunk at a time is read with pread(2), checked
  * and, if compressed, inflated into a buffer of at most PS_CHUNK_MAX_RAW
  * bytes, so memory stays bounded by the chunk size, not the file size.
+ * pread, not mmap: a file cut short under the reader (the recorder itself
+ * truncates on a full disk) is a short read and a clear error, not SIGBUS.
+ *
+ * Every record is checked here, once, before any model sees it (see
+ * rec_info__check()): a model may read every field of its type's struct up
+ * to hdr.size, which is at least rec_info__min_size() (fields a later
+ * format appended are there only where hdr.size covers them).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -18,100 +24,181 @@
 #include "trace_reader.h"
 #include "util.h"
 
+/* Stored chunk payload, at most: the writer stores compressed only if smaller. */
+#define STORED_MAX	(PS_CHUNK_MAX_RAW + (64u << 10))
+/* Smallest footer ever written (format 1 and 2, 20 record types). */
+#define FOOTER_MIN	344u
+#define RESYNC_BLOCK	(64u << 10)
+
 struct trace_reader {
 	char *path;
-	const __u8 *map;
-	size_t map_len;
-	const struct ps_file_header *hdr;
+	int fd;
+	__u64 file_len;		/* at open: a recorder may still be appending */
+	struct ps_file_header hdr;
+	char *strings;		/* header_len - sizeof(hdr) bytes */
 	const char *cmdline;
 	const char *targets;
-	size_t first_chunk;	/* offset of the first chunk */
-	size_t off;		/* offset of the next chunk */
+	__u64 first_chunk;	/* offset of the first chunk */
+	__u64 off;		/* offset of the next chunk */
+	__u8 *stored;		/* current chunk as stored */
 	__u8 *buf;		/* current chunk's records */
 	const __u8 *recs;
 	size_t recs_len;
 	size_t rec_off;
+	__u64 last_ts;		/* latest record time seen, for the unfinished warning */
 	struct ps_footer footer;
 	struct trace_reader_stats stats;
 	bool quiet;
+	bool summarized;	/* the end-of-file warnings were printed */
 };
 
-static void warn(struct trace_reader *r, const char *fmt, unsigned long long off, const char *why)
+/* Worst outcome of any reader in this process, for the verbs' exit status. */
+static int exit_status;
+
+static void note_status(int status)
 {
-	if (r->quiet)
-		return;
-	fprintf(stderr, "procscope: %s: ", r->path);
-	fprintf(stderr, fmt, off, why);
-	fputc('\n', stderr);
+	if (status == PS_EXIT_ERROR || (status == PS_EXIT_INCOMPLETE && !exit_status))
+		exit_status = status;
+}
+
+int trace_reader__exit_status(void)
+{
+	return exit_status;
+}
+
+/* Per-chunk detail of damage: with -v only; the summary at the end says it once. */
+static void detail(struct trace_reader *r, const char *what, __u64 off, const char *why)
+{
+	if (!r->quiet)
+		ps_dbg("'%s': %s at offset %llu (%s)", r->path, what, (unsigned long long)off, why);
+}
+
+/* Reads exactly LEN bytes at OFF: 0, -errno, or -ENODATA if the file ended first. */
+static int read_at(struct trace_reader *r, void *buf, size_t len, __u64 off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(r->fd, (char *)buf + done, len - done, off + done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ENODATA;
+		done += n;
+	}
+	return 0;
+}
+
+static int check_header(struct trace_reader *r)
+{
+	struct ps_file_header *h = &r->hdr;
+	size_t slen;
+	int err;
+
+	if (memcmp(h->magic, PS_FILE_MAGIC, sizeof(h->magic))) {
+		ps_err("'%s' is not a procscope trace (bad magic)", r->path);
+		return -EBADMSG;
+	}
+	if (h->version > PS_FILE_VERSION) {
+		ps_err("'%s' is format version %u, newer than this procscope reads (%u): upgrade procscope",
+		       r->path, h->version, PS_FILE_VERSION);
+		return -EPROTONOSUPPORT;
+	}
+	if (h->version < 1 || h->header_len < sizeof(*h) + 2 || h->header_len > r->file_len ||
+	    h->header_len > PS_HEADER_MAX_LEN)
+		goto damaged;
+	slen = h->header_len - sizeof(*h);
+	r->strings = malloc(slen);
+	if (!r->strings)
+		return -ENOMEM;
+	err = read_at(r, r->strings, slen, sizeof(*h));
+	if (err == -ENODATA)
+		goto damaged;
+	if (err) {
+		ps_err("cannot read '%s': %s", r->path, strerror(-err));
+		return err;
+	}
+	if (h->version >= 3) {
+		struct ps_file_header zh = *h;
+		uLong crc;
+
+		zh.header_crc32 = 0;
+		crc = crc32(0, (const Bytef *)&zh, sizeof(zh));
+		crc = crc32(crc, (const Bytef *)r->strings, slen);
+		if (crc != h->header_crc32)
+			goto damaged;
+	}
+	if (r->strings[slen - 1] != '\0')
+		goto damaged;
+	r->cmdline = r->strings;
+	r->targets = r->strings + strlen(r->strings) + 1;
+	if (r->targets >= r->strings + slen)
+		r->targets = "";
+	/* fixed-size strings shown to the user: never trust their NUL */
+	h->procscope_version[sizeof(h->procscope_version) - 1] = '\0';
+	h->kernel_release[sizeof(h->kernel_release) - 1] = '\0';
+	return 0;
+damaged:
+	ps_err("'%s': damaged file header", r->path);
+	return -EBADMSG;
 }
 
 struct trace_reader *trace_reader__open(const char *path)
 {
-	const struct ps_file_header *h;
 	struct trace_reader *r;
 	struct stat st;
-	int fd, err;
+	int err;
 
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	r->fd = -1;
 	r->path = strdup(path);
 	r->buf = malloc(PS_CHUNK_MAX_RAW);
-	if (!r->path || !r->buf) {
+	r->stored = malloc(STORED_MAX);
+	if (!r->path || !r->buf || !r->stored) {
 		err = -ENOMEM;
 		goto err_free;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below */
+	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (r->fd < 0) {
 		err = -errno;
 		ps_err("cannot open trace '%s': %s", path, strerror(-err));
 		goto err_free;
 	}
-	if (fstat(fd, &st)) {
+	if (fstat(r->fd, &st)) {
 		err = -errno;
-		close(fd);
 		ps_err("cannot open trace '%s': %s", path, strerror(-err));
 		goto err_free;
 	}
-	if ((size_t)st.st_size < sizeof(*h)) {
-		close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		ps_err("cannot open trace '%s': not a regular file", path);
+		goto err_free;
+	}
+	r->file_len = st.st_size;
+	if (r->file_len < sizeof(r->hdr)) {
 		err = -EBADMSG;
-		ps_err("'%s' is not a procscope trace (too short: %lld bytes)", path,
-		       (long long)st.st_size);
+		ps_err("'%s' is not a procscope trace (too short: %llu bytes)", path,
+		       (unsigned long long)r->file_len);
 		goto err_free;
 	}
-	r->map_len = st.st_size;
-	r->map = mmap(NULL, r->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (r->map == MAP_FAILED) {
-		err = -errno;
-		r->map = NULL;
-		ps_err("cannot map trace '%s': %s", path, strerror(-err));
+	err = read_at(r, &r->hdr, sizeof(r->hdr), 0);
+	if (err) {
+		err = err == -ENODATA ? -EBADMSG : err;
+		ps_err("cannot read '%s': %s", path,
+		       err == -EBADMSG ? "file shrank while reading" : strerror(-err));
 		goto err_free;
 	}
-	h = r->hdr = (const void *)r->map;
-	if (memcmp(h->magic, PS_FILE_MAGIC, sizeof(h->magic))) {
-		err = -EBADMSG;
-		ps_err("'%s' is not a procscope trace (bad magic)", path);
+	err = check_header(r);
+	if (err)
 		goto err_free;
-	}
-	if (h->version > PS_FILE_VERSION) {
-		err = -EPROTONOSUPPORT;
-		ps_err("'%s' is format version %u, newer than this procscope reads (%u): upgrade procscope",
-		       path, h->version, PS_FILE_VERSION);
-		goto err_free;
-	}
-	if (h->version < 1 || h->header_len < sizeof(*h) + 2 || h->header_len > r->map_len ||
-	    r->map[h->header_len - 1] != '\0') {
-		err = -EBADMSG;
-		ps_err("'%s': damaged file header", path);
-		goto err_free;
-	}
-	r->cmdline = (const char *)(h + 1);
-	r->targets = r->cmdline + strnlen(r->cmdline, h->header_len - sizeof(*h)) + 1;
-	if ((const __u8 *)r->targets >= r->map + h->header_len)
-		r->targets = "";
-	r->first_chunk = r->off = h->header_len;
+	r->first_chunk = r->off = r->hdr.header_len;
 	return r;
 
 err_free:
@@ -124,8 +211,10 @@ void trace_reader__free(struct trace_reader *r)
 {
 	if (!r)
 		return;
-	if (r->map)
-		munmap((void *)r->map, r->map_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->strings);
+	free(r->stored);
 	free(r->buf);
 	free(r->path);
 	free(r);
@@ -133,7 +222,7 @@ void trace_reader__free(struct trace_reader *r)
 
 const struct ps_file_header *trace_reader__header(const struct trace_reader *r)
 {
-	return r->hdr;
+	return &r->hdr;
 }
 
 const char *trace_reader__cmdline(const struct trace_reader *r)
@@ -169,93 +258,140 @@ void trace_reader__rewind(struct trace_reader *r)
 	memset(&r->stats, 0, sizeof(r->stats));
 }
 
-/* Offset of the next chunk magic after OFF, or map_len. O(n) scan, only after damage. */
-static size_t resync(const struct trace_reader *r, size_t off)
+/* The file ended before its size at open: stop reading, say it once. */
+static void shrank(struct trace_reader *r, __u64 at)
 {
-	__u32 magic = PS_CHUNK_MAGIC;
+	r->stats.shrank = true;
+	if (!r->quiet)
+		ps_err("cannot read '%s': file shrank while reading (cut at offset %llu or before by another program?): read up to there",
+		       r->path, (unsigned long long)at);
+	r->off = r->file_len;
+}
 
-	for (off++; off + sizeof(struct ps_chunk_header) <= r->map_len; off++)
-		if (!memcmp(r->map + off, &magic, sizeof(magic)))
-			return off;
-	return r->map_len;
+static void read_error(struct trace_reader *r, __u64 at, int err)
+{
+	r->stats.read_error = true;
+	if (!r->quiet)
+		ps_err("cannot read '%s' at offset %llu: %s", r->path, (unsigned long long)at,
+		       strerror(-err));
+	r->off = r->file_len;
+}
+
+/* Offset of the next chunk magic after OFF, or file_len. O(n) scan, only after damage. */
+static __u64 resync(struct trace_reader *r, __u64 off)
+{
+	const __u32 magic = PS_CHUNK_MAGIC;
+	__u8 *blk = r->buf;	/* free between chunks */
+
+	for (off++; off + sizeof(struct ps_chunk_header) <= r->file_len;) {
+		size_t n = r->file_len - off < RESYNC_BLOCK ? r->file_len - off : RESYNC_BLOCK;
+		int err = read_at(r, blk, n, off);
+
+		if (err == -ENODATA) {
+			shrank(r, off);
+			return r->file_len;
+		}
+		if (err) {
+			read_error(r, off, err);
+			return r->file_len;
+		}
+		for (size_t i = 0; i + sizeof(magic) <= n; i++)
+			if (!memcmp(blk + i, &magic, sizeof(magic)))
+				return off + i;
+		/* a magic may straddle two blocks */
+		off += n > sizeof(magic) ? n - (sizeof(magic) - 1) : n;
+	}
+	return r->file_len;
+}
+
+static void bad_chunk(struct trace_reader *r, __u64 at, const char *why)
+{
+	r->stats.bad_chunks++;
+	detail(r, "damaged chunk skipped", at, why);
 }
 
 /* Loads the next good chunk into recs; false at the end of the file. */
 static bool load_chunk(struct trace_reader *r)
 {
-	while (r->off < r->map_len) {
-		struct ps_chunk_header chdr, *ch = &chdr;
-		size_t at = r->off;
+	while (r->off < r->file_len) {
+		struct ps_chunk_header ch;
+		__u64 at = r->off;
 		const __u8 *payload;
-		uLongf raw_len;
+		size_t raw_len;
+		int err;
 
-		if (r->map_len - at < sizeof(*ch)) {
+		if (r->file_len - at < sizeof(ch)) {
 			r->stats.truncated = true;
-			warn(r, "truncated at offset %llu (%s): read up to the last whole chunk",
-			     at, "partial chunk header");
-			r->off = r->map_len;
+			detail(r, "truncated", at, "partial chunk header");
+			r->off = r->file_len;
 			return false;
 		}
-		/* chunks are packed back to back: copy the header out, it may be unaligned */
-		memcpy(ch, r->map + at, sizeof(*ch));
-		if (ch->magic != PS_CHUNK_MAGIC || ch->raw_len > PS_CHUNK_MAX_RAW) {
-			r->stats.bad_chunks++;
-			warn(r, "damaged chunk at offset %llu (%s), skipped", at, "bad header");
+		err = read_at(r, &ch, sizeof(ch), at);
+		if (err) {
+			err == -ENODATA ? shrank(r, at) : read_error(r, at, err);
+			return false;
+		}
+		if (ch.magic != PS_CHUNK_MAGIC || ch.raw_len > PS_CHUNK_MAX_RAW ||
+		    ch.stored_len > STORED_MAX) {
+			bad_chunk(r, at, "bad header");
 			r->off = resync(r, at);
 			continue;
 		}
-		if (ch->stored_len > r->map_len - at - sizeof(*ch)) {
+		if (ch.stored_len > r->file_len - at - sizeof(ch)) {
 			r->stats.truncated = true;
-			warn(r, "truncated at offset %llu (%s): read up to the last whole chunk",
-			     at, "partial chunk");
-			r->off = r->map_len;
+			detail(r, "truncated", at, "partial chunk");
+			r->off = r->file_len;
 			return false;
 		}
-		payload = r->map + at + sizeof(*ch);
-		if (crc32(0, payload, ch->stored_len) != ch->crc32) {
-			r->stats.bad_chunks++;
-			warn(r, "damaged chunk at offset %llu (%s), skipped", at, "bad checksum");
-			r->off = at + sizeof(*ch) + ch->stored_len;
+		err = read_at(r, r->stored, ch.stored_len, at + sizeof(ch));
+		if (err) {
+			err == -ENODATA ? shrank(r, at) : read_error(r, at, err);
+			return false;
+		}
+		r->off = at + sizeof(ch) + ch.stored_len;
+		if (crc32(0, r->stored, ch.stored_len) != ch.crc32) {
+			bad_chunk(r, at, "bad checksum");
 			continue;
 		}
-		r->off = at + sizeof(*ch) + ch->stored_len;
-		if (ch->flags & (PS_CHUNK_ZSTD | PS_CHUNK_ZLIB)) {
+		if (ch.flags & (PS_CHUNK_ZSTD | PS_CHUNK_ZLIB)) {
 			bool ok;
 
-			if (ch->flags & PS_CHUNK_ZSTD) {
-				size_t n = ZSTD_decompress(r->buf, PS_CHUNK_MAX_RAW, payload,
-							   ch->stored_len);
+			if (ch.flags & PS_CHUNK_ZSTD) {
+				size_t n = ZSTD_decompress(r->buf, PS_CHUNK_MAX_RAW, r->stored,
+							   ch.stored_len);
 
-				ok = !ZSTD_isError(n) && n == ch->raw_len;
+				ok = !ZSTD_isError(n) && n == ch.raw_len;
 				raw_len = n;
 			} else {
-				raw_len = PS_CHUNK_MAX_RAW;
-				ok = uncompress(r->buf, &raw_len, payload, ch->stored_len) == Z_OK &&
-				     raw_len == ch->raw_len;
+				uLongf n = PS_CHUNK_MAX_RAW;
+
+				ok = uncompress(r->buf, &n, r->stored, ch.stored_len) == Z_OK &&
+				     n == ch.raw_len;
+				raw_len = n;
 			}
 			if (!ok) {
-				r->stats.bad_chunks++;
-				warn(r, "damaged chunk at offset %llu (%s), skipped", at,
-				     "cannot decompress");
+				bad_chunk(r, at, "cannot decompress");
 				continue;
 			}
 			payload = r->buf;
 		} else {
-			/* records are read in place: align them by copying */
-			raw_len = ch->stored_len;
+			raw_len = ch.stored_len;
 			if (raw_len > PS_CHUNK_MAX_RAW) {
-				r->stats.bad_chunks++;
-				warn(r, "damaged chunk at offset %llu (%s), skipped", at, "too large");
+				bad_chunk(r, at, "too large");
 				continue;
 			}
-			memcpy(r->buf, payload, raw_len);
-			payload = r->buf;
+			payload = r->stored;
 		}
-		if (ch->flags & PS_CHUNK_FOOTER) {
-			if (raw_len >= sizeof(r->footer)) {
-				memcpy(&r->footer, payload, sizeof(r->footer));
-				r->stats.has_footer = true;
+		if (ch.flags & PS_CHUNK_FOOTER) {
+			/* a footer from a build with fewer record types is shorter: zero the rest */
+			if (raw_len < FOOTER_MIN) {
+				bad_chunk(r, at, "short footer");
+				continue;
 			}
+			memset(&r->footer, 0, sizeof(r->footer));
+			memcpy(&r->footer, payload,
+			       raw_len < sizeof(r->footer) ? raw_len : sizeof(r->footer));
+			r->stats.has_footer = true;
 			continue;
 		}
 		r->stats.chunks++;
@@ -267,29 +403,71 @@ static bool load_chunk(struct trace_reader *r)
 	return false;
 }
 
+/* The warnings every verb prints once about a session it could not read whole. */
+static void summarize(struct trace_reader *r)
+{
+	const struct trace_reader_stats *st = &r->stats;
+
+	if (r->summarized)
+		return;
+	r->summarized = true;
+	if (st->shrank || st->read_error) {
+		note_status(PS_EXIT_ERROR);
+		return;		/* said when it happened */
+	}
+	if (st->bad_chunks || st->bad_records) {
+		ps_err("warning: '%s' is damaged: skipped %llu damaged chunks and %llu bad records, read the rest",
+		       r->path, (unsigned long long)st->bad_chunks,
+		       (unsigned long long)st->bad_records);
+		note_status(PS_EXIT_INCOMPLETE);
+	}
+	if (!st->has_footer || st->truncated) {
+		double t = r->last_ts > r->hdr.start_ns ? (r->last_ts - r->hdr.start_ns) / 1e9 : 0;
+
+		ps_err("warning: '%s' was cut short: recorded up to %.3f s, recorder did not finish",
+		       r->path, t);
+		note_status(PS_EXIT_INCOMPLETE);
+	}
+}
+
 const struct ps_hdr *trace_reader__next(struct trace_reader *r)
 {
 	for (;;) {
 		const struct ps_hdr *h;
+		const char *why;
 
 		if (!r->recs || r->rec_off >= r->recs_len) {
-			if (!load_chunk(r))
+			if (!load_chunk(r)) {
+				if (!r->quiet)
+					summarize(r);
 				return NULL;
+			}
 		}
 		if (r->recs_len - r->rec_off < sizeof(*h))
-			goto bad;
+			goto bad_size;
 		h = (const void *)(r->recs + r->rec_off);
-		if (h->size % 8 || h->size > r->recs_len - r->rec_off || h->type >= PS_REC_MAX ||
-		    !rec_info__min_size(h->type) || h->size < rec_info__min_size(h->type))
-			goto bad;
+		if (h->size < sizeof(*h) || h->size % 8 || h->size > r->recs_len - r->rec_off)
+			goto bad_size;
 		r->rec_off += h->size;
+		if (!rec_info__min_size(h->type)) {
+			/* a type from a newer build of the same format: step over it */
+			r->stats.unknown_records++;
+			continue;
+		}
+		if (rec_info__check(h, &why)) {
+			r->stats.bad_records++;
+			detail(r, "bad record skipped", r->off, why);
+			continue;
+		}
 		r->stats.records++;
+		if (h->ts_ns > r->last_ts)
+			r->last_ts = h->ts_ns;
 		return h;
-bad:
+bad_size:
 		/* the checksum matched, so this was written wrong: drop the rest of the chunk */
 		r->stats.bad_chunks++;
-		warn(r, "bad record in chunk ending at offset %llu (%s), rest of chunk skipped",
-		     r->off, "invalid size or type");
+		detail(r, "bad record size, rest of chunk skipped; chunk ends", r->off,
+		       "invalid size");
 		r->recs = NULL;
 	}
 }

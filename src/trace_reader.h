@@ -9,15 +9,20 @@ struct trace_reader;
 
 struct trace_reader_stats {
 	__u64 chunks;		/* good chunks read */
-	__u64 bad_chunks;	/* skipped: bad checksum, bad header or bad records */
+	__u64 bad_chunks;	/* skipped: bad checksum, bad header, or a bad record size */
+	__u64 bad_records;	/* skipped alone: too short for their type, unterminated string */
+	__u64 unknown_records;	/* types this build does not know, stepped over */
 	__u64 records;
 	bool truncated;		/* ended inside a chunk */
 	bool has_footer;	/* the recorder closed the file */
+	bool shrank;		/* the file got shorter while being read: an error */
+	bool read_error;	/* pread failed (EIO): an error */
 };
 
 /*
- * Maps PATH and checks its header. NULL and errno on failure, with the
- * message printed: not a procscope file, a newer version, unreadable.
+ * Opens PATH and checks its header (and its checksum from format 3 on).
+ * NULL and errno on failure, with the message printed: not a regular file,
+ * not a procscope file, a newer version, a damaged header, unreadable.
  * Memory use is one chunk's worth whatever the file's size.
  */
 struct trace_reader *trace_reader__open(const char *path);
@@ -29,9 +34,13 @@ const char *trace_reader__targets(const struct trace_reader *r);
 
 /*
  * Next record, in file order (per CPU, time order is not guaranteed across
- * chunks: models sort or tolerate). Each record returned is at least
- * rec_info__min_size() bytes. NULL at the end; damaged chunks are skipped
- * with a warning on stderr and the next good one is read.
+ * chunks: models sort or tolerate). Each record returned is of a known
+ * type, at least rec_info__min_size() bytes, and passed rec_info__check()
+ * (strings terminated); fields appended by a later format are there only
+ * where hdr.size covers them. Damaged chunks and bad records are skipped.
+ * NULL at the end; the first time, unless quiet, the reader prints the one
+ * warning line for a damaged session and the one for a session cut short
+ * (no footer), and notes the outcome for trace_reader__exit_status().
  */
 const struct ps_hdr *trace_reader__next(struct trace_reader *r);
 /* Back to the first record, for a second pass. */
@@ -41,5 +50,12 @@ const struct ps_footer *trace_reader__footer(const struct trace_reader *r);
 const struct trace_reader_stats *trace_reader__stats(const struct trace_reader *r);
 /* Silences damage warnings (for a second pass over the same file). */
 void trace_reader__set_quiet(struct trace_reader *r, bool quiet);
+/*
+ * The exit status every reading verb ends with when it succeeded otherwise:
+ * 0 if every session read so far was whole, PS_EXIT_INCOMPLETE if one was
+ * damaged or cut short (and its good part used), PS_EXIT_ERROR if one could
+ * not be read to its end (it shrank, or a read failed).
+ */
+int trace_reader__exit_status(void);
 
 #endif

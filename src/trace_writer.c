@@ -4,6 +4,11 @@
  * compressed, checksummed and written with one write(2). A failed write
  * truncates the file back to its last whole chunk, so whatever was written
  * before stays readable.
+ *
+ * The file is created under a temporary name (out_file.c) and takes its
+ * place, the previous file becoming PATH.old, only once its first chunk is
+ * written: a run that fails before recording anything (a command that
+ * cannot be executed) leaves the previous files as they were.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,12 +18,13 @@
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
+#include "out_file.h"
 #include "trace_writer.h"
 #include "util.h"
 
 struct trace_writer {
 	int fd;
-	char *path;
+	struct out_file out_file;
 	__u8 *raw;		/* records of the chunk being filled */
 	size_t raw_len;
 	__u32 nrecords;
@@ -54,55 +60,45 @@ struct trace_writer *trace_writer__open(const char *path, const struct ps_file_h
 	size_t clen = strlen(cmdline) + 1, tlen = strlen(targets) + 1;
 	struct ps_file_header h = *hdr;
 	struct trace_writer *w;
-	char old[4096];
+	uLong crc;
 	int err;
 
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
 	w->fd = -1;
-	w->path = strdup(path);
+	w->out_file.fd = -1;
 	w->raw = malloc(PS_CHUNK_MAX_RAW);
 	w->out_cap = sizeof(struct ps_chunk_header) + ZSTD_compressBound(PS_CHUNK_MAX_RAW);
 	w->out = malloc(w->out_cap);
 	w->zctx = ZSTD_createCCtx();
-	if (!w->path || !w->raw || !w->out || !w->zctx) {
+	if (!w->raw || !w->out || !w->zctx) {
 		err = -ENOMEM;
 		goto err_free;
 	}
-	if (access(path, F_OK) == 0) {
-		snprintf(old, sizeof(old), "%s.old", path);
-		if (rename(path, old)) {
-			err = -errno;
-			ps_err("cannot keep '%s' as '%s': %s", path, old, strerror(-err));
-			goto err_free;
-		}
-	}
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w->fd < 0) {
-		err = -errno;
-		ps_err("cannot create '%s': %s", path, strerror(-err));
+	err = out_file__create(&w->out_file, path);
+	if (err)
 		goto err_free;
-	}
+	w->fd = w->out_file.fd;
 	memcpy(h.magic, PS_FILE_MAGIC, sizeof(h.magic));
 	h.version = PS_FILE_VERSION;
 	h.header_len = sizeof(h) + clen + tlen;
+	h.header_crc32 = 0;
+	crc = crc32(0, (const Bytef *)&h, sizeof(h));
+	crc = crc32(crc, (const Bytef *)cmdline, clen);
+	h.header_crc32 = crc32(crc, (const Bytef *)targets, tlen);
 	err = write_all(w->fd, &h, sizeof(h));
 	if (!err)
 		err = write_all(w->fd, cmdline, clen);
 	if (!err)
 		err = write_all(w->fd, targets, tlen);
 	if (err) {
-		ps_err("cannot write '%s': %s", path, strerror(-err));
-		goto err_close;
+		ps_err("cannot write '%s': %s", path, err == -ENOSPC ? "disk full" : strerror(-err));
+		goto err_free;
 	}
 	w->good_off = h.header_len;
 	return w;
 
-err_close:
-	close(w->fd);
-	unlink(path);
-	w->fd = -1;
 err_free:
 	trace_writer__free(w);
 	errno = -err;
@@ -145,7 +141,12 @@ static int write_chunk(struct trace_writer *w, __u32 flags, const void *payload,
 		return err;
 	}
 	w->good_off += sizeof(*ch) + clen;
-	return 0;
+	if (!w->out_file.published) {
+		err = out_file__publish(&w->out_file, true);
+		if (err)
+			w->err = err;
+	}
+	return err;
 }
 
 int trace_writer__flush(struct trace_writer *w)
@@ -209,9 +210,8 @@ void trace_writer__free(struct trace_writer *w)
 {
 	if (!w)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
-	free(w->path);
+	/* an unpublished file recorded nothing: only its temporary name goes */
+	out_file__close(&w->out_file);
 	free(w->raw);
 	free(w->out);
 	ZSTD_freeCCtx(w->zctx);

@@ -8,8 +8,11 @@
 struct trace_writer;
 
 /*
- * Creates PATH (0600); an existing PATH is kept as PATH.old. Writes the
- * header at once. NULL and errno on failure, with the message printed.
+ * Creates the session file, 0600, under a temporary name beside PATH, and
+ * writes the header at once. PATH must be absent or a regular file. The
+ * first chunk written moves the file to PATH, an existing PATH becoming
+ * PATH.old; freed before that, the writer leaves PATH as it was. NULL and
+ * errno on failure, with the message printed.
  */
 struct trace_writer *trace_writer__open(const char *path, const struct ps_file_header *hdr,
 					const char *cmdline, const char *targets);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,13 @@ uint64_t ps_now_ns(int clock_id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Largest time on any command line, ns: 2^62 ns is 146 years, far beyond a recording. */
+#define PS_TIME_MAX_NS	(1ull << 62)
+
 int ps_parse_time(const char *s, uint64_t *ns)
 {
-	char *end;
 	double v;
+	char *end;
 
 	if (!strcmp(s, "end")) {
 		*ns = UINT64_MAX;
@@ -51,7 +55,8 @@ int ps_parse_time(const char *s, uint64_t *ns)
 	}
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	/* isfinite: strtod takes "inf" and "nan"; neither converts to an integer */
+	if (errno || end == s || !isfinite(v) || v < 0)
 		return -EINVAL;
 	if (!strcmp(end, "") || !strcmp(end, "s"))
 		v *= 1e9;
@@ -61,8 +66,22 @@ int ps_parse_time(const char *s, uint64_t *ns)
 		v *= 1e3;
 	else if (strcmp(end, "ns"))
 		return -EINVAL;
+	if (v >= (double)PS_TIME_MAX_NS)
+		return -ERANGE;
 	*ns = (uint64_t)v;
 	return 0;
+}
+
+int ps_parse_seconds(const char *s, uint64_t *ns)
+{
+	int err;
+
+	if (!strcmp(s, "end"))
+		return -EINVAL;
+	err = ps_parse_time(s, ns);
+	if (!err && !*ns)
+		return -EINVAL;
+	return err;
 }
 
 int ps_parse_pid(const char *s, long *pid)
@@ -81,24 +100,33 @@ int ps_parse_pid(const char *s, long *pid)
 int ps_parse_size(const char *s, uint64_t *bytes)
 {
 	unsigned long long v;
+	unsigned shift = 0;
 	char *end;
 
+	/* strtoull takes "-1" as 2^64-1: only digits may start a size */
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
 	}
-	if (*end == 'i')
+	if (shift && *end == 'i')
 		end++;
 	if (*end == 'B')
 		end++;
 	if (*end)
 		return -EINVAL;
-	*bytes = v;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*bytes = v << shift;
 	return 0;
 }
 
