@@ -2,7 +2,11 @@
 # procscope: BPF objects -> skeleton -> binary.  `make V=1` shows commands.
 # `make SAN=1` builds the user side with ASan+UBSan into build-san/.
 
-ARCH      := x86
+# The kernel's name for the machine: selects vmlinux/$(ARCH)/vmlinux.h and
+# libbpf's register names (-D__TARGET_ARCH_$(ARCH)). `make ARCH=arm64` cross-builds the probes.
+ARCH      ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/i.86/x86/' -e 's/aarch64.*/arm64/' \
+		-e 's/s390x/s390/')
+VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 CLANG     ?= clang
 BPFTOOL   ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
 CC        ?= cc
@@ -48,7 +52,7 @@ endif
 $(OUTPUT) $(OUTPUT)/tests $(OUTPUT)/workloads:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c include/records.h vmlinux/$(ARCH)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h include/*.h) $(VMLINUX_H) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
 		-Ivmlinux/$(ARCH) -Iinclude -c $< -o $@
@@ -58,7 +62,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) include/records.h $(SKELS) | $(OUTPUT)
+$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h include/*.h) $(SKELS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(WARN) $(INCLUDES) -c $< -o $@
 
@@ -75,8 +79,19 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 	$(call msg,WORKLOAD,$@)
 	$(Q)$(CC) -g -O1 $(WARN) $< -o $@ -lpthread -ldl
 
+# vmlinux.h holds the kernel's types for CO-RE; any kernel of the same
+# architecture with BTF will do, the probes relocate at load time.
+$(VMLINUX_H):
+	@echo "procscope: $@ is missing: there are no kernel types for ARCH=$(ARCH)." >&2; \
+	 echo "  On an $(ARCH) machine whose kernel has BTF (/sys/kernel/btf/vmlinux), run 'make vmlinux'" >&2; \
+	 echo "  (bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@)," >&2; \
+	 echo "  or copy the vmlinux/$(ARCH)/vmlinux.h of libbpf-bootstrap, then run make again." >&2; \
+	 exit 1
+
 vmlinux:
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_H).tmp
+	$(Q)mv $(VMLINUX_H).tmp $(VMLINUX_H)
 
 # Installs what building and testing need (Debian bookworm, as root).
 deps:

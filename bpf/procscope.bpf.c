@@ -8,17 +8,18 @@
  * record would cost a context switch each anyway.
  *
  * Syscalls are probed at exit only; their arguments are read back from the
- * task's saved user registers, which the syscalls probed here leave intact.
- * One program per syscall instead of an enter/exit pair and a map.
+ * task's saved user registers, which the syscalls probed here leave intact
+ * (PT_REGS_PARMn_CORE_SYSCALL, see core_fixes.bpf.h). One program per
+ * syscall instead of an enter/exit pair and a map.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
+#include "core_fixes.bpf.h"
+#include "kernel_defs.h"
 #include "records.h"
-
-#define PF_KTHREAD	0x00200000
-#define MAP_ANONYMOUS	0x20
+#include "task_state.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -212,7 +213,7 @@ int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
 	r = reserve(PS_REC_BRK, sizeof(*r), tgid, tid);
 	if (!r)
 		return TP_PASS;
-	r->req = BPF_CORE_READ(current_regs(), di);
+	r->req = PT_REGS_PARM1_CORE_SYSCALL(current_regs());
 	r->ret = ctx->ret;
 	submit(r);
 	return TP_PASS;
@@ -230,12 +231,12 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 	r = reserve(PS_REC_MMAP, sizeof(*r), tgid, tid);
 	if (!r)
 		return TP_PASS;
-	r->addr = BPF_CORE_READ(regs, di);
-	r->len = BPF_CORE_READ(regs, si);
-	r->prot = BPF_CORE_READ(regs, dx);
-	r->flags = BPF_CORE_READ(regs, r10);
-	r->fd = BPF_CORE_READ(regs, r8);
-	r->off = BPF_CORE_READ(regs, r9);
+	r->addr = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	r->len = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	r->prot = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	r->flags = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	r->fd = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	r->off = PT_REGS_PARM6_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
 	r->ino = 0;
 	r->dev = 0;
@@ -270,8 +271,8 @@ int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	r = reserve(PS_REC_MUNMAP, sizeof(*r), tgid, tid);
 	if (!r)
 		return TP_PASS;
-	r->addr = BPF_CORE_READ(regs, di);
-	r->len = BPF_CORE_READ(regs, si);
+	r->addr = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	r->len = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
 	submit(r);
 	return TP_PASS;
@@ -289,11 +290,11 @@ int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 	r = reserve(PS_REC_MREMAP, sizeof(*r), tgid, tid);
 	if (!r)
 		return TP_PASS;
-	r->old_addr = BPF_CORE_READ(regs, di);
-	r->old_len = BPF_CORE_READ(regs, si);
-	r->new_len = BPF_CORE_READ(regs, dx);
-	r->flags = BPF_CORE_READ(regs, r10);
-	r->new_addr_arg = BPF_CORE_READ(regs, r8);
+	r->old_addr = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	r->old_len = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	r->new_len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	r->flags = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	r->new_addr_arg = PT_REGS_PARM5_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
 	r->pad = 0;
 	submit(r);
@@ -312,9 +313,9 @@ int sys_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
 	r = reserve(PS_REC_MPROTECT, sizeof(*r), tgid, tid);
 	if (!r)
 		return TP_PASS;
-	r->addr = BPF_CORE_READ(regs, di);
-	r->len = BPF_CORE_READ(regs, si);
-	r->prot = BPF_CORE_READ(regs, dx);
+	r->addr = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	r->len = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	r->prot = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
 	r->pad = 0;
 	submit(r);
@@ -342,10 +343,16 @@ static __always_inline int clone_exit(struct trace_event_raw_sys_exit *ctx, __u3
 	r->stack = 0;
 	r->stack_size = 0;
 	if (nr == PS_NR_CLONE) {
-		r->flags = BPF_CORE_READ(regs, di);
-		r->stack = BPF_CORE_READ(regs, si);
+#ifdef bpf_target_s390
+		/* CONFIG_CLONE_BACKWARDS2: stack first */
+		r->flags = PT_REGS_PARM2_CORE_SYSCALL(regs);
+		r->stack = PT_REGS_PARM1_CORE_SYSCALL(regs);
+#else
+		r->flags = PT_REGS_PARM1_CORE_SYSCALL(regs);
+		r->stack = PT_REGS_PARM2_CORE_SYSCALL(regs);
+#endif
 	} else if (nr == PS_NR_CLONE3) {
-		struct clone_args *uargs = (void *)BPF_CORE_READ(regs, di);
+		struct clone_args *uargs = (void *)PT_REGS_PARM1_CORE_SYSCALL(regs);
 		struct clone_args args = {};
 
 		bpf_probe_read_user(&args, sizeof(args.flags) * 7, uargs);
@@ -353,9 +360,9 @@ static __always_inline int clone_exit(struct trace_event_raw_sys_exit *ctx, __u3
 		r->stack = args.stack;
 		r->stack_size = args.stack_size;
 	} else if (nr == PS_NR_VFORK) {
-		r->flags = 0x00004000 | 0x00000100 | 17;	/* CLONE_VFORK|CLONE_VM|SIGCHLD */
+		r->flags = CLONE_VFORK | CLONE_VM | SIGCHLD;
 	} else {
-		r->flags = 17;					/* SIGCHLD */
+		r->flags = SIGCHLD;
 	}
 	submit(r);
 	return TP_PASS;
@@ -442,13 +449,13 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		return 0;
 	r->next_tid = next->pid;
 	r->next_tgid = next_tgid;
-	r->prev_state = preempt ? 0 : prev_state;
+	r->prev_state = preempt ? TASK_RUNNING : prev_state;
 	r->next_prio = next->prio;
 	r->prev_user_sp = 0;
 	if (prev_user) {
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(prev);
 
-		r->prev_user_sp = BPF_CORE_READ(regs, sp);
+		r->prev_user_sp = PT_REGS_SP_CORE(regs);
 	}
 	read_totals(prev, &r->prev);
 	r->next_sum_exec_ns = next->se.sum_exec_runtime;

@@ -58,7 +58,11 @@ enum ps_rec_type {
 	PS_REC_MAX = 20,
 };
 
-/* syscall numbers (x86_64) kept in ps_clone.syscall */
+/*
+ * ps_clone.syscall: which call created the task. procscope's own values on
+ * every architecture (they happen to be x86_64's syscall numbers, which is
+ * what older files hold), not the running kernel's syscall numbers.
+ */
 #define PS_NR_CLONE	56
 #define PS_NR_FORK	57
 #define PS_NR_VFORK	58

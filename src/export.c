@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include "commands.h"
 #include "export.h"
 #include "out_file.h"
@@ -193,7 +194,7 @@ bool export__mem_call(const struct ps_hdr *h, struct export_mem_call *c)
 		arg_uint(c, "new_len", r->new_len);
 		snprintf(c->flags, sizeof(c->flags), "0x%x", r->flags);
 		arg_str(c, "flags", c->flags);
-		if (r->flags & 2)	/* MREMAP_FIXED: the new address was asked for */
+		if (r->flags & MREMAP_FIXED)	/* the new address was asked for */
 			arg_ptr(c, "new_addr", r->new_addr_arg);
 		arg_ret(c, r->ret);
 		return true;

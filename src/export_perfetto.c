@@ -17,10 +17,13 @@
  * written with pb_writer; nothing is generated from the .proto file.
  */
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "export.h"
 #include "pb_writer.h"
+#include "task_state.h"
 #include "util.h"
 #include "vm_model.h"
 
@@ -86,24 +89,6 @@
  */
 #define BATCH			2048
 #define MAX_CPUS		4096
-
-/* Kernel task state bits (include/linux/sched.h) and the report encoding. */
-#define TASK_INTERRUPTIBLE	0x1
-#define TASK_UNINTERRUPTIBLE	0x2
-#define TASK_DEAD		0x80
-#define TASK_NOLOAD		0x400
-#define TASK_RTLOCK_WAIT	0x1000
-#define TASK_REPORT		0x7f
-#define EXIT_DEAD		0x10
-#define TASK_REPORT_IDLE	0x80
-#define TASK_REPORT_MAX		0x100	/* "preempted": R+ */
-
-#define CLONE_VM		0x100
-#define CLONE_FS		0x200
-#define CLONE_FILES		0x400
-#define CLONE_SIGHAND		0x800
-#define CLONE_THREAD		0x10000
-#define SIGCHLD			17
 
 /* Track uuids, fixed by ids so that the output is deterministic. */
 #define UUID_PROCESS(pid)	((1ull << 56) | (pid))

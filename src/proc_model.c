@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include "proc_model.h"
@@ -189,8 +190,8 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 		ct->clone_flags = r->flags;
 		ct->clone_syscall = r->syscall;
 		if (!ct->is_thread) {
-			ct->proc->vfork = r->flags & 0x4000;	/* CLONE_VFORK */
-			ct->proc->shares_vm = r->flags & 0x100;	/* CLONE_VM */
+			ct->proc->vfork = r->flags & CLONE_VFORK;
+			ct->proc->shares_vm = r->flags & CLONE_VM;
 		}
 		break;
 	}

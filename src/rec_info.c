@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "rec_info.h"
+#include "task_state.h"
 #include "util.h"
+
+/* a flag and its name as the headers spell it */
+#define FLAG(x)	{ (x), #x }
 
 /*
  * size: the smallest a record of the type may be, i.e. its size in the
@@ -131,8 +138,8 @@ static const char *fmt_flags(char *buf, size_t len, __u64 v, const struct flag_n
 const char *rec_info__prot(char *buf, size_t len, __u64 prot)
 {
 	static const struct flag_name f[] = {
-		{ 1, "PROT_READ" }, { 2, "PROT_WRITE" }, { 4, "PROT_EXEC" },
-		{ 0x01000000, "PROT_GROWSDOWN" }, { 0x02000000, "PROT_GROWSUP" },
+		FLAG(PROT_READ), FLAG(PROT_WRITE), FLAG(PROT_EXEC),
+		FLAG(PROT_GROWSDOWN), FLAG(PROT_GROWSUP),
 	};
 	return fmt_flags(buf, len, prot, f, PS_ARRAY_SIZE(f), "PROT_NONE");
 }
@@ -140,12 +147,10 @@ const char *rec_info__prot(char *buf, size_t len, __u64 prot)
 const char *rec_info__mmap_flags(char *buf, size_t len, __u64 flags)
 {
 	static const struct flag_name f[] = {
-		{ 0x01, "MAP_SHARED" }, { 0x02, "MAP_PRIVATE" }, { 0x10, "MAP_FIXED" },
-		{ 0x20, "MAP_ANONYMOUS" }, { 0x100, "MAP_GROWSDOWN" }, { 0x800, "MAP_DENYWRITE" },
-		{ 0x1000, "MAP_EXECUTABLE" }, { 0x2000, "MAP_LOCKED" }, { 0x4000, "MAP_NORESERVE" },
-		{ 0x8000, "MAP_POPULATE" }, { 0x10000, "MAP_NONBLOCK" }, { 0x20000, "MAP_STACK" },
-		{ 0x40000, "MAP_HUGETLB" }, { 0x80000, "MAP_SYNC" },
-		{ 0x100000, "MAP_FIXED_NOREPLACE" },
+		FLAG(MAP_SHARED), FLAG(MAP_PRIVATE), FLAG(MAP_FIXED), FLAG(MAP_ANONYMOUS),
+		FLAG(MAP_GROWSDOWN), FLAG(MAP_DENYWRITE), FLAG(MAP_EXECUTABLE), FLAG(MAP_LOCKED),
+		FLAG(MAP_NORESERVE), FLAG(MAP_POPULATE), FLAG(MAP_NONBLOCK), FLAG(MAP_STACK),
+		FLAG(MAP_HUGETLB), FLAG(MAP_SYNC), FLAG(MAP_FIXED_NOREPLACE),
 	};
 	return fmt_flags(buf, len, flags, f, PS_ARRAY_SIZE(f), "0");
 }
@@ -153,29 +158,26 @@ const char *rec_info__mmap_flags(char *buf, size_t len, __u64 flags)
 const char *rec_info__clone_flags(char *buf, size_t len, __u64 flags)
 {
 	static const struct flag_name f[] = {
-		{ 0x100, "CLONE_VM" }, { 0x200, "CLONE_FS" }, { 0x400, "CLONE_FILES" },
-		{ 0x800, "CLONE_SIGHAND" }, { 0x1000, "CLONE_PIDFD" }, { 0x2000, "CLONE_PTRACE" },
-		{ 0x4000, "CLONE_VFORK" }, { 0x8000, "CLONE_PARENT" }, { 0x10000, "CLONE_THREAD" },
-		{ 0x20000, "CLONE_NEWNS" }, { 0x40000, "CLONE_SYSVSEM" }, { 0x80000, "CLONE_SETTLS" },
-		{ 0x100000, "CLONE_PARENT_SETTID" }, { 0x200000, "CLONE_CHILD_CLEARTID" },
-		{ 0x400000, "CLONE_DETACHED" }, { 0x800000, "CLONE_UNTRACED" },
-		{ 0x1000000, "CLONE_CHILD_SETTID" }, { 0x2000000, "CLONE_NEWCGROUP" },
-		{ 0x4000000, "CLONE_NEWUTS" }, { 0x8000000, "CLONE_NEWIPC" },
-		{ 0x10000000, "CLONE_NEWUSER" }, { 0x20000000, "CLONE_NEWPID" },
-		{ 0x40000000, "CLONE_NEWNET" }, { 0x80000000ull, "CLONE_IO" },
+		FLAG(CLONE_VM), FLAG(CLONE_FS), FLAG(CLONE_FILES), FLAG(CLONE_SIGHAND),
+		FLAG(CLONE_PIDFD), FLAG(CLONE_PTRACE), FLAG(CLONE_VFORK), FLAG(CLONE_PARENT),
+		FLAG(CLONE_THREAD), FLAG(CLONE_NEWNS), FLAG(CLONE_SYSVSEM), FLAG(CLONE_SETTLS),
+		FLAG(CLONE_PARENT_SETTID), FLAG(CLONE_CHILD_CLEARTID), FLAG(CLONE_DETACHED),
+		FLAG(CLONE_UNTRACED), FLAG(CLONE_CHILD_SETTID), FLAG(CLONE_NEWCGROUP),
+		FLAG(CLONE_NEWUTS), FLAG(CLONE_NEWIPC), FLAG(CLONE_NEWUSER), FLAG(CLONE_NEWPID),
+		FLAG(CLONE_NEWNET), FLAG(CLONE_IO),
 	};
 	char sig[16] = "";
 	size_t off;
 
 	/* the low byte is the exit signal, not a flag */
-	fmt_flags(buf, len, flags & ~0xffull, f, PS_ARRAY_SIZE(f), "0");
-	if (flags & 0xff) {
-		snprintf(sig, sizeof(sig), "%s", (flags & 0xff) == 17 ? "SIGCHLD" : "");
+	fmt_flags(buf, len, flags & ~(__u64)CSIGNAL, f, PS_ARRAY_SIZE(f), "0");
+	if (flags & CSIGNAL) {
+		snprintf(sig, sizeof(sig), "%s", (flags & CSIGNAL) == SIGCHLD ? "SIGCHLD" : "");
 		off = strlen(buf);
 		if (sig[0])
 			snprintf(buf + off, len - off, "|%s", sig);
 		else
-			snprintf(buf + off, len - off, "|sig%llu", (unsigned long long)(flags & 0xff));
+			snprintf(buf + off, len - off, "|sig%llu", (unsigned long long)(flags & CSIGNAL));
 	}
 	return buf;
 }
@@ -183,34 +185,33 @@ const char *rec_info__clone_flags(char *buf, size_t len, __u64 flags)
 const char *rec_info__task_state(char *buf, size_t len, __u32 state)
 {
 	static const struct flag_name f[] = {
-		{ 0x1, "S" }, { 0x2, "D" }, { 0x4, "T" }, { 0x8, "t" }, { 0x10, "EXIT_DEAD" },
-		{ 0x20, "EXIT_ZOMBIE" }, { 0x40, "PARKED" }, { 0x80, "DEAD" }, { 0x100, "WAKEKILL" },
-		{ 0x200, "WAKING" }, { 0x400, "NOLOAD" }, { 0x800, "NEW" },
-		{ 0x1000, "RTLOCK_WAIT" }, { 0x2000, "FREEZABLE" },
+		{ TASK_INTERRUPTIBLE, "S" }, { TASK_UNINTERRUPTIBLE, "D" }, { __TASK_STOPPED, "T" },
+		{ __TASK_TRACED, "t" }, { EXIT_DEAD, "EXIT_DEAD" }, { EXIT_ZOMBIE, "EXIT_ZOMBIE" },
+		{ TASK_PARKED, "PARKED" }, { TASK_DEAD, "DEAD" }, { TASK_WAKEKILL, "WAKEKILL" },
+		{ TASK_WAKING, "WAKING" }, { TASK_NOLOAD, "NOLOAD" }, { TASK_NEW, "NEW" },
+		{ TASK_RTLOCK_WAIT, "RTLOCK_WAIT" }, { TASK_FREEZABLE, "FREEZABLE" },
 	};
 	return fmt_flags(buf, len, state, f, PS_ARRAY_SIZE(f), "R");
 }
 
 char rec_info__state_char(__u32 state)
 {
-	/* TASK_IDLE is TASK_UNINTERRUPTIBLE|TASK_NOLOAD: idle, not blocked */
-	if ((state & 0x402) == 0x402)
+	/* TASK_IDLE: idle, not blocked */
+	if ((state & TASK_IDLE) == TASK_IDLE)
 		return 'I';
-	if (state & 0x1)
+	if (state & TASK_INTERRUPTIBLE)
 		return 'S';
-	if (state & 0x2)
+	if (state & TASK_UNINTERRUPTIBLE)
 		return 'D';
-	if (state & 0x4)
+	if (state & __TASK_STOPPED)
 		return 'T';
-	if (state & 0x8)
+	if (state & __TASK_TRACED)
 		return 't';
-	if (state & 0x80)
+	if (state & (TASK_DEAD | EXIT_DEAD))
 		return 'X';
-	if (state & 0x10)
-		return 'X';
-	if (state & 0x20)
+	if (state & EXIT_ZOMBIE)
 		return 'Z';
-	if (state & 0x40)
+	if (state & TASK_PARKED)
 		return 'P';
 	return 'R';
 }
