@@ -141,39 +141,42 @@ static enum vm_kind special_kind(const char *name)
 	return VK_OTHER;
 }
 
+/* The kind of area I, given that a[i - 1] is labelled already. */
+static enum vm_kind kind_of(struct vm_classifier *c, const struct vm_area *a, size_t n, size_t i,
+			    const struct vm_facts *f)
+{
+	const struct vm_region *r = &a[i].r;
+
+	if (r->path && r->path[0] == '[')
+		return special_kind(r->path);
+	if (r->path)
+		return file_kind(c, &a[i]);
+	if (r->start < f->brk && r->end > f->start_brk)
+		return VK_HEAP;
+	if ((a[i].flags & VMF_GROWSDOWN) || (r->start <= f->start_stack && r->end >= f->start_stack))
+		return VK_STACK;
+	if (r->tid)
+		return VK_THREAD_STACK;
+	/* the guard looks up at the next area's owner, bss down at the previous area's kind */
+	if (!r->prot && i + 1 < n && a[i + 1].r.tid && a[i + 1].r.start == r->end && !a[i + 1].r.path)
+		return VK_GUARD;
+	if ((r->prot & 2) && !r->shared && i > 0 && a[i - 1].r.end == r->start &&
+	    a[i - 1].r.kind == VK_DATA)
+		return VK_BSS;
+	return VK_ANON;
+}
+
+void vm_classify__range(struct vm_classifier *c, struct vm_area *a, size_t n, size_t lo, size_t hi,
+			const struct vm_facts *f)
+{
+	for (size_t i = lo; i < hi && i < n; i++)
+		a[i].r.kind = kind_of(c, a, n, i, f);
+}
+
 void vm_classify__space(struct vm_classifier *c, struct vm_area *a, size_t n,
 			const struct vm_facts *f)
 {
-	/* files first: bss and guard rules look at their neighbours' kinds */
-	for (size_t i = 0; i < n; i++) {
-		struct vm_region *r = &a[i].r;
-
-		if (r->path && r->path[0] == '[')
-			r->kind = special_kind(r->path);
-		else if (r->path)
-			r->kind = file_kind(c, &a[i]);
-		else
-			r->kind = VK_ANON;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct vm_region *r = &a[i].r;
-
-		if (r->kind != VK_ANON)
-			continue;
-		if (r->start < f->brk && r->end > f->start_brk)
-			r->kind = VK_HEAP;
-		else if ((a[i].flags & VMF_GROWSDOWN) ||
-			 (r->start <= f->start_stack && r->end >= f->start_stack))
-			r->kind = VK_STACK;
-		else if (r->tid)
-			r->kind = VK_THREAD_STACK;
-		else if (!r->prot && i + 1 < n && a[i + 1].r.tid && a[i + 1].r.start == r->end &&
-			 !a[i + 1].r.path)
-			r->kind = VK_GUARD;
-		else if ((r->prot & 2) && !r->shared && i > 0 && a[i - 1].r.end == r->start &&
-			 a[i - 1].r.kind == VK_DATA)
-			r->kind = VK_BSS;
-	}
+	vm_classify__range(c, a, n, 0, n, f);
 }
 
 void vm_classify__free(struct vm_classifier *c)

@@ -23,6 +23,13 @@ struct vm_classifier *vm_classify__new(void);
 /* Sets a[i].r.kind for every area. O(n), plus one ELF read per new file. */
 void vm_classify__space(struct vm_classifier *c, struct vm_area *a, size_t n,
 			const struct vm_facts *f);
+/*
+ * Sets the kind of areas [LO, HI) of the N in A, in order; a[LO - 1] must be
+ * labelled already. An area's kind depends on itself, the facts and its two
+ * neighbours only, so what one change touched can be relabelled alone.
+ */
+void vm_classify__range(struct vm_classifier *c, struct vm_area *a, size_t n, size_t lo, size_t hi,
+			const struct vm_facts *f);
 void vm_classify__free(struct vm_classifier *c);
 
 #endif

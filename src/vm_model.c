@@ -27,10 +27,18 @@
 #define MREMAP_DONTUNMAP_ 4
 #define CLONE_THREAD_	0x00010000
 
+/* Bytes mapped per kind that the counters sum, kept up to date area by area. */
+struct vm_sums {
+	uint64_t anon_bytes;	/* private VK_ANON */
+	uint64_t stack_bytes;	/* VK_STACK */
+	uint64_t tstack_bytes;	/* VK_THREAD_STACK */
+};
+
 struct vm_proc {
 	uint32_t pid;
 	struct vm_space sp;
 	struct vm_facts facts;
+	struct vm_sums sums;	/* over sp, labelled; valid while st.known */
 	bool snap_reset;	/* the next SNAP_MAP starts a fresh snapshot */
 	bool reported;		/* counters were handed out once */
 	int64_t rss[4];		/* PS_RSS_* bytes */
@@ -55,6 +63,7 @@ struct vm_model {
 	struct idmap threads;	/* ps_thread pointer -> vm_thread */
 	struct idmap strs;	/* string hash -> str_node chain: interned paths */
 	bool forget_exited;	/* see vm_model__forget_exited() */
+	bool relabel_all;	/* see vm_model__relabel_all() */
 };
 
 static const char *const kind_names[VK_MAX] = {
@@ -132,38 +141,116 @@ static struct vm_proc *get_proc(struct vm_model *m, uint32_t pid)
 static void reset(struct vm_proc *vp)
 {
 	vm_space__clear(&vp->sp);
+	memset(&vp->sums, 0, sizeof(vp->sums));
 	memset(&vp->facts, 0, sizeof(vp->facts));
 	memset(&vp->st, 0, sizeof(vp->st));
 	memset(vp->rss, 0, sizeof(vp->rss));
 	vp->st.known = true;
 }
 
-/* Re-labels the areas and hands out the counters if one of them moved. */
+static void account(struct vm_sums *sum, const struct vm_region *r, bool add)
+{
+	uint64_t len = r->end - r->start, *to;
+
+	if (r->kind == VK_ANON && !r->shared)
+		to = &sum->anon_bytes;
+	else if (r->kind == VK_STACK)
+		to = &sum->stack_bytes;
+	else if (r->kind == VK_THREAD_STACK)
+		to = &sum->tstack_bytes;
+	else
+		return;
+	*to = add ? *to + len : *to - len;
+}
+
+/* Labels every area and sums them again: O(n). After exec, fork, a snapshot. */
+static void relabel(struct vm_model *m, struct vm_proc *vp)
+{
+	memset(&vp->sums, 0, sizeof(vp->sums));
+	vm_classify__space(m->cls, vp->sp.a, vp->sp.n, &vp->facts);
+	for (size_t i = 0; i < vp->sp.n; i++)
+		account(&vp->sums, &vp->sp.a[i].r, true);
+}
+
+/*
+ * What one operation can change, in addresses: the areas overlapping its
+ * range [start, end), the one area on each side it may merge with, and one
+ * more on each side whose kind depends on those (a guard looks at the area
+ * above it, bss at the one below). The span runs from the start of the
+ * second area below to the end of the second area above, whole areas that
+ * the operation leaves as they are, so taking the span's areas out of the
+ * sums before and putting them back (relabelled) after keeps the sums exact
+ * while the rest of the space is not looked at: O(log n + areas in the span).
+ */
+struct vm_span {
+	uint64_t lo, hi;
+};
+
+static struct vm_span span_of(const struct vm_space *s, uint64_t start, uint64_t end)
+{
+	size_t i = vm_space__lower(s, start), j = vm_space__lower(s, end);
+	struct vm_span sp;
+
+	if (j < s->n && s->a[j].r.start < end)
+		j++;	/* now the first area at or above END */
+	sp.lo = i >= 2 ? s->a[i - 2].r.start : 0;
+	sp.hi = j + 1 < s->n ? s->a[j + 1].r.end : UINT64_MAX;
+	return sp;
+}
+
+static struct vm_span span_union(struct vm_span a, struct vm_span b)
+{
+	if (b.lo < a.lo)
+		a.lo = b.lo;
+	if (b.hi > a.hi)
+		a.hi = b.hi;
+	return a;
+}
+
+/* Takes the areas of SP out of the sums: call before the operation. */
+static void span_take(struct vm_model *m, struct vm_proc *vp, const struct vm_span *sp)
+{
+	const struct vm_space *s = &vp->sp;
+
+	if (!vp->st.known || m->relabel_all)
+		return;
+	for (size_t i = vm_space__lower(s, sp->lo); i < s->n && s->a[i].r.start < sp->hi; i++)
+		account(&vp->sums, &s->a[i].r, false);
+}
+
+/* Relabels the areas of SP and puts them back in the sums: call after the operation. */
+static void span_put(struct vm_model *m, struct vm_proc *vp, const struct vm_span *sp)
+{
+	const struct vm_space *s = &vp->sp;
+	size_t i, j;
+
+	if (!vp->st.known || m->relabel_all)
+		return;
+	i = vm_space__lower(s, sp->lo);
+	for (j = i; j < s->n && s->a[j].r.start < sp->hi; j++)
+		;
+	vm_classify__range(m->cls, s->a, s->n, i, j, &vp->facts);
+	for (; i < j; i++)
+		account(&vp->sums, &s->a[i].r, true);
+}
+
+/* Hands out the counters if one of them moved. O(1), or O(n) in relabel_all mode. */
 static void update(struct vm_model *m, struct vm_proc *vp, uint64_t ts)
 {
 	struct vm_counters c = { 0 };
 	struct vm_proc_stats *st = &vp->st;
-	uint64_t tstack = 0;
 	struct ps_process *p;
 
-	vm_classify__space(m->cls, vp->sp.a, vp->sp.n, &vp->facts);
-	for (size_t i = 0; i < vp->sp.n; i++) {
-		const struct vm_region *r = &vp->sp.a[i].r;
-		uint64_t len = r->end - r->start;
-
-		if (r->kind == VK_ANON && !r->shared)
-			c.anon_bytes += len;
-		else if (r->kind == VK_STACK)
-			c.stack_bytes += len;
-		else if (r->kind == VK_THREAD_STACK)
-			tstack += len;
-	}
+	if (m->relabel_all)
+		relabel(m, vp);
+	c.anon_bytes = vp->sums.anon_bytes;
+	c.stack_bytes = vp->sums.stack_bytes;
 	if (vp->facts.brk > vp->facts.start_brk && vp->facts.start_brk)
 		c.heap_bytes = vp->facts.brk - vp->facts.start_brk;
 	c.rss_bytes = vp->rss[PS_RSS_FILE] + vp->rss[PS_RSS_ANON] + vp->rss[PS_RSS_SHMEM];
 	st->start_brk = vp->facts.start_brk;
 	st->brk = vp->facts.brk;
-	st->thread_stack_bytes = tstack;
+	st->thread_stack_bytes = vp->sums.tstack_bytes;
 	st->now = c;
 	if (c.heap_bytes > st->heap_peak_bytes)
 		st->heap_peak_bytes = c.heap_bytes;
@@ -180,6 +267,18 @@ static void update(struct vm_model *m, struct vm_proc *vp, uint64_t ts)
 	p = proc_model__process(m->pm, vp->pid);
 	if (m->cb.counters && p)
 		m->cb.counters(m->cb.ctx, p, ts, &c);
+}
+
+/* Maps A (MAP_FIXED semantics), keeping labels and sums up to date. 0 or -ENOMEM. */
+static int map_area(struct vm_model *m, struct vm_proc *vp, const struct vm_area *a, bool merge)
+{
+	struct vm_span sp = span_of(&vp->sp, a->r.start, a->r.end);
+	int err;
+
+	span_take(m, vp, &sp);
+	err = vm_space__map(&vp->sp, a, merge);
+	span_put(m, vp, &sp);
+	return err;
 }
 
 static void init_area(struct vm_area *a, const struct ps_hdr *h, uint64_t start, uint64_t end)
@@ -215,7 +314,7 @@ static int on_exec_vma(struct vm_model *m, struct vm_proc *vp, const struct ps_v
 	}
 	if (a.ino)
 		a.r.pgoff = a.vpgoff;
-	return vm_space__map(&vp->sp, &a, false);
+	return map_area(m, vp, &a, false);
 }
 
 static int on_snap_map(struct vm_model *m, struct vm_proc *vp, const struct ps_snap_map *r)
@@ -238,8 +337,14 @@ static int on_snap_map(struct vm_model *m, struct vm_proc *vp, const struct ps_s
 	a.ino = r->ino;
 	a.dev = ((uint64_t)r->dev_major << 20) | r->dev_minor;	/* the kernel's dev_t */
 	if (!strcmp(name, "[heap]")) {
-		if (r->end > vp->facts.brk)
+		if (r->end > vp->facts.brk) {
+			/* areas from the old brk up are heap now */
+			struct vm_span sp = span_of(&vp->sp, vp->facts.brk & ~(VM_PAGE_SIZE - 1), r->end);
+
+			span_take(m, vp, &sp);
 			vp->facts.brk = r->end;
+			span_put(m, vp, &sp);
+		}
 		name = "";
 	} else if (!strcmp(name, "[stack]")) {
 		a.flags |= VMF_GROWSDOWN;
@@ -258,7 +363,7 @@ static int on_snap_map(struct vm_model *m, struct vm_proc *vp, const struct ps_s
 		a.vpgoff = r->offset;
 		a.r.pgoff = r->offset;
 	}
-	return vm_space__map(&vp->sp, &a, false);
+	return map_area(m, vp, &a, false);
 }
 
 static int on_mmap(struct vm_model *m, struct vm_proc *vp, const struct ps_mmap *r)
@@ -295,19 +400,29 @@ static int on_mmap(struct vm_model *m, struct vm_proc *vp, const struct ps_mmap 
 		a.flags |= VMF_NOMERGE;	/* a shmem file of its own each */
 	}
 	vp->st.nmmap++;
-	return vm_space__map(&vp->sp, &a, true);
+	return map_area(m, vp, &a, true);
 }
 
-static int on_brk(struct vm_proc *vp, const struct ps_brk *r)
+static int on_brk(struct vm_model *m, struct vm_proc *vp, const struct ps_brk *r)
 {
 	uint64_t old = VM_PAGE_UP(vp->facts.brk), new = VM_PAGE_UP(r->ret);
+	struct vm_span sp;
 	struct vm_area a;
 	int err = 0;
 
 	vp->st.nbrk++;
+	/*
+	 * Moving brk changes the pages in between and the heap label of the
+	 * areas starting between the old and the new brk (all of them below it
+	 * when brk was not known yet).
+	 */
+	sp = span_of(&vp->sp, old < new ? old : new, old < new ? new : old);
+	if (!vp->facts.brk)
+		sp = span_union(sp, span_of(&vp->sp, 0, new));
+	span_take(m, vp, &sp);
 	if (!vp->facts.brk) {
 		vp->facts.brk = r->ret;	/* attached without a snapshot: learn it */
-		return 0;
+		goto put_span;
 	}
 	if (new > old) {
 		init_area(&a, &r->h, old, new);
@@ -326,11 +441,13 @@ static int on_brk(struct vm_proc *vp, const struct ps_brk *r)
 		}
 	}
 	vp->facts.brk = r->ret;
+put_span:
+	span_put(m, vp, &sp);
 	return err;
 }
 
 /* The kernel grew the main stack on faults: stack_vm says by how much. */
-static void on_stack(struct vm_proc *vp, const struct ps_stack *r)
+static void on_stack(struct vm_model *m, struct vm_proc *vp, const struct ps_stack *r)
 {
 	uint64_t have = 0, want = r->stack_vm_pages * VM_PAGE_SIZE;
 	struct vm_space *s = &vp->sp;
@@ -351,22 +468,27 @@ static void on_stack(struct vm_proc *vp, const struct ps_stack *r)
 		struct vm_area *a = &s->a[main];
 		uint64_t floor = main > 0 ? s->a[main - 1].r.end : 0;
 		uint64_t start = a->r.start - (want - have);
+		struct vm_span sp;
 
 		if (start < floor || start > a->r.start)
 			start = floor;
+		sp = span_of(s, start, a->r.end);
+		span_take(m, vp, &sp);
 		a->vpgoff -= a->r.start - start;
 		a->r.start = start;
 		a->r.changes++;
 		a->r.how |= VM_CHG_GROW;
 		a->r.changed_ns = r->h.ts_ns;
+		span_put(m, vp, &sp);
 	}
 }
 
 /* clone(CLONE_THREAD) handed the child a stack: label the area holding it. */
-static void on_clone(struct vm_proc *vp, const struct ps_clone *r)
+static void on_clone(struct vm_model *m, struct vm_proc *vp, const struct ps_clone *r)
 {
 	uint64_t top = r->stack;
 	struct vm_region *reg;
+	struct vm_span sp;
 	long i;
 
 	if (PS_IS_ERR(r->ret) || r->ret <= 0 || !(r->flags & CLONE_THREAD_) || !r->stack)
@@ -379,7 +501,10 @@ static void on_clone(struct vm_proc *vp, const struct ps_clone *r)
 	reg = &vp->sp.a[i].r;
 	if (reg->path || reg->kind == VK_HEAP || reg->kind == VK_STACK)
 		return;	/* a stack carved from the heap or a file stays what it is */
+	sp = span_of(&vp->sp, reg->start, reg->end);
+	span_take(m, vp, &sp);
 	reg->tid = r->ret;
+	span_put(m, vp, &sp);
 }
 
 static void on_switch(struct vm_model *m, struct vm_proc *vp, const struct ps_switch *r)
@@ -423,6 +548,7 @@ static void on_switch(struct vm_model *m, struct vm_proc *vp, const struct ps_sw
 int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 {
 	struct vm_stamp st = { h->ts_ns, h->tid };
+	struct vm_span sp;
 	struct vm_proc *vp;
 	int err = 0;
 
@@ -459,8 +585,12 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		if (h->tid != h->tgid)
 			return 0;
 		vp->snap_reset = true;
+		if (vp->facts.start_brk == r->start_brk && vp->facts.start_stack == r->start_stack)
+			return 0;
 		vp->facts.start_brk = r->start_brk;
 		vp->facts.start_stack = r->start_stack;
+		if (vp->st.known && !m->relabel_all)
+			relabel(m, vp);	/* labels follow the facts even if no map comes */
 		return 0;
 	}
 	case PS_REC_SNAP_MAP:
@@ -486,12 +616,14 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		reset(child);
 		child->facts = vp->facts;
 		err = vm_space__copy(&child->sp, &vp->sp);
-		if (!err)
+		if (!err) {
+			relabel(m, child);
 			update(m, child, h->ts_ns);
+		}
 		return err;
 	}
 	case PS_REC_BRK:
-		err = on_brk(vp, (const void *)h);
+		err = on_brk(m, vp, (const void *)h);
 		break;
 	case PS_REC_MMAP: {
 		const struct ps_mmap *r = (const void *)h;
@@ -507,7 +639,10 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		if (r->ret)
 			return 0;
 		vp->st.nmunmap++;
+		sp = span_of(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len));
+		span_take(m, vp, &sp);
 		err = vm_space__unmap(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len), &st);
+		span_put(m, vp, &sp);
 		break;
 	}
 	case PS_REC_MREMAP: {
@@ -516,8 +651,13 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		if (PS_IS_ERR(r->ret))
 			return 0;
 		vp->st.nmremap++;
+		/* one span over source and target: rare enough that the areas between do not matter */
+		sp = span_union(span_of(&vp->sp, r->old_addr, r->old_addr + VM_PAGE_UP(r->old_len)),
+				span_of(&vp->sp, r->ret, r->ret + VM_PAGE_UP(r->new_len)));
+		span_take(m, vp, &sp);
 		err = vm_space__remap(&vp->sp, r->old_addr, r->old_len, r->new_len, r->ret,
 				      (r->flags & MREMAP_DONTUNMAP_) || !r->old_len, &st);
+		span_put(m, vp, &sp);
 		break;
 	}
 	case PS_REC_MPROTECT: {
@@ -526,14 +666,17 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		if (r->ret)
 			return 0;
 		vp->st.nmprotect++;
+		sp = span_of(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len));
+		span_take(m, vp, &sp);
 		err = vm_space__protect(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len), r->prot, &st);
+		span_put(m, vp, &sp);
 		break;
 	}
 	case PS_REC_CLONE:
-		on_clone(vp, (const void *)h);
+		on_clone(m, vp, (const void *)h);
 		break;
 	case PS_REC_STACK:
-		on_stack(vp, (const void *)h);
+		on_stack(m, vp, (const void *)h);
 		break;
 	case PS_REC_EXIT:
 		if (m->forget_exited && ((const struct ps_exit *)h)->group_dead)
@@ -558,6 +701,11 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 void vm_model__forget_exited(struct vm_model *m, bool forget)
 {
 	m->forget_exited = forget;
+}
+
+void vm_model__relabel_all(struct vm_model *m, bool all)
+{
+	m->relabel_all = all;
 }
 
 void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,

@@ -80,6 +80,12 @@ void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
  * exited processes are then empty (their stats stay).
  */
 void vm_model__forget_exited(struct vm_model *m, bool forget);
+/*
+ * For tests: relabel and re-sum the whole address space after every record,
+ * O(regions) each, instead of only the areas the record touched. Both ways
+ * must give the same kinds and counters.
+ */
+void vm_model__relabel_all(struct vm_model *m, bool all);
 void vm_model__free(struct vm_model *m);
 
 /* Per-process summary so far (after the last record: final). */

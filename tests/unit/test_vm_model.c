@@ -3,9 +3,13 @@
  * Address-space model on synthetic records: each tricky case the kernel
  * handles (MAP_FIXED over maps, holes, mremap moves, one-page mprotect,
  * brk shrink, fork then exec, thread stacks, stack growth) against the
- * areas the kernel would show in /proc/PID/maps for the same calls.
+ * areas the kernel would show in /proc/PID/maps for the same calls; then a
+ * long random sequence of calls labelled incrementally against the same
+ * sequence labelled from scratch after every call.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "check.h"
 #include "proc_model.h"
 #include "vm_model.h"
@@ -372,6 +376,337 @@ static void test_fork_then_exec(void)
 	CHECK_EQ(child.r[1].kind, VK_STACK);
 }
 
+/*
+ * Incremental labels and sums against a model that relabels and re-sums the
+ * whole space after every record: a few thousand random brk, mmap (anon,
+ * shared, stack, file), munmap, mprotect, mremap, clone and stack-growth
+ * calls crowded into 96 pages, so that they split, merge and border on
+ * each other all the time. After each call both must show the same areas
+ * with the same kinds, and the same counters.
+ */
+#define RPID	300
+#define WIN	0x10000000ull	/* the crowded window */
+#define WIN_PAGES 96
+#define RSTACK	(WIN + 72 * PG)	/* main stack: [RSTACK, RSTACK + 8 pages), growing down */
+
+static struct vm_model *ref;
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static ino_t exe_ino;
+static uint64_t exe_offs[16];	/* file offsets the kernel mapped this binary at: its segments */
+static int nexe_offs;
+
+static uint64_t rnd(uint64_t n)
+{
+	rng ^= rng << 13;	/* xorshift64: the same sequence every run */
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng % n;
+}
+
+struct many {
+	struct vm_region r[2 * WIN_PAGES];
+	int n;
+};
+
+static void collect_many(void *ctx, const struct vm_region *r)
+{
+	struct many *g = ctx;
+
+	if (g->n < 2 * WIN_PAGES)
+		g->r[g->n++] = *r;
+}
+
+static void feed_both(const struct ps_hdr *h)
+{
+	CHECK_EQ(proc_model__apply(&pm, h), 0);
+	CHECK_EQ(vm_model__apply(vm, h), 0);
+	CHECK_EQ(vm_model__apply(ref, h), 0);
+}
+
+/* Both models agree on PID; counts the kinds seen in SEEN. False on the first difference. */
+static bool same_labels(uint32_t pid, unsigned *seen)
+{
+	static struct many a, b;
+	struct vm_proc_stats sa, sb;
+	bool same = true;
+
+	a.n = b.n = 0;
+	vm_model__for_each_region(vm, pid, collect_many, &a);
+	vm_model__for_each_region(ref, pid, collect_many, &b);
+	CHECK_EQ(a.n, b.n);
+	for (int i = 0; i < a.n && i < b.n; i++) {
+		if (a.r[i].start != b.r[i].start || a.r[i].end != b.r[i].end ||
+		    a.r[i].kind != b.r[i].kind || a.r[i].tid != b.r[i].tid) {
+			fprintf(stderr, "region %d: %llx-%llx %s, relabelled: %llx-%llx %s\n", i,
+				(unsigned long long)a.r[i].start, (unsigned long long)a.r[i].end,
+				vm_model__kind_name(a.r[i].kind), (unsigned long long)b.r[i].start,
+				(unsigned long long)b.r[i].end, vm_model__kind_name(b.r[i].kind));
+			same = false;
+			break;
+		}
+		seen[a.r[i].kind]++;
+	}
+	CHECK_EQ(vm_model__proc_stats(vm, pid, &sa), 0);
+	CHECK_EQ(vm_model__proc_stats(ref, pid, &sb), 0);
+	same = same && a.n == b.n && sa.now.heap_bytes == sb.now.heap_bytes &&
+	       sa.now.anon_bytes == sb.now.anon_bytes && sa.now.stack_bytes == sb.now.stack_bytes &&
+	       sa.now.rss_bytes == sb.now.rss_bytes && sa.thread_stack_bytes == sb.thread_stack_bytes &&
+	       sa.anon_peak_bytes == sb.anon_peak_bytes && sa.stack_peak_bytes == sb.stack_peak_bytes;
+	CHECK(same);
+	return same;
+}
+
+/* Where the kernel mapped this test binary, from /proc/self/maps. */
+static void find_segments(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long long off, ino;
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && nexe_offs < 16)
+		if (sscanf(line, "%*x-%*x %*s %llx %*s %llu", &off, &ino) == 2 && ino == exe_ino)
+			exe_offs[nexe_offs++] = off;
+	fclose(f);
+}
+
+static void random_exec(uint32_t pid)
+{
+	struct ps_exec e = { 0 };
+	struct ps_vma v = { 0 };
+
+	hdr(&e.h, PS_REC_EXEC, sizeof(e), pid, pid);
+	e.start_brk = e.brk = WIN + 16 * PG;
+	e.start_stack = RSTACK + 4 * PG + 0x40;
+	strcpy(e.comm, "r");
+	feed_both(&e.h);
+	hdr(&v.h, PS_REC_VMA, sizeof(v), pid, pid);
+	v.start = RSTACK;
+	v.end = RSTACK + 8 * PG;
+	v.vm_flags = 3 | 0x100 | 0x100000;	/* rw, VM_GROWSDOWN, VM_ACCOUNT */
+	v.pgoff = v.start / PG;
+	feed_both(&v.h);
+}
+
+static void random_call(void)
+{
+	uint64_t addr = WIN + rnd(WIN_PAGES) * PG, len = (1 + rnd(4)) * PG;
+	static const uint32_t prots[] = { 0, 1, 3, 5, 3, 1 };
+	union {
+		struct ps_mmap mm;
+		struct ps_munmap mu;
+		struct ps_mprotect mp;
+		struct ps_mremap mr;
+		struct ps_brk b;
+		struct ps_clone c;
+		struct ps_stack k;
+	} u;
+
+	memset(&u, 0, sizeof(u));
+	switch (rnd(10)) {
+	case 0:
+	case 1:	/* brk, up or down, to an unaligned end */
+		hdr(&u.b.h, PS_REC_BRK, sizeof(u.b), RPID, RPID);
+		u.b.ret = WIN + 16 * PG + rnd(24 * PG);
+		u.b.req = u.b.ret;
+		break;
+	case 2:
+	case 3: {	/* anonymous: private, sometimes shared or a stack; any protection */
+		static const uint32_t flags[] = { 0x22, 0x22, 0x22, 0x21, 0x20022, 0x122 };
+
+		hdr(&u.mm.h, PS_REC_MMAP, sizeof(u.mm), RPID, RPID);
+		u.mm.len = len - rnd(2) * 100;
+		u.mm.prot = prots[rnd(6)];
+		u.mm.flags = flags[rnd(6)] | FIXED;
+		u.mm.fd = -1;
+		u.mm.ret = addr;
+		break;
+	}
+	case 4:	/* this ELF file where a segment starts: text, rodata, data or a guard */
+		hdr(&u.mm.h, PS_REC_MMAP, sizeof(u.mm), RPID, RPID);
+		u.mm.len = len;
+		u.mm.prot = prots[rnd(6)];
+		u.mm.flags = 0x02 | FIXED;
+		u.mm.fd = 3;
+		u.mm.off = exe_offs[rnd(nexe_offs)] + rnd(3) * PG;
+		u.mm.off = u.mm.off >= PG ? u.mm.off - PG : 0;	/* around a segment's start */
+		u.mm.ret = addr;
+		u.mm.ino = exe_ino;
+		strcpy(u.mm.path[0], "exe");
+		strcpy(u.mm.path[1], "self");
+		strcpy(u.mm.path[2], "proc");
+		break;
+	case 5:
+		hdr(&u.mu.h, PS_REC_MUNMAP, sizeof(u.mu), RPID, RPID);
+		u.mu.addr = addr;
+		u.mu.len = len;
+		break;
+	case 6:
+		hdr(&u.mp.h, PS_REC_MPROTECT, sizeof(u.mp), RPID, RPID);
+		u.mp.addr = addr;
+		u.mp.len = len;
+		u.mp.prot = prots[rnd(6)];
+		break;
+	case 7:	/* shrink, grow in place, or move (the model trusts the kernel's answer) */
+		hdr(&u.mr.h, PS_REC_MREMAP, sizeof(u.mr), RPID, RPID);
+		u.mr.old_addr = addr;
+		u.mr.old_len = len;
+		u.mr.new_len = (1 + rnd(4)) * PG;
+		u.mr.ret = rnd(2) ? addr : WIN + rnd(WIN_PAGES) * PG;
+		u.mr.flags = (uint64_t)u.mr.ret != addr ? 1 | 2 : 1;	/* MREMAP_MAYMOVE(|FIXED) */
+		break;
+	case 8:	/* a thread handed a stack ending at ADDR */
+		hdr(&u.c.h, PS_REC_CLONE, sizeof(u.c), RPID, RPID);
+		u.c.flags = 0x3d0f00;
+		u.c.stack = addr;
+		u.c.syscall = PS_NR_CLONE;
+		u.c.ret = RPID + 1 + rnd(50);
+		break;
+	default:	/* the main stack grew by faults */
+		hdr(&u.k.h, PS_REC_STACK, sizeof(u.k), RPID, RPID);
+		u.k.stack_vm_pages = 8 + rnd(16);
+		u.k.start_stack = RSTACK + 4 * PG + 0x40;
+		break;
+	}
+	feed_both((const struct ps_hdr *)&u);
+}
+
+/* mmap of this binary (OFF != -1) or of anonymous memory, at ADDR in PID. */
+static void map_at(uint32_t pid, uint64_t addr, uint64_t len, uint32_t prot, int64_t off)
+{
+	struct ps_mmap m = { 0 };
+
+	hdr(&m.h, PS_REC_MMAP, sizeof(m), pid, pid);
+	m.len = len;
+	m.prot = prot;
+	m.ret = addr;
+	m.fd = -1;
+	m.flags = 0x22 | FIXED;
+	if (off >= 0) {
+		m.flags = 0x02 | FIXED;
+		m.fd = 3;
+		m.off = off;
+		m.ino = exe_ino;
+		strcpy(m.path[0], "exe");
+		strcpy(m.path[1], "self");
+		strcpy(m.path[2], "proc");
+	}
+	feed_both(&m.h);
+}
+
+static void protect_at(uint32_t pid, uint64_t addr, uint64_t len, uint32_t prot)
+{
+	struct ps_mprotect m = { 0 };
+
+	hdr(&m.h, PS_REC_MPROTECT, sizeof(m), pid, pid);
+	m.addr = addr;
+	m.len = len;
+	m.prot = prot;
+	feed_both(&m.h);
+}
+
+static enum vm_kind kind_at(struct vm_model *m, uint32_t pid, uint64_t addr)
+{
+	static struct many g;
+
+	g.n = 0;
+	vm_model__for_each_region(m, pid, collect_many, &g);
+	for (int i = 0; i < g.n; i++)
+		if (g.r[i].start <= addr && addr < g.r[i].end)
+			return g.r[i].kind;
+	return VK_MAX;
+}
+
+/*
+ * A call changes labels two areas away: merging gives an area a neighbour's
+ * thread, which makes the PROT_NONE area below it a guard; merging a data
+ * page into a rodata page below it takes the bss label from the area above.
+ */
+static void test_labels_two_away(void)
+{
+	uint32_t pid = RPID + 200;
+	uint64_t x = WIN + 8 * PG, ro = 0, data = 0;
+	struct ps_clone c = { 0 };
+	unsigned seen[VK_MAX];
+
+	random_exec(pid);
+	map_at(pid, x, 4 * PG, 3, -1);
+	protect_at(pid, x, PG, 0);		/* none | rw | rw | rw */
+	protect_at(pid, x + 2 * PG, PG, 1);	/* none | rw | r | rw */
+	hdr(&c.h, PS_REC_CLONE, sizeof(c), pid, pid);
+	c.flags = 0x3d0f00;
+	c.stack = x + 3 * PG;	/* the r area holds the new thread's stack */
+	c.syscall = PS_NR_CLONE;
+	c.ret = pid + 1;
+	feed_both(&c.h);
+	CHECK_EQ(kind_at(vm, pid, x), VK_ANON);
+	protect_at(pid, x + 2 * PG, PG, 3);	/* none | one rw area with the thread */
+	CHECK_EQ(kind_at(ref, pid, x), VK_GUARD);
+	CHECK(same_labels(pid, seen));
+
+	/* a page of this binary's data segment whose page below is not data */
+	for (int i = 0; i < 3 * nexe_offs && !data; i++) {
+		uint64_t off = exe_offs[i / 3] + i % 3 * PG;
+
+		if (!off)
+			continue;
+		map_at(pid, x + 40 * PG, PG, 1, off);
+		map_at(pid, x + 42 * PG, PG, 1, off - PG);
+		if (kind_at(ref, pid, x + 40 * PG) == VK_DATA &&
+		    kind_at(ref, pid, x + 42 * PG) != VK_DATA) {
+			data = off;
+			ro = off - PG;
+		}
+	}
+	CHECK(data != 0);
+	map_at(pid, x + 32 * PG, 16 * PG, 0, -1);	/* clean slate */
+	map_at(pid, x + 33 * PG, PG, 1, data);
+	map_at(pid, x + 34 * PG, PG, 3, -1);
+	CHECK_EQ(kind_at(vm, pid, x + 34 * PG), VK_BSS);
+	map_at(pid, x + 32 * PG, PG, 1, ro);	/* merges with the data page above: rodata now */
+	CHECK_EQ(kind_at(ref, pid, x + 34 * PG), VK_ANON);
+	CHECK(same_labels(pid, seen));
+}
+
+static void test_incremental_labels(void)
+{
+	unsigned seen[VK_MAX] = { 0 };
+	struct ps_fork f = { 0 };
+	struct stat st;
+	int calls;
+
+	ref = vm_model__new(&pm, NULL);
+	CHECK(ref != NULL);
+	if (!ref)
+		return;
+	vm_model__relabel_all(ref, true);
+	CHECK_EQ(stat("/proc/self/exe", &st), 0);
+	exe_ino = st.st_ino;
+	find_segments();
+	CHECK(nexe_offs >= 3);
+	if (nexe_offs < 1)
+		return;
+	test_labels_two_away();
+	random_exec(RPID);
+	for (calls = 0; calls < 50000; calls++) {
+		random_call();
+		if (!same_labels(RPID, seen)) {
+			fprintf(stderr, "labels differ after call %d\n", calls);
+			break;
+		}
+	}
+	/* the random calls reached every rule */
+	CHECK(seen[VK_HEAP] && seen[VK_STACK] && seen[VK_THREAD_STACK] && seen[VK_GUARD]);
+	CHECK(seen[VK_BSS] && seen[VK_DATA] && seen[VK_TEXT] && seen[VK_RODATA] && seen[VK_ANON]);
+	/* a fork relabels the copy whole */
+	hdr(&f.h, PS_REC_FORK, sizeof(f), RPID, RPID);
+	f.child_tgid = f.child_tid = RPID + 100;
+	feed_both(&f.h);
+	same_labels(RPID + 100, seen);
+	vm_model__free(ref);
+}
+
 int main(void)
 {
 	proc_model__init(&pm);
@@ -386,6 +721,7 @@ int main(void)
 	test_brk();
 	test_threads_and_stack();
 	test_fork_then_exec();
+	test_incremental_labels();
 	vm_model__free(vm);
 	proc_model__free(&pm);
 	return CHECK_DONE();
