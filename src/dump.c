@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* procscope dump: every record, one per line, times relative to the start. */
+/*
+ * procscope dump: every record, one per line, times relative to the
+ * session's time zero, in file order (the session's raw mode: what the
+ * file holds, as it holds it).
+ */
 #include <argp.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
 #include "rec_info.h"
-#include "trace_reader.h"
+#include "session.h"
 #include "util.h"
 
 static const char *input = "procscope.data";
@@ -213,31 +217,36 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 	fputc('\n', f);
 }
 
+static int on_record(void *ctx, const struct session_event *ev)
+{
+	dump_record(stdout, ev->h, session__time_zero(ctx));
+	return 0;
+}
+
 int cmd_dump(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL,
 		"Print every record of a session file, one per line:\n"
 		"ns since start, cpu, pid/tid, record, details.", NULL, NULL, NULL };
-	const struct trace_reader_stats *st;
+	struct session_opts so = { .flags = SESSION_RAW };
+	struct session_callbacks cb = { .record = on_record };
 	const struct ps_file_header *fh;
-	struct trace_reader *r;
-	const struct ps_hdr *h;
+	struct session *s;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	r = trace_reader__open(input);
-	if (!r)
+	s = session__open(input, &so);
+	if (!s)
 		return 1;
-	fh = trace_reader__header(r);
+	fh = session__header(s);
 	printf("# procscope %s, format %u, kernel %s, %u CPUs, page %u\n# command: %s\n# targets: %s\n",
 	       fh->procscope_version, fh->version, fh->kernel_release, fh->ncpus, fh->page_size,
-	       trace_reader__cmdline(r), trace_reader__targets(r));
-	while ((h = trace_reader__next(r)))
-		dump_record(stdout, h, fh->start_ns);
-	st = trace_reader__stats(r);
-	if (!st->has_footer)
+	       session__cmdline(s), session__targets(s));
+	cb.ctx = s;
+	session__replay(s, &cb);	/* the callback cannot fail */
+	if (!session__reader_stats(s)->has_footer)
 		printf("# no footer: the recording did not finish (killed, or disk full)\n");
-	trace_reader__free(r);
+	session__free(s);
 	/* damage: the reader warned; the exit status follows the rule in main.c */
 	return 0;
 }

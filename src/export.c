@@ -299,8 +299,6 @@ int cmd_export(int argc, char **argv)
 	cb.record = fmt->record;
 	cb.ctx = st;
 	err = session__replay(c.s, &cb);
-	if (err == -ENOMEM)
-		goto out_free;	/* said by the session */
 	if (!err) {
 		c.end_ns = session__end_ns(c.s);
 		err = fmt->finish(st);
@@ -314,7 +312,6 @@ int cmd_export(int argc, char **argv)
 		err = -errno;
 	else if (!to_stdout)
 		err = out_file__publish(&of, false);
-out_free:
 	fmt->free(st);
 out_file:
 	/* on failure only the temporary file goes: no half-written trace, nothing else touched */

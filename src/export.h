@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * procscope export: one streaming pass over a session file, every record
- * through the process tree first and then through the chosen format, which
- * writes as it goes. Memory is bounded by live threads and regions (plus a
- * small reorder window), never by the trace length.
+ * procscope export: one streaming pass over a session file through the
+ * replay core (session.h): records in time order, through the models the
+ * format asks for, then to the format, which writes as it goes. Memory is
+ * bounded by live threads and regions (plus the session's reorder queue),
+ * never by the trace length.
  */
 #ifndef PROCSCOPE_EXPORT_H
 #define PROCSCOPE_EXPORT_H
@@ -12,20 +13,21 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "proc_model.h"
-#include "trace_reader.h"
+#include "session.h"
 
 /* The CPU pseudo-process of Chrome JSON: above any real pid (pid_max <= 2^22). */
 #define EXPORT_CPU_PID 4194304
 
 struct export_ctx {
-	struct trace_reader *r;
+	struct session *s;
 	const struct ps_file_header *fh;
-	struct proc_model pm;
+	const char *cmdline;	/* the recorded command line */
+	struct proc_model *pm;	/* the session's */
 	FILE *out;
 	uint32_t pid;		/* only this process; 0: every process */
 	uint64_t from_ns;	/* window, absolute CLOCK_MONOTONIC ns, [from, to) */
 	uint64_t to_ns;
-	uint64_t origin_ns;	/* zero of relative times: the recording start */
+	uint64_t origin_ns;	/* zero of relative times: the session's time zero */
 	uint64_t end_ns;	/* set before finish(): end of the recording */
 };
 
@@ -86,11 +88,12 @@ struct export_format {
 	const char *name;
 	const char *default_output;
 	const char *help;
-	/* NULL and errno on failure. */
-	void *(*begin)(struct export_ctx *c);
-	/* Each record, after proc_model__apply(); 0 or -errno. */
-	int (*record)(void *st, const struct ps_hdr *h);
-	/* After the last record (c->end_ns set); writes the tail; 0 or -errno. */
+	unsigned models;	/* SESSION_VM | SESSION_SCHED: the models the format reads */
+	/* NULL and errno on failure; sets CB's model callbacks (the state owns them). */
+	void *(*begin)(struct export_ctx *c, struct session_callbacks *cb);
+	/* Each record, after every model took it; 0 or -errno. May be NULL. */
+	int (*record)(void *st, const struct session_event *ev);
+	/* After the last record and the models' last intervals (c->end_ns set); 0 or -errno. */
 	int (*finish)(void *st);
 	void (*free)(void *st);
 };

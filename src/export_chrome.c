@@ -54,8 +54,8 @@ struct lane {
 struct chrome {
 	struct export_ctx *c;
 	struct json_writer w;
-	struct sched_model *sm;
-	struct vm_model *vm;
+	struct sched_callbacks scb;
+	struct vm_callbacks vcb;
 	bool speedscope;	/* X and M only, no args */
 	struct idmap procs;	/* pid -> ch_name */
 	struct idmap threads;	/* tid -> ch_name */
@@ -196,7 +196,7 @@ static void lane_slice(struct chrome *ch, uint32_t pid, uint32_t tid, const char
 static void on_interval(void *ctx, const struct sched_interval *iv)
 {
 	struct chrome *ch = ctx;
-	const struct ps_thread *t = proc_model__thread(&ch->c->pm, iv->tid);
+	const struct ps_thread *t = proc_model__thread(ch->c->pm, iv->tid);
 	uint64_t start = iv->start_ns, end = iv->end_ns;
 	char name[32];
 
@@ -247,7 +247,7 @@ static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
 	if (!export__clip(ch->c, &start, &end))
 		return;
 	name_cpu(ch, iv->cpu);
-	export__thread_name(name, sizeof(name), proc_model__thread(&ch->c->pm, iv->tid), iv->tid);
+	export__thread_name(name, sizeof(name), proc_model__thread(ch->c->pm, iv->tid), iv->tid);
 	if (ch->speedscope) {
 		lane_slice(ch, EXPORT_CPU_PID, iv->cpu, name, start, end);
 		return;
@@ -317,9 +317,8 @@ static void on_stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, ui
 	counter_event(ch, t->tgid, ts, name, depth);
 }
 
-static void on_mem_call(struct chrome *ch, const struct ps_hdr *h)
+static void on_mem_call(struct chrome *ch, const struct ps_hdr *h, const struct ps_thread *t)
 {
-	const struct ps_thread *t = proc_model__thread(&ch->c->pm, h->tid);
 	struct export_mem_call call;
 	char hex[24];
 
@@ -365,8 +364,6 @@ static void ch_free(void *st)
 
 	if (!ch)
 		return;
-	sched_model__free(ch->sm);
-	vm_model__free(ch->vm);
 	for (size_t i = 0; i < ch->procs.cap; i++)
 		free(ch->procs.vals[i]);
 	for (size_t i = 0; i < ch->threads.cap; i++)
@@ -380,28 +377,20 @@ static void ch_free(void *st)
 	free(ch);
 }
 
-static void *begin(struct export_ctx *c, bool speedscope)
+static void *begin(struct export_ctx *c, struct session_callbacks *cb, bool speedscope)
 {
-	struct sched_callbacks scb = { .interval = on_interval, .cpu_interval = on_cpu_interval };
-	struct vm_callbacks vcb = { .counters = on_counters, .stack_depth = on_stack_depth };
 	struct chrome *ch = calloc(1, sizeof(*ch));
-	int err;
 
 	if (!ch)
 		return NULL;
 	ch->c = c;
 	ch->speedscope = speedscope;
-	scb.ctx = vcb.ctx = ch;
-	ch->sm = sched_model__new(&c->pm, &scb);
-	if (!ch->sm)
-		goto err;
-	sched_model__forget_dead(ch->sm, true);
-	if (!speedscope) {
-		ch->vm = vm_model__new(&c->pm, &vcb);
-		if (!ch->vm)
-			goto err;
-		vm_model__forget_exited(ch->vm, true);
-	}
+	ch->scb = (struct sched_callbacks){ .interval = on_interval, .cpu_interval = on_cpu_interval,
+					    .ctx = ch };
+	ch->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = on_stack_depth,
+					 .ctx = ch };
+	cb->sched = &ch->scb;
+	cb->vm = speedscope ? NULL : &ch->vcb;
 	json_writer__init(&ch->w, c->out);
 	json_writer__set_line_depth(&ch->w, 2);	/* one event per line */
 	json_writer__begin_object(&ch->w);
@@ -412,49 +401,36 @@ static void *begin(struct export_ctx *c, bool speedscope)
 		json_writer__kv_str(&ch->w, "source", "procscope");
 		json_writer__kv_str(&ch->w, "procscope_version", c->fh->procscope_version);
 		json_writer__kv_str(&ch->w, "kernel", c->fh->kernel_release);
-		json_writer__kv_str(&ch->w, "command", trace_reader__cmdline(c->r));
+		json_writer__kv_str(&ch->w, "command", c->cmdline);
 		json_writer__kv_str(&ch->w, "cpu_pid", "4194304");
 		json_writer__end_object(&ch->w);
 	}
 	json_writer__key(&ch->w, "traceEvents");
 	json_writer__begin_array(&ch->w);
 	return ch;
-err:
-	err = errno;
-	ch_free(ch);
-	errno = err;
-	return NULL;
 }
 
-static void *chrome_begin(struct export_ctx *c)
+static void *chrome_begin(struct export_ctx *c, struct session_callbacks *cb)
 {
-	return begin(c, false);
+	return begin(c, cb, false);
 }
 
-static void *speedscope_begin(struct export_ctx *c)
+static void *speedscope_begin(struct export_ctx *c, struct session_callbacks *cb)
 {
-	return begin(c, true);
+	return begin(c, cb, true);
 }
 
-static int ch_record(void *st, const struct ps_hdr *h)
+static int ch_record(void *st, const struct session_event *ev)
 {
+	const struct ps_hdr *h = ev->h;
 	struct chrome *ch = st;
-	int err;
 
-	err = sched_model__apply(ch->sm, h);
-	if (!err && ch->vm)
-		err = vm_model__apply(ch->vm, h);
-	if (err)
-		return err;
 	if (!ch->speedscope)
-		on_mem_call(ch, h);
-	if (h->type == PS_REC_RENAME || h->type == PS_REC_EXEC) {
-		const struct ps_thread *t = proc_model__thread(&ch->c->pm, h->tid);
-
-		/* names change mid-trace: say so where it happens, once it was named */
-		if (t && idmap__get(&ch->threads, h->tid))
-			name_thread(ch, t);
-	}
+		on_mem_call(ch, h, ev->thread);
+	/* names change mid-trace: say so where it happens, once it was named */
+	if ((h->type == PS_REC_RENAME || h->type == PS_REC_EXEC) && ev->thread &&
+	    idmap__get(&ch->threads, h->tid))
+		name_thread(ch, ev->thread);
 	return ch->err ?: json_writer__error(&ch->w);
 }
 
@@ -462,7 +438,6 @@ static int ch_finish(void *st)
 {
 	struct chrome *ch = st;
 
-	sched_model__finish(ch->sm, ch->c->end_ns);
 	/* idmap order: arbitrary but the same for the same input */
 	for (size_t i = 0; i < ch->lanes.cap; i++)
 		if (ch->lanes.vals[i])
@@ -476,6 +451,7 @@ static int ch_finish(void *st)
 const struct export_format export_chrome = {
 	.name = "chrome",
 	.default_output = "procscope.json",
+	.models = SESSION_SCHED | SESSION_VM,
 	.begin = chrome_begin,
 	.record = ch_record,
 	.finish = ch_finish,
@@ -485,6 +461,7 @@ const struct export_format export_chrome = {
 const struct export_format export_speedscope = {
 	.name = "speedscope",
 	.default_output = "procscope.speedscope.json",
+	.models = SESSION_SCHED,
 	.begin = speedscope_begin,
 	.record = ch_record,
 	.finish = ch_finish,

@@ -18,7 +18,7 @@
 
 struct folded {
 	struct export_ctx *c;
-	struct sched_model *sm;
+	struct sched_callbacks cb;
 	struct idmap totals;	/* ps_thread pointer -> uint64_t[TS_MAX] of ns */
 	int err;
 };
@@ -26,7 +26,7 @@ struct folded {
 static void on_interval(void *ctx, const struct sched_interval *iv)
 {
 	struct folded *f = ctx;
-	const struct ps_thread *t = proc_model__thread(&f->c->pm, iv->tid);
+	const struct ps_thread *t = proc_model__thread(f->c->pm, iv->tid);
 	uint64_t start = iv->start_ns, end = iv->end_ns;
 	uint64_t *ns;
 
@@ -53,41 +53,33 @@ static void put_frame(FILE *out, const char *name, uint32_t id)
 	fprintf(out, " (%u)", id);
 }
 
-static void *fo_begin(struct export_ctx *c)
+static void *fo_begin(struct export_ctx *c, struct session_callbacks *cb)
 {
-	struct sched_callbacks cb = { .interval = on_interval };
 	struct folded *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return NULL;
 	f->c = c;
-	cb.ctx = f;
-	f->sm = sched_model__new(&c->pm, &cb);
-	if (!f->sm) {
-		int err = errno;
-
-		free(f);
-		errno = err;
-		return NULL;
-	}
-	sched_model__forget_dead(f->sm, true);
+	f->cb.interval = on_interval;
+	f->cb.ctx = f;
+	cb->sched = &f->cb;
 	return f;
 }
 
-static int fo_record(void *st, const struct ps_hdr *h)
+static int fo_record(void *st, const struct session_event *ev)
 {
 	struct folded *f = st;
 
-	return sched_model__apply(f->sm, h) ?: f->err;
+	(void)ev;
+	return f->err;
 }
 
 static int fo_finish(void *st)
 {
 	struct folded *f = st;
-	const struct proc_model *pm = &f->c->pm;
+	const struct proc_model *pm = f->c->pm;
 	char pname[PS_COMM_LEN + 16], tname[PS_COMM_LEN + 16];
 
-	sched_model__finish(f->sm, f->c->end_ns);
 	if (f->err)
 		return f->err;
 	for (size_t i = 0; i < pm->nprocs; i++) {
@@ -121,7 +113,6 @@ static void fo_free(void *st)
 
 	if (!f)
 		return;
-	sched_model__free(f->sm);
 	for (size_t i = 0; i < f->totals.cap; i++)
 		free(f->totals.vals[i]);
 	idmap__free(&f->totals);
@@ -131,6 +122,7 @@ static void fo_free(void *st)
 const struct export_format export_folded = {
 	.name = "folded",
 	.default_output = "procscope.folded",
+	.models = SESSION_SCHED,
 	.begin = fo_begin,
 	.record = fo_record,
 	.finish = fo_finish,

@@ -82,10 +82,8 @@
 #define DEFAULT_PRIO		120	/* nice 0, when a task's priority was never seen */
 #define FLUSH_BYTES		(1u << 20)
 /*
- * Reorder window per CPU: records reach the file in drain order, nearly but
- * not strictly sorted, so BATCH events wait behind each flushed bundle. An
- * event older than what was already written is moved up to that time (and
- * counted); with 2 x 2048 events per CPU this never happened in practice.
+ * Events per CPU bundle. The session delivers records in time order, so
+ * each CPU's events arrive sorted and a bundle is written as it fills.
  */
 #define BATCH			2048
 #define MAX_CPUS		4096
@@ -100,7 +98,6 @@ enum ev_kind { EV_SWITCH, EV_WAKING, EV_WAKEUP_NEW, EV_NEWTASK, EV_RENAME, EV_FR
 
 struct ftrace_ev {
 	uint64_t ts;
-	uint64_t seq;		/* arrival order: ties keep it */
 	uint32_t kind;
 	uint32_t cur_tid;	/* FtraceEvent.pid: the task running when it happened */
 	uint32_t pid_a;		/* switch: prev; waking/newtask/free/rename: the task */
@@ -112,9 +109,8 @@ struct ftrace_ev {
 };
 
 struct cpu_queue {
-	struct ftrace_ev *ev;	/* 2 * BATCH slots */
+	struct ftrace_ev *ev;	/* BATCH slots */
 	size_t n;
-	uint64_t last_ts;	/* of the last event written */
 };
 
 enum { C_HEAP, C_ANON, C_STACK, C_RSS, NCOUNTERS };
@@ -142,11 +138,9 @@ struct pf_thread {
 struct perfetto {
 	struct export_ctx *c;
 	struct pb_writer pb;
-	struct vm_model *vm;
+	struct vm_callbacks vcb;
 	struct cpu_queue *cpus;
 	size_t ncpus;
-	uint64_t seq;
-	uint64_t reordered;	/* events moved up to keep a CPU in time order */
 	bool first_track_packet;
 	struct idmap procs;	/* pid -> pf_proc */
 	struct idmap threads;	/* tid -> pf_thread, the latest with that tid */
@@ -175,10 +169,10 @@ static void begin_seq_packet(struct perfetto *e, uint64_t ts)
 
 /* ---- names, process tree, track descriptors ---- */
 
-static struct pf_thread *thread_state(struct perfetto *e, uint32_t tid)
+/* The export's state of thread T (tid TID, NULL if the process tree does not know it). */
+static struct pf_thread *thread_slot(struct perfetto *e, uint32_t tid, const struct ps_thread *t)
 {
 	struct pf_thread *pt = idmap__get(&e->threads, tid);
-	const struct ps_thread *t = proc_model__thread(&e->c->pm, tid);
 
 	if (pt && (!t || pt->t == t))
 		return pt;
@@ -200,13 +194,18 @@ static struct pf_thread *thread_state(struct perfetto *e, uint32_t tid)
 	return pt;
 }
 
+static struct pf_thread *thread_state(struct perfetto *e, uint32_t tid)
+{
+	return thread_slot(e, tid, proc_model__thread(e->c->pm, tid));
+}
+
 static const char *comm_of(struct perfetto *e, char *buf, size_t len, uint32_t tid, uint32_t cpu)
 {
 	if (!tid) {
 		snprintf(buf, len, "swapper/%u", cpu);	/* what the kernel calls idle */
 		return buf;
 	}
-	return export__thread_name(buf, len, proc_model__thread(&e->c->pm, tid), tid);
+	return export__thread_name(buf, len, proc_model__thread(e->c->pm, tid), tid);
 }
 
 static void process_descriptor(struct perfetto *e, const struct ps_process *p, uint64_t ts)
@@ -276,18 +275,20 @@ static void process_tree(struct perfetto *e, const struct ps_thread *t, bool wit
 }
 
 /*
- * Announces the thread TID (and its process) the first time it is seen and
- * again whenever its name, its process's name or image changed: process_tree
- * plus track descriptors, so names follow exec and renames.
+ * Announces thread T (tid TID, NULL if unknown) and its process the first
+ * time it is seen and again whenever its name, its process's name or image
+ * changed: process_tree plus track descriptors, so names follow exec and
+ * renames.
  */
-static struct pf_thread *announce(struct perfetto *e, uint32_t tid, uint64_t ts)
+static struct pf_thread *announce_thread(struct perfetto *e, uint32_t tid,
+					 const struct ps_thread *t, uint64_t ts)
 {
 	const struct ps_process *p;
 	struct pf_thread *pt;
 	struct pf_proc *pp;
 	bool proc_changed, thread_changed;
 
-	pt = thread_state(e, tid);
+	pt = thread_slot(e, tid, t);
 	if (!pt || !export__want_pid(e->c, pt->t->tgid))
 		return pt;
 	p = pt->t->proc;
@@ -323,6 +324,11 @@ static struct pf_thread *announce(struct perfetto *e, uint32_t tid, uint64_t ts)
 	return pt;
 }
 
+static struct pf_thread *announce(struct perfetto *e, uint32_t tid, uint64_t ts)
+{
+	return announce_thread(e, tid, proc_model__thread(e->c->pm, tid), ts);
+}
+
 /* ---- ftrace events, per CPU, in time order ---- */
 
 /* Raw task->__state at switch-out (0 = preempted) to what sched_switch reports. */
@@ -340,15 +346,6 @@ static int64_t report_state(uint32_t raw)
 		return EXIT_DEAD;	/* exit_state is not recorded: threads are mostly reaped at once */
 	s = raw & TASK_REPORT;
 	return s ? 1 << (31 - __builtin_clz(s)) : 0;	/* the highest bit, as fls() picks it */
-}
-
-static int ev_cmp(const void *a, const void *b)
-{
-	const struct ftrace_ev *x = a, *y = b;
-
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static void write_event(struct perfetto *e, const struct ftrace_ev *v)
@@ -403,26 +400,21 @@ static void write_event(struct perfetto *e, const struct ftrace_ev *v)
 	pb_writer__end(w);
 }
 
-/* Sorts CPU's queue and writes its oldest N events as one bundle. */
-static int write_bundle(struct perfetto *e, uint32_t cpu, size_t n)
+/* Writes CPU's pending events, already in time order, as one bundle. */
+static int write_bundle(struct perfetto *e, uint32_t cpu)
 {
 	struct cpu_queue *q = &e->cpus[cpu];
 
 	if (!q->n)
 		return 0;
-	qsort(q->ev, q->n, sizeof(*q->ev), ev_cmp);
-	if (n > q->n)
-		n = q->n;
 	pb_writer__begin(&e->pb, 1);
 	pb_writer__begin(&e->pb, TP_FTRACE_EVENTS);
 	pb_writer__varint(&e->pb, FB_CPU, cpu);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < q->n; i++)
 		write_event(e, &q->ev[i]);
 	pb_writer__end(&e->pb);
 	pb_writer__end(&e->pb);
-	q->last_ts = q->ev[n - 1].ts;
-	memmove(q->ev, q->ev + n, (q->n - n) * sizeof(*q->ev));
-	q->n -= n;
+	q->n = 0;
 	return maybe_flush(e);
 }
 
@@ -451,25 +443,20 @@ static struct ftrace_ev *queue_event(struct perfetto *e, uint32_t cpu, uint64_t 
 	}
 	q = &e->cpus[cpu];
 	if (!q->ev) {
-		q->ev = calloc(2 * BATCH, sizeof(*q->ev));
+		q->ev = calloc(BATCH, sizeof(*q->ev));
 		if (!q->ev) {
 			e->err = -ENOMEM;
 			return NULL;
 		}
 	}
-	if (q->n == 2 * BATCH) {
-		e->err = write_bundle(e, cpu, BATCH);
+	if (q->n == BATCH) {
+		e->err = write_bundle(e, cpu);
 		if (e->err)
 			return NULL;
-	}
-	if (ts < q->last_ts) {
-		ts = q->last_ts;
-		e->reordered++;
 	}
 	v = &q->ev[q->n++];
 	memset(v, 0, sizeof(*v));
 	v->ts = ts;
-	v->seq = e->seq++;
 	v->kind = kind;
 	v->cur_tid = cur_tid;
 	return v;
@@ -701,7 +688,6 @@ static void pf_free(void *st)
 
 	if (!e)
 		return;
-	vm_model__free(e->vm);
 	for (size_t i = 0; i < e->ncpus; i++)
 		free(e->cpus[i].ev);
 	free(e->cpus);
@@ -715,9 +701,8 @@ static void pf_free(void *st)
 	free(e);
 }
 
-static void *pf_begin(struct export_ctx *c)
+static void *pf_begin(struct export_ctx *c, struct session_callbacks *cb)
 {
-	struct vm_callbacks cb = { .counters = on_counters, .stack_depth = on_stack_depth };
 	struct perfetto *e = calloc(1, sizeof(*e));
 
 	if (!e)
@@ -725,27 +710,20 @@ static void *pf_begin(struct export_ctx *c)
 	e->c = c;
 	e->first_track_packet = true;
 	pb_writer__init(&e->pb);
-	cb.ctx = e;
-	e->vm = vm_model__new(&c->pm, &cb);
-	if (!e->vm) {
-		int err = errno;
-
-		pf_free(e);
-		errno = err;
-		return NULL;
-	}
-	vm_model__forget_exited(e->vm, true);
+	e->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = on_stack_depth,
+					.ctx = e };
+	cb->vm = &e->vcb;
 	system_info(e);
 	return e;
 }
 
-static int pf_record(void *st, const struct ps_hdr *h)
+static int pf_record(void *st, const struct session_event *ev)
 {
+	const struct ps_hdr *h = ev->h;
 	struct perfetto *e = st;
-	int err;
 
 	if (h->tid && h->type != PS_REC_SWITCH && h->type != PS_REC_WAKEUP && h->type != PS_REC_LOST)
-		announce(e, h->tid, h->ts_ns);
+		announce_thread(e, h->tid, ev->thread, h->ts_ns);
 	switch (h->type) {
 	case PS_REC_SWITCH:
 		on_switch(e, (const void *)h);
@@ -769,11 +747,6 @@ static int pf_record(void *st, const struct ps_hdr *h)
 	}
 	if (e->err)
 		return e->err;
-	err = vm_model__apply(e->vm, h);
-	if (err)
-		return err;
-	if (e->err)
-		return e->err;
 	return maybe_flush(e);
 }
 
@@ -783,19 +756,16 @@ static int pf_finish(void *st)
 	int err = 0;
 
 	for (size_t cpu = 0; cpu < e->ncpus && !err; cpu++)
-		while (e->cpus[cpu].n && !err)
-			err = write_bundle(e, cpu, BATCH);
+		err = write_bundle(e, cpu);
 	if (!err)
 		err = pb_writer__flush(&e->pb, e->c->out);
-	if (e->reordered)
-		ps_dbg("%llu ftrace events moved up to keep their CPU in time order",
-		       (unsigned long long)e->reordered);
 	return err;
 }
 
 const struct export_format export_perfetto = {
 	.name = "perfetto",
 	.default_output = "procscope.pftrace",
+	.models = SESSION_VM,
 	.begin = pf_begin,
 	.record = pf_record,
 	.finish = pf_finish,

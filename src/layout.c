@@ -12,7 +12,7 @@
 #include "commands.h"
 #include "json_writer.h"
 #include "proc_model.h"
-#include "trace_reader.h"
+#include "session.h"
 #include "util.h"
 #include "vm_model.h"
 
@@ -180,14 +180,13 @@ static const char *label(char *buf, size_t len, const struct vm_region *r,
 	return buf;
 }
 
-static void history(FILE *f, const struct vm_region *r, uint64_t first_ns)
+static void history(FILE *f, const struct vm_region *r, const struct session *s)
 {
 	static const char *const what[] = { "grew", "shrank", "split", "re-protected", "moved",
 					    "merged" };
 	int n = 0;
 
-	fprintf(f, "  %18s |   since %.6f s, ", "", r->created_ns >= first_ns ?
-		(r->created_ns - first_ns) / 1e9 : 0.0);
+	fprintf(f, "  %18s |   since %.6f s, ", "", r->created_ns ? session__sec(s, r->created_ns) : 0.0);
 	if (r->created_tid)
 		fprintf(f, "by thread %u", r->created_tid);
 	else
@@ -198,13 +197,13 @@ static void history(FILE *f, const struct vm_region *r, uint64_t first_ns)
 			if (r->how & (1u << b))
 				fprintf(f, "%s%s", n++ ? ", " : "", what[b]);
 		fprintf(f, ")");
-		if (r->changed_ns >= first_ns)
-			fprintf(f, ", last at %.6f s", (r->changed_ns - first_ns) / 1e9);
+		if (r->changed_ns)
+			fprintf(f, ", last at %.6f s", session__sec(s, r->changed_ns));
 	}
 	fprintf(f, "\n");
 }
 
-static void print_text(FILE *f, const struct ps_process *p, uint64_t t_ns, uint64_t first_ns,
+static void print_text(FILE *f, const struct session *s, const struct ps_process *p, uint64_t t_ns,
 		       const struct regions *rs, const struct vm_proc_stats *st)
 {
 	uint64_t mapped = 0, below;
@@ -213,7 +212,7 @@ static void print_text(FILE *f, const struct ps_process *p, uint64_t t_ns, uint6
 	for (size_t i = 0; i < rs->n; i++)
 		mapped += rs->r[i].end - rs->r[i].start;
 	fprintf(f, "process %u (%s) at %.6f s: %zu regions, %s mapped\n", p->pid, p->comm,
-		t_ns / 1e9, rs->n, ps_fmt_size(sz, sizeof(sz), mapped));
+		session__sec(s, t_ns), rs->n, ps_fmt_size(sz, sizeof(sz), mapped));
 	fprintf(f, "  %18s   high addresses\n", "");
 	rule(f, UINT64_MAX, "");
 	fprintf(f, "  %18s | kernel space (not accessible from user mode)\n", "");
@@ -231,27 +230,13 @@ static void print_text(FILE *f, const struct ps_process *p, uint64_t t_ns, uint6
 		fprintf(f, "  %18s | %-12s %s %10s  %s\n", "", vm_model__kind_name(r->kind),
 			perms(pb, r), ps_fmt_size(sz, sizeof(sz), r->end - r->start),
 			label(lb, sizeof(lb), r, st));
-		history(f, r, first_ns);
+		history(f, r, s);
 		rule(f, r->start, "");
 		below = r->start;
 	}
 	if (below)
 		gap(f, below, "unmapped (NULL page and below)");
 	fprintf(f, "  %18s   0x0, low addresses\n", "");
-}
-
-/* Smallest timestamp in the file: time 0 of --at, as report counts it. */
-static uint64_t first_ts(struct trace_reader *r)
-{
-	const struct ps_hdr *h;
-	uint64_t first = UINT64_MAX;
-
-	while ((h = trace_reader__next(r)))
-		if (h->ts_ns < first)
-			first = h->ts_ns;
-	trace_reader__rewind(r);
-	trace_reader__set_quiet(r, true);
-	return first == UINT64_MAX ? 0 : first;
 }
 
 int cmd_layout(int argc, char **argv)
@@ -263,12 +248,12 @@ int cmd_layout(int argc, char **argv)
 		"  procscope layout --pid 1234 --json", NULL, NULL, NULL };
 	struct vm_proc_stats st;
 	struct regions rs = { 0 };
-	struct trace_reader *r;
-	struct vm_model *vm = NULL;
+	struct session_opts so = { .flags = SESSION_VM };
 	const struct ps_process *p;
-	const struct ps_hdr *h;
-	struct proc_model pm;
-	uint64_t at, first = 0, limit = UINT64_MAX, t_ns;
+	struct proc_model *pm;
+	struct vm_model *vm;
+	struct session *s;
+	uint64_t at, t_ns;
 	int err = 1;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
@@ -278,31 +263,19 @@ int cmd_layout(int argc, char **argv)
 		       env.at);
 		return 2;
 	}
-	r = trace_reader__open(env.input);
-	if (!r)
+	s = session__open(env.input, &so);
+	if (!s)
 		return 1;
-	proc_model__init(&pm);
-	vm = vm_model__new(&pm, NULL);
-	if (!vm) {
-		ps_err("out of memory");
+	/* records come in time order: the replay stops at the first one past TIME */
+	if (at != UINT64_MAX)
+		session__set_until(s, session__abs_ns(s, at));
+	if (session__replay(s, NULL)) {
+		ps_err("out of memory reading '%s'", env.input);
 		goto out;
 	}
-	if (at != UINT64_MAX) {
-		first = first_ts(r);
-		limit = first + at;
-	}
-	while ((h = trace_reader__next(r))) {
-		/* later records are skipped, not a stop: CPUs' records interleave slightly out of order */
-		if (h->ts_ns > limit)
-			continue;
-		if (proc_model__apply(&pm, h) || vm_model__apply(vm, h)) {
-			ps_err("out of memory reading '%s'", env.input);
-			goto out;
-		}
-	}
-	if (at == UINT64_MAX)
-		first = pm.first_ns;
-	p = proc_model__process(&pm, env.pid);
+	pm = session__procs(s);
+	vm = session__vm(s);
+	p = proc_model__process(pm, env.pid);
 	if (!p) {
 		ps_err("no process %ld in '%s'%s", env.pid, env.input,
 		       at != UINT64_MAX ? " at that time" : "");
@@ -318,24 +291,22 @@ int cmd_layout(int argc, char **argv)
 		ps_err("out of memory");
 		goto out;
 	}
-	if (at != UINT64_MAX)
-		t_ns = at;
-	else
-		t_ns = (p->exited ? p->end_ns : pm.last_ns) - first;
+	/* absolute: --at, or right before the process exited (the end if it did not) */
+	t_ns = at != UINT64_MAX ? session__abs_ns(s, at) : p->exited ? p->end_ns : pm->last_ns;
 	if (env.json) {
-		err = print_json(stdout, p->pid, t_ns, &rs);
+		/* time_ns counts from time zero; an instant before it shows as 0 */
+		err = print_json(stdout, p->pid, t_ns > session__time_zero(s) ?
+				 t_ns - session__time_zero(s) : 0, &rs);
 		if (err) {
 			ps_err("cannot write the layout: %s", strerror(-err));
 			err = 1;
 			goto out;
 		}
 	} else
-		print_text(stdout, p, t_ns, first, &rs, &st);
+		print_text(stdout, s, p, t_ns, &rs, &st);
 	err = fflush(stdout) ? 1 : 0;
 out:
 	free(rs.r);
-	vm_model__free(vm);
-	proc_model__free(&pm);
-	trace_reader__free(r);
+	session__free(s);
 	return err;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The memory section of the report. Runs the address-space model and keeps
- * per process a bounded series of heap sizes for the chart: at most
+ * The memory section of the report. Reads the session's address-space
+ * model and keeps, from its counter callbacks, per process a bounded
+ * series of heap sizes for the chart: at most
  * MAX_POINTS (time, bytes) pairs; when full, neighbours are paired keeping
  * the larger size, so peaks survive and memory stays bounded whatever the
  * trace length.
@@ -30,8 +31,7 @@ struct heap_series {
 };
 
 struct mem_report {
-	struct proc_model *pm;
-	struct vm_model *vm;
+	struct vm_callbacks cb;
 	struct idmap series;	/* pid -> heap_series */
 	bool oom;
 };
@@ -66,29 +66,25 @@ static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts_ns,
 	s->last = c->heap_bytes;
 }
 
-struct mem_report *mem_report__new(struct proc_model *pm)
+struct mem_report *mem_report__new(void)
 {
 	struct mem_report *mr = calloc(1, sizeof(*mr));
-	struct vm_callbacks cb = { .counters = on_counters };
 
 	if (!mr)
 		return NULL;
-	cb.ctx = mr;
-	mr->pm = pm;
-	mr->vm = vm_model__new(pm, &cb);
-	if (!mr->vm) {
-		free(mr);
-		errno = ENOMEM;
-		return NULL;
-	}
+	mr->cb.counters = on_counters;
+	mr->cb.ctx = mr;
 	return mr;
 }
 
-int mem_report__apply(struct mem_report *mr, const struct ps_hdr *h)
+const struct vm_callbacks *mem_report__vm_callbacks(struct mem_report *mr)
 {
-	int err = vm_model__apply(mr->vm, h);
+	return &mr->cb;
+}
 
-	return err ? err : mr->oom ? -ENOMEM : 0;
+int mem_report__error(const struct mem_report *mr)
+{
+	return mr->oom ? -ENOMEM : 0;
 }
 
 struct largest {
@@ -112,7 +108,7 @@ static void keep_largest(void *ctx, const struct vm_region *r)
 	l->r[i] = *r;
 }
 
-static void chart(FILE *f, const struct heap_series *s, uint64_t first_ns, uint64_t end_ns)
+static void chart(FILE *f, const struct heap_series *s, const struct session *ses, uint64_t end_ns)
 {
 	uint64_t col[CHART_COLS] = { 0 }, peak = 0, t0, span;
 	char sz[32];
@@ -140,8 +136,8 @@ static void chart(FILE *f, const struct heap_series *s, uint64_t first_ns, uint6
 	}
 	if (!peak)
 		return;
-	fprintf(f, "    heap size over time (%.3f s .. %.3f s):\n", (t0 - first_ns) / 1e9,
-		(end_ns - first_ns) / 1e9);
+	fprintf(f, "    heap size over time (%.3f s .. %.3f s):\n", session__sec(ses, t0),
+		session__sec(ses, end_ns));
 	for (int row = CHART_ROWS; row > 0; row--) {
 		if (row == CHART_ROWS)
 			fprintf(f, "    %10s |", ps_fmt_size(sz, sizeof(sz), peak));
@@ -161,14 +157,16 @@ static void chart(FILE *f, const struct heap_series *s, uint64_t first_ns, uint6
 	fputc('\n', f);
 }
 
-void mem_report__process(FILE *f, const struct mem_report *mr, const struct ps_process *p)
+void mem_report__process(FILE *f, const struct mem_report *mr, struct session *s,
+			 const struct ps_process *p)
 {
+	const struct vm_model *vm = session__vm(s);
 	struct largest l = { .n = 0 };
 	struct vm_proc_stats st;
 	char a[32], b[32], c[32];
 	size_t shown = 0;
 
-	if (vm_model__proc_stats(mr->vm, p->pid, &st) || !st.known) {
+	if (vm_model__proc_stats(vm, p->pid, &st) || !st.known) {
 		fprintf(f, "  memory:    no layout recorded (not exec'd, forked or snapshotted in the trace)\n");
 		return;
 	}
@@ -188,7 +186,7 @@ void mem_report__process(FILE *f, const struct mem_report *mr, const struct ps_p
 		ps_fmt_size(a, sizeof(a), st.thread_stack_bytes));
 	fprintf(f, "    stack depth:   peak per thread (stack top - user SP at switch-out):");
 	for (size_t i = 0; i < p->nthreads; i++) {
-		uint64_t d = vm_model__thread_peak_depth(mr->vm, p->threads[i]);
+		uint64_t d = vm_model__thread_peak_depth(vm, p->threads[i]);
 
 		if (!d)
 			continue;
@@ -201,7 +199,7 @@ void mem_report__process(FILE *f, const struct mem_report *mr, const struct ps_p
 	fprintf(f, "    rss:           peak %s, final %s (file+anon+shmem, in %s steps)\n",
 		ps_fmt_size(a, sizeof(a), st.rss_peak_bytes),
 		ps_fmt_size(b, sizeof(b), st.now.rss_bytes), ps_fmt_size(c, sizeof(c), 256 << 10));
-	vm_model__for_each_region(mr->vm, p->pid, keep_largest, &l);
+	vm_model__for_each_region(vm, p->pid, keep_largest, &l);
 	fprintf(f, "    largest maps:\n");
 	for (size_t i = 0; i < l.n; i++) {
 		const struct vm_region *r = &l.r[i];
@@ -213,8 +211,8 @@ void mem_report__process(FILE *f, const struct mem_report *mr, const struct ps_p
 			fprintf(f, "thread %u", r->tid);
 		fputc('\n', f);
 	}
-	chart(f, idmap__get(&mr->series, p->pid), mr->pm->first_ns,
-	      p->exited ? p->end_ns : mr->pm->last_ns);
+	chart(f, idmap__get(&mr->series, p->pid), s,
+	      p->exited ? p->end_ns : session__procs(s)->last_ns);
 }
 
 void mem_report__free(struct mem_report *mr)
@@ -224,6 +222,5 @@ void mem_report__free(struct mem_report *mr)
 	for (size_t i = 0; i < mr->series.cap; i++)
 		free(mr->series.vals[i]);
 	idmap__free(&mr->series);
-	vm_model__free(mr->vm);
 	free(mr);
 }

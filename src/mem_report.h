@@ -9,15 +9,20 @@
 
 #include <stdio.h>
 #include "proc_model.h"
+#include "session.h"
 #include "vm_model.h"
 
 struct mem_report;
 
 /* NULL and errno on failure. */
-struct mem_report *mem_report__new(struct proc_model *pm);
-/* Feed every record in file order, after proc_model__apply(). 0 or -ENOMEM. */
-int mem_report__apply(struct mem_report *mr, const struct ps_hdr *h);
-void mem_report__process(FILE *f, const struct mem_report *mr, const struct ps_process *p);
+struct mem_report *mem_report__new(void);
+/* What the session's address-space model calls as counters move (valid while MR lives). */
+const struct vm_callbacks *mem_report__vm_callbacks(struct mem_report *mr);
+/* 0, or -ENOMEM if a heap series could not be kept. */
+int mem_report__error(const struct mem_report *mr);
+/* After the replay: the memory section of P, from S's address-space model. */
+void mem_report__process(FILE *f, const struct mem_report *mr, struct session *s,
+			 const struct ps_process *p);
 void mem_report__free(struct mem_report *mr);
 
 #endif

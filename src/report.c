@@ -14,7 +14,7 @@
 #include "rec_info.h"
 #include "sched_model.h"
 #include "sched_report.h"
-#include "trace_reader.h"
+#include "session.h"
 #include "util.h"
 
 static struct {
@@ -68,9 +68,9 @@ static void print_exit(FILE *f, const struct ps_process *p)
 		fprintf(f, "killed by signal %d", p->exit_code & 0x7f);
 }
 
-static void report_process(FILE *f, const struct proc_model *m, const struct ps_process *p)
+static void report_process(FILE *f, struct session *s, const struct ps_process *p)
 {
-	uint64_t end = p->exited ? p->end_ns : m->last_ns;
+	uint64_t end = p->exited ? p->end_ns : session__procs(s)->last_ns;
 	uint64_t total = 0;
 
 	fprintf(f, "\nprocess %u (%s)", p->pid, p->comm);
@@ -79,8 +79,8 @@ static void report_process(FILE *f, const struct proc_model *m, const struct ps_
 	fprintf(f, "\n");
 	if (p->exe[0])
 		fprintf(f, "  image:     %s%s\n", p->exe, p->nexecs > 1 ? " (last of several execs)" : "");
-	fprintf(f, "  lifetime:  %.6f s .. %.6f s (%.6f s)%s, ", sec(p->start_ns - m->first_ns),
-		sec(end - m->first_ns), sec(end - p->start_ns),
+	fprintf(f, "  lifetime:  %.6f s .. %.6f s (%.6f s)%s, ", session__sec(s, p->start_ns),
+		session__sec(s, end), sec(end - p->start_ns),
 		p->born_in_trace ? "" : ", started before recording");
 	print_exit(f, p);
 	fprintf(f, "\n  threads:   %zu seen:", p->nthreads);
@@ -103,66 +103,65 @@ int cmd_report(int argc, char **argv)
 	static const struct argp argp = { opts, parse_arg, NULL,
 		"Summarise a session file per process.", NULL, NULL, NULL };
 	const struct trace_reader_stats *st;
+	const struct session_stats *ss;
 	const struct ps_file_header *fh;
 	const struct ps_footer *footer;
-	struct trace_reader *r;
-	struct proc_model pm;
-	struct sched_model *sm;
+	struct session_callbacks cb = {};
+	struct session_opts so = {};
 	struct mem_report *mr = NULL;
-	const struct ps_hdr *h;
+	struct sched_model *sm;
+	struct proc_model *pm;
+	struct session *s;
 	int err = 0, shown = 0;
 	uint64_t lost_total;
 	const uint64_t *lost_by_type;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	r = trace_reader__open(env.input);
-	if (!r)
+	/* --json is scheduling only: no address-space model */
+	so.flags = SESSION_SCHED | (env.json ? 0 : SESSION_VM);
+	s = session__open(env.input, &so);
+	if (!s)
 		return 1;
-	proc_model__init(&pm);
-	sm = sched_model__new(&pm, NULL);
-	mr = mem_report__new(&pm);
-	if (!sm || !mr) {
-		ps_err("out of memory reading '%s'", env.input);
-		err = -ENOMEM;
-		goto out;
-	}
-	while ((h = trace_reader__next(r))) {
-		err = proc_model__apply(&pm, h);
-		if (!err)
-			err = sched_model__apply(sm, h);
-		if (!err)
-			err = mem_report__apply(mr, h);
-		if (err) {
-			ps_err("out of memory reading '%s'", env.input);
-			goto out;
+	pm = session__procs(s);
+	if (!env.json) {
+		mr = mem_report__new();
+		if (!mr) {
+			err = -ENOMEM;
+			goto nomem;
 		}
+		cb.vm = mem_report__vm_callbacks(mr);
 	}
-	fh = trace_reader__header(r);
-	st = trace_reader__stats(r);
-	footer = trace_reader__footer(r);
-	sched_model__finish(sm, footer && footer->end_ns > pm.last_ns ? footer->end_ns : pm.last_ns);
+	err = session__replay(s, &cb);
+	if (!err && mr)
+		err = mem_report__error(mr);
+	if (err)
+		goto nomem;
+	sm = session__sched(s);
+	fh = session__header(s);
+	st = session__reader_stats(s);
+	ss = session__stats(s);
+	footer = session__footer(s);
 	if (env.json) {
-		if (env.pid && !proc_model__process(&pm, env.pid)) {
+		if (env.pid && !proc_model__process(pm, env.pid)) {
 			ps_err("no process %ld in '%s'", env.pid, env.input);
 			err = -1;
 			goto out;
 		}
-		err = sched_report__json(stdout, &pm, sm, env.pid,
-					 footer && footer->end_ns > pm.last_ns ? footer->end_ns : pm.last_ns);
+		err = sched_report__json(stdout, pm, sm, env.pid, session__end_ns(s));
 		if (err)
 			ps_err("cannot write the report: %s", strerror(-err));
 		goto out;
 	}
-	lost_total = footer ? footer->lost_total : pm.lost_total;
-	lost_by_type = footer ? (const uint64_t *)footer->lost_by_type : pm.lost_by_type;
+	lost_total = footer ? footer->lost_total : pm->lost_total;
+	lost_by_type = footer ? (const uint64_t *)footer->lost_by_type : pm->lost_by_type;
 
 	printf("# procscope report: %s\n", env.input);
 	printf("# recorded by procscope %s on Linux %s, %u CPUs: %s\n", fh->procscope_version,
-	       fh->kernel_release, fh->ncpus, trace_reader__cmdline(r));
-	printf("# targets: %s\n", trace_reader__targets(r));
+	       fh->kernel_release, fh->ncpus, session__cmdline(s));
+	printf("# targets: %s\n", session__targets(s));
 	printf("# %llu records over %.6f s, %zu processes",
-	       (unsigned long long)st->records, sec(pm.last_ns - pm.first_ns), pm.nprocs);
+	       (unsigned long long)st->records, sec(pm->last_ns - pm->first_ns), pm->nprocs);
 	if (footer && footer->exit_status >= 0)
 		printf(", command exit status %d", footer->exit_status);
 	printf("\n# lost records: %llu", (unsigned long long)lost_total);
@@ -170,17 +169,21 @@ int cmd_report(int argc, char **argv)
 		if (lost_by_type[t])
 			printf(" %s=%llu", rec_info__name(t), (unsigned long long)lost_by_type[t]);
 	printf("\n");
+	if (ss->late)
+		printf("# %llu records came more than %.0f ms out of time order (up to %.3f ms): "
+		       "placed at the last time already replayed\n", (unsigned long long)ss->late,
+		       SESSION_WINDOW_NS / 1e6, ss->max_late_ns / 1e6);
 	if (!footer)
 		printf("# WARNING: no footer: the recording did not finish; read up to its last whole chunk\n");
 	if (st->bad_chunks)
 		printf("# WARNING: %llu damaged chunks skipped\n", (unsigned long long)st->bad_chunks);
 
-	for (size_t i = 0; i < pm.nprocs; i++) {
-		if (env.pid && pm.order[i]->pid != env.pid)
+	for (size_t i = 0; i < pm->nprocs; i++) {
+		if (env.pid && pm->order[i]->pid != env.pid)
 			continue;
-		report_process(stdout, &pm, pm.order[i]);
-		sched_report__process(stdout, sm, pm.order[i]);
-		mem_report__process(stdout, mr, pm.order[i]);
+		report_process(stdout, s, pm->order[i]);
+		sched_report__process(stdout, sm, pm->order[i]);
+		mem_report__process(stdout, mr, s, pm->order[i]);
 		shown++;
 	}
 	if (env.pid && !shown) {
@@ -188,11 +191,12 @@ int cmd_report(int argc, char **argv)
 		err = -1;
 	}
 	if (!env.pid)
-		sched_report__summary(stdout, &pm, sm);
+		sched_report__summary(stdout, pm, sm);
+	goto out;
+nomem:
+	ps_err("out of memory reading '%s'", env.input);
 out:
-	sched_model__free(sm);
 	mem_report__free(mr);
-	proc_model__free(&pm);
-	trace_reader__free(r);
+	session__free(s);
 	return err ? 1 : 0;
 }

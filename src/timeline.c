@@ -2,9 +2,9 @@
 /*
  * procscope timeline: a terminal picture of the scheduling model, one row
  * per thread (or per CPU with --cpus), one column per time slice. Each
- * cell shows the state that took most of its slice. Two passes over the
- * file: the first finds the time span, the second paints the cells from
- * the model's intervals, so memory is rows x columns whatever the length.
+ * cell shows the state that took most of its slice. One replay paints the
+ * cells from the model's intervals (the span comes from the session before
+ * it), so memory is rows x columns whatever the length.
  */
 #include <argp.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include "idmap.h"
 #include "proc_model.h"
 #include "sched_model.h"
-#include "trace_reader.h"
+#include "session.h"
 #include "util.h"
 
 #define LABEL_W		24	/* row label columns, separator included */
@@ -235,7 +235,7 @@ static char thread_letter(size_t k)
 	return k < sizeof(letters) - 1 ? letters[k] : '*';
 }
 
-static void print_ruler(const struct paint *pt, uint64_t origin)
+static void print_ruler(const struct paint *pt, const struct session *s)
 {
 	char line[4200];
 	int n = pt->cols;
@@ -244,7 +244,7 @@ static void print_ruler(const struct paint *pt, uint64_t origin)
 	line[n] = '\0';
 	for (int c = 0; c < n; c += 20) {
 		char lab[32];
-		double t = (pt->from - origin + (double)(pt->to - pt->from) * c / n) / 1e9;
+		double t = session__sec(s, pt->from) + (double)(pt->to - pt->from) * c / n / 1e9;
 		int len = snprintf(lab, sizeof(lab), "|%.3fs", t);
 
 		if (c + len <= n)
@@ -254,13 +254,13 @@ static void print_ruler(const struct paint *pt, uint64_t origin)
 }
 
 static void print_rows(struct paint *pt, const struct proc_model *pm, const struct sched_model *sm,
-		       uint64_t origin)
+		       const struct session *s)
 {
 	char line[4200];
 	uint32_t legend[52];
 	size_t nlegend = 0;
 
-	print_ruler(pt, origin);
+	print_ruler(pt, s);
 	for (size_t i = 0; i < pt->nrows; i++) {
 		struct row *r = &pt->rows[i];
 		char label[64];
@@ -347,12 +347,11 @@ int cmd_timeline(int argc, char **argv)
 		"EXAMPLES:\n  procscope timeline -i run.data --pid 1234\n"
 		"  procscope timeline --from 1.2s --to 1.5s --cpus -w 120", NULL, NULL, NULL };
 	struct sched_callbacks cb = { on_interval, on_cpu_interval, NULL };
+	struct session_opts so = { .flags = SESSION_SCHED };
+	struct session_callbacks scb = { .sched = &cb };
 	struct paint pt = { 0 };
-	struct sched_model *sm = NULL;
-	struct proc_model pm;
-	struct trace_reader *r;
-	const struct ps_hdr *h;
-	const struct ps_footer *footer;
+	struct proc_model *pm;
+	struct session *s;
 	uint64_t first, last, from = 0, to = UINT64_MAX;
 	int err = 0;
 
@@ -363,60 +362,46 @@ int cmd_timeline(int argc, char **argv)
 		       env.from && ps_parse_time(env.from, &from) ? env.from : env.to);
 		return 2;
 	}
-	r = trace_reader__open(env.input);
-	if (!r)
+	s = session__open(env.input, &so);
+	if (!s)
 		return 1;
-	proc_model__init(&pm);
-	/* pass 1: the span, and whether --pid exists */
-	while ((h = trace_reader__next(r)))
-		if (proc_model__apply(&pm, h))
-			goto nomem;
-	footer = trace_reader__footer(r);
-	first = pm.first_ns;
-	last = footer && footer->end_ns > pm.last_ns ? footer->end_ns : pm.last_ns;
-	if (env.pid && !proc_model__process(&pm, env.pid)) {
-		ps_err("no process %ld in '%s'", env.pid, env.input);
-		err = -ENOENT;
-		goto out;
-	}
-	if (!pm.records || last <= first) {
+	pm = session__procs(s);
+	/* the span before painting: the first record (one window read ahead) and the end */
+	first = session__first_ns(s);
+	last = session__end_ns(s);
+	if (!first || last <= first) {
 		ps_err("'%s' holds no records to draw", env.input);
 		err = -ENOENT;
 		goto out;
 	}
-	pt.from = first + from;
-	pt.to = to == UINT64_MAX || first + to > last ? last : first + to;
-	if (from >= last - first || pt.to <= pt.from) {
-		ps_err("empty window: the recording spans 0..%.6f s", (last - first) / 1e9);
+	/* --from/--to count from time zero; without --from the picture starts at the first record */
+	pt.from = env.from ? session__abs_ns(s, from) : first;
+	pt.to = to == UINT64_MAX || session__abs_ns(s, to) > last ? last : session__abs_ns(s, to);
+	if (pt.from >= last || pt.to <= pt.from) {
+		ps_err("empty window: the recording spans %.6f..%.6f s", session__sec(s, first),
+		       session__sec(s, last));
 		err = -EINVAL;
 		goto out;
 	}
 	pt.cols = (env.width ? env.width : (int)term_width()) - LABEL_W;
-	proc_model__free(&pm);
-
-	/* pass 2: paint */
-	trace_reader__rewind(r);
-	trace_reader__set_quiet(r, true);
-	proc_model__init(&pm);
 	cb.ctx = &pt;
-	pt.pm = &pm;
-	sm = sched_model__new(&pm, &cb);
-	if (!sm)
+	pt.pm = pm;
+	err = session__replay(s, &scb);
+	if (err || pt.err)
 		goto nomem;
-	while ((h = trace_reader__next(r))) {
-		if (proc_model__apply(&pm, h) || sched_model__apply(sm, h) || pt.err)
-			goto nomem;
+	if (env.pid && !proc_model__process(pm, env.pid)) {
+		ps_err("no process %ld in '%s'", env.pid, env.input);
+		err = -ENOENT;
+		goto out;
 	}
-	sched_model__finish(sm, last);
-	if (pt.err)
-		goto nomem;
-	printf("# %s: %.3f..%.3f s of %.3f s, %.3f ms/column%s\n", env.input,
-	       (pt.from - first) / 1e9, (pt.to - first) / 1e9, (last - first) / 1e9,
-	       (pt.to - pt.from) / 1e6 / pt.cols, pt.nrows >= MAX_ROWS ? " (rows cut)" : "");
+	printf("# %s: %.3f..%.3f s of %.3f..%.3f s, %.3f ms/column%s\n", env.input,
+	       session__sec(s, pt.from), session__sec(s, pt.to), session__sec(s, first),
+	       session__sec(s, last), (pt.to - pt.from) / 1e6 / pt.cols,
+	       pt.nrows >= MAX_ROWS ? " (rows cut)" : "");
 	if (!pt.nrows)
 		printf("(no scheduling records in this window)\n");
 	else
-		print_rows(&pt, &pm, sm, first);
+		print_rows(&pt, pm, session__sched(s), s);
 	goto out;
 nomem:
 	ps_err("out of memory reading '%s'", env.input);
@@ -429,8 +414,6 @@ out:
 	}
 	free(pt.rows);
 	idmap__free(&pt.rows_by_key);
-	sched_model__free(sm);
-	proc_model__free(&pm);
-	trace_reader__free(r);
+	session__free(s);
 	return err ? 1 : 0;
 }
