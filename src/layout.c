@@ -27,10 +27,13 @@ static struct {
 	bool json;
 } env = { .input = "procscope.data", .at = "end" };
 
+enum { OPT_AT = 0x100 };
+
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
 	{ "pid", 'p', "PID", 0, "The process to show (required)", 0 },
-	{ "at", 't', "TIME", 0, "Seconds from the start of the recording, or 'end' (default): "
+	/* time options have no short form: -t and -f meant different things in different verbs */
+	{ "at", OPT_AT, "TIME", 0, "Seconds from the start of the recording, or 'end' (default): "
 	  "right before the process exited", 0 },
 	{ "json", 'j', NULL, 0, "JSON instead of the diagram", 0 },
 	{},
@@ -46,7 +49,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (ps_parse_pid(arg, &env.pid))
 			argp_error(state, "invalid PID '%s'", arg);
 		break;
-	case 't':
+	case OPT_AT:
 		env.at = arg;
 		break;
 	case 'j':

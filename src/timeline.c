@@ -29,11 +29,14 @@ static struct {
 	int width;
 } env = { .input = "procscope.data" };
 
+enum { OPT_FROM = 0x100, OPT_TO };
+
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
 	{ "pid", 'p', "PID", 0, "Only the threads of this process", 0 },
-	{ "from", 'f', "TIME", 0, "Start, from the recording's start: 1.5, 200ms, 2s (default 0)", 0 },
-	{ "to", 't', "TIME", 0, "End, same units, or \"end\" (default)", 0 },
+	/* time options have no short form: -t and -f meant different things in different verbs */
+	{ "from", OPT_FROM, "TIME", 0, "Start, from the recording's start: 1.5, 200ms, 2s (default 0)", 0 },
+	{ "to", OPT_TO, "TIME", 0, "End, same units, or \"end\" (default)", 0 },
 	{ "cpus", 'c', NULL, 0, "One row per CPU instead of per thread", 0 },
 	{ "width", 'w', "COLS", 0, "Total width in columns (default $COLUMNS or 80)", 0 },
 	{},
@@ -51,10 +54,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (ps_parse_pid(arg, &env.pid))
 			argp_error(state, "invalid PID '%s'", arg);
 		break;
-	case 'f':
+	case OPT_FROM:
 		env.from = arg;
 		break;
-	case 't':
+	case OPT_TO:
 		env.to = arg;
 		break;
 	case 'c':
