@@ -42,7 +42,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps demo test unit e2e clean vmlinux bench
+.PHONY: all deps demo test unit e2e clean vmlinux bench fuzz
 
 all: $(BIN) $(WORKLOADS)
 ifeq ($(OUTPUT),build)
@@ -79,6 +79,27 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 	$(call msg,WORKLOAD,$@)
 	$(Q)$(CC) -g -O1 $(WARN) $< -o $@ -lpthread -ldl
 
+# libFuzzer harnesses (tests/fuzz/): the user side rebuilt with clang under
+# -fsanitize=fuzzer,address,undefined into $(OUTPUT)/fuzz/; tests/fuzz/run.sh
+# runs them, bench/fuzz.sh for a long campaign.
+FUZZ_DIR   := $(OUTPUT)/fuzz
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_OBJS  := $(patsubst src/%.c,$(FUZZ_DIR)/%.o,$(filter-out src/main.c,$(SRCS)))
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_DIR):
+	$(Q)mkdir -p $@
+
+$(FUZZ_DIR)/%.o: src/%.c $(wildcard src/*.h) include/records.h $(SKELS) | $(FUZZ_DIR)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(WARN) $(INCLUDES) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
+	$(call msg,FUZZER,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(WARN) $(INCLUDES) -Isrc $< $(FUZZ_OBJS) $(LDLIBS) -o $@
+
 # vmlinux.h holds the kernel's types for CO-RE; any kernel of the same
 # architecture with BTF will do, the probes relocate at load time.
 $(VMLINUX_H):
@@ -104,6 +125,7 @@ demo: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SAN=1 build-san/procscope $(patsubst $(OUTPUT)/%,build-san/%,$(UNIT_BINS))
+	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)tests/run.sh
 
 bench: all

@@ -40,8 +40,9 @@ struct trace_reader {
 	const char *targets;
 	__u64 first_chunk;	/* offset of the first chunk */
 	__u64 off;		/* offset of the next chunk */
-	__u8 *stored;		/* current chunk as stored */
-	__u8 *buf;		/* current chunk's records */
+	__u8 *stored;		/* current chunk as stored, stored_cap bytes */
+	__u8 *buf;		/* current chunk's records, buf_cap bytes */
+	size_t stored_cap, buf_cap;
 	const __u8 *recs;
 	size_t recs_len;
 	size_t rec_off;
@@ -158,9 +159,7 @@ struct trace_reader *trace_reader__open(const char *path)
 		return NULL;
 	r->fd = -1;
 	r->path = strdup(path);
-	r->buf = malloc(PS_CHUNK_MAX_RAW);
-	r->stored = malloc(STORED_MAX);
-	if (!r->path || !r->buf || !r->stored) {
+	if (!r->path) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -277,15 +276,36 @@ static void read_error(struct trace_reader *r, __u64 at, int err)
 	r->off = r->file_len;
 }
 
+/* Grows *BUF to hold LEN bytes: buffers follow the largest chunk read, not the cap. */
+static int reserve(__u8 **buf, size_t *cap, size_t len)
+{
+	__u8 *b;
+
+	if (len <= *cap)
+		return 0;
+	b = realloc(*buf, len);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = len;
+	return 0;
+}
+
 /* Offset of the next chunk magic after OFF, or file_len. O(n) scan, only after damage. */
 static __u64 resync(struct trace_reader *r, __u64 off)
 {
 	const __u32 magic = PS_CHUNK_MAGIC;
-	__u8 *blk = r->buf;	/* free between chunks */
 
 	for (off++; off + sizeof(struct ps_chunk_header) <= r->file_len;) {
 		size_t n = r->file_len - off < RESYNC_BLOCK ? r->file_len - off : RESYNC_BLOCK;
-		int err = read_at(r, blk, n, off);
+		__u8 *blk;
+		int err;
+
+		/* the stored buffer is free between chunks */
+		err = reserve(&r->stored, &r->stored_cap, n);
+		blk = r->stored;
+		if (!err)
+			err = read_at(r, blk, n, off);
 
 		if (err == -ENODATA) {
 			shrank(r, off);
@@ -343,6 +363,11 @@ static bool load_chunk(struct trace_reader *r)
 			r->off = r->file_len;
 			return false;
 		}
+		err = reserve(&r->stored, &r->stored_cap, ch.stored_len);
+		if (err) {
+			read_error(r, at, err);
+			return false;
+		}
 		err = read_at(r, r->stored, ch.stored_len, at + sizeof(ch));
 		if (err) {
 			err == -ENODATA ? shrank(r, at) : read_error(r, at, err);
@@ -356,14 +381,21 @@ static bool load_chunk(struct trace_reader *r)
 		if (ch.flags & (PS_CHUNK_ZSTD | PS_CHUNK_ZLIB)) {
 			bool ok;
 
+			/* raw_len is checked against the cap and against what inflates */
+			err = reserve(&r->buf, &r->buf_cap, ch.raw_len ? ch.raw_len : 1);
+			if (err) {
+				read_error(r, at, err);
+				return false;
+			}
+
 			if (ch.flags & PS_CHUNK_ZSTD) {
-				size_t n = ZSTD_decompress(r->buf, PS_CHUNK_MAX_RAW, r->stored,
+				size_t n = ZSTD_decompress(r->buf, ch.raw_len, r->stored,
 							   ch.stored_len);
 
 				ok = !ZSTD_isError(n) && n == ch.raw_len;
 				raw_len = n;
 			} else {
-				uLongf n = PS_CHUNK_MAX_RAW;
+				uLongf n = ch.raw_len;
 
 				ok = uncompress(r->buf, &n, r->stored, ch.stored_len) == Z_OK &&
 				     n == ch.raw_len;
