@@ -3,13 +3,17 @@
  * The replay core (session.h): the reorder queue, time zero, the models in
  * their fixed order, and each record resolved to its thread once.
  *
- * The queue: record copies are appended to BLOCK_BYTES blocks; a sorted
- * array of (timestamp, record) entries says the delivery order. A new
- * record almost always belongs at the array's end, so the place is found
- * by looking back from the end (a binary search past SCAN_BACK entries)
- * and what follows is moved up: O(1) per record on a nearly sorted file.
- * A block is reused once every record in it was delivered; blocks are
- * aligned to their size, so a record's block is found from its address.
+ * The queue: record copies are appended to BLOCK_BYTES blocks; entries
+ * (time, arrival number, record) go into sorted runs, each a FIFO: a new
+ * record joins the run whose last time is the latest not after its own,
+ * or opens a run. Delivery takes the smallest head over the runs. A nearly
+ * sorted file makes one long run plus short ones for each inversion (and
+ * one for a snapshot written ahead of older probe records), so a record
+ * costs a copy and a look at a few runs: no heap, no shifting. More than
+ * MAX_RUNS runs at once (only an adversarial file) releases the oldest
+ * early, like a full queue. A block is reused once every record in it was
+ * delivered; blocks are aligned to their size, so a record's block is
+ * found from its address.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +24,7 @@
 #define BLOCK_BYTES	(256u << 10)	/* > the largest record (hdr.size is 16 bits) */
 #define MAX_BLOCKS	(SESSION_QUEUE_BYTES / BLOCK_BYTES)
 #define SPARE_BLOCKS	2	/* kept for reuse instead of freed */
-#define SCAN_BACK	16	/* entries compared one by one before bisecting */
+#define MAX_RUNS	64
 
 struct qblock {
 	struct qblock *next;	/* spare list */
@@ -31,12 +35,21 @@ struct qblock {
 
 struct qentry {
 	uint64_t ts;
+	uint64_t seq;		/* arrival: ties across runs keep file order */
 	struct ps_hdr *rec;
 };
 
+/* A FIFO of entries in (ts, seq) order: a ring of cap (a power of 2) slots. */
+struct qrun {
+	struct qentry *e;
+	size_t head, n, cap;
+};
+
 struct queue {
-	struct qentry *e;	/* sorted by ts, then arrival: [head, tail) */
-	size_t head, tail, cap;
+	struct qrun runs[MAX_RUNS];	/* [0, nruns) in use; the rest keep their rings */
+	unsigned nruns;
+	unsigned min;		/* run with the smallest head, if nruns */
+	uint64_t seq;
 	struct qblock *cur;	/* being filled */
 	struct qblock *spare;
 	unsigned nspare;
@@ -122,85 +135,135 @@ static void *queue_alloc(struct queue *q, size_t size)
 	return p;
 }
 
-/* Index of the first entry later than TS: ties keep arrival order. */
-static size_t queue_place(const struct queue *q, uint64_t ts)
+static const struct qentry *run_head(const struct qrun *r)
 {
-	size_t lo = q->head, hi = q->tail, stop;
-
-	stop = hi - lo > SCAN_BACK ? hi - SCAN_BACK : lo;
-	while (hi > stop && q->e[hi - 1].ts > ts)
-		hi--;
-	if (hi > stop || hi == lo || q->e[hi - 1].ts <= ts)
-		return hi;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (q->e[mid].ts > ts)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return lo;
+	return &r->e[r->head];
 }
 
-static int queue_grow(struct queue *q)
+static const struct qentry *run_tail(const struct qrun *r)
 {
-	struct qentry *a;
-	size_t cap;
+	return &r->e[(r->head + r->n - 1) & (r->cap - 1)];
+}
 
-	if (q->head > q->cap / 4) {	/* room at the front: slide down, amortised O(1) */
-		memmove(q->e, q->e + q->head, (q->tail - q->head) * sizeof(*q->e));
-		q->tail -= q->head;
-		q->head = 0;
-		return 0;
+static bool entry_before(const struct qentry *a, const struct qentry *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
+
+static void find_min(struct queue *q)
+{
+	q->min = 0;
+	for (unsigned i = 1; i < q->nruns; i++)
+		if (entry_before(run_head(&q->runs[i]), run_head(&q->runs[q->min])))
+			q->min = i;
+}
+
+/* The run a record stamped TS joins: -1 if it needs a new one. */
+static int run_for(const struct queue *q, uint64_t ts)
+{
+	uint64_t best_ts = 0;
+	int best = -1;
+
+	for (unsigned i = 0; i < q->nruns; i++) {
+		uint64_t t = run_tail(&q->runs[i])->ts;
+
+		if (t <= ts && (best < 0 || t > best_ts)) {
+			best = i;
+			best_ts = t;
+		}
 	}
-	cap = q->cap ? q->cap * 2 : 4096;
-	a = realloc(q->e, cap * sizeof(*a));
+	return best;
+}
+
+static int run_grow(struct qrun *r)
+{
+	size_t cap = r->cap ? r->cap * 2 : 1024;
+	struct qentry *a = malloc(cap * sizeof(*a));
+
 	if (!a)
 		return -ENOMEM;
-	q->e = a;
-	q->cap = cap;
+	for (size_t i = 0; i < r->n; i++)	/* unwrap into the new ring */
+		a[i] = r->e[(r->head + i) & (r->cap - 1)];
+	free(r->e);
+	r->e = a;
+	r->head = 0;
+	r->cap = cap;
 	return 0;
 }
 
 /* Queues a copy of H stamped TS. 0, -ENOBUFS (deliver some first) or -ENOMEM. */
 static int queue_push(struct queue *q, const struct ps_hdr *h, uint64_t ts)
 {
+	int i = run_for(q, ts);
 	struct ps_hdr *rec;
-	size_t at;
+	struct qentry *e;
+	struct qrun *r;
 
-	if (q->tail == q->cap && queue_grow(q))
+	if (i < 0 && q->nruns == MAX_RUNS)
+		return -ENOBUFS;
+	r = &q->runs[i < 0 ? q->nruns : (unsigned)i];
+	if (i < 0)
+		r->head = 0;	/* a reused ring: its old entries are gone */
+	if (r->n == r->cap && run_grow(r))
 		return -ENOMEM;
 	rec = queue_alloc(q, h->size);
 	if (!rec)
 		return -errno;
 	memcpy(rec, h, h->size);
 	rec->ts_ns = ts;
-	at = queue_place(q, ts);
-	if (at < q->tail)
-		memmove(q->e + at + 1, q->e + at, (q->tail - at) * sizeof(*q->e));
-	q->e[at].ts = ts;
-	q->e[at].rec = rec;
-	q->tail++;
+	e = &r->e[(r->head + r->n) & (r->cap - 1)];
+	e->ts = ts;
+	e->seq = q->seq++;
+	e->rec = rec;
+	r->n++;
+	if (i < 0) {
+		if (!q->nruns || entry_before(e, run_head(&q->runs[q->min])))
+			q->min = q->nruns;
+		q->nruns++;
+	}
 	return 0;
 }
 
 static bool queue_empty(const struct queue *q)
 {
-	return q->head == q->tail;
+	return !q->nruns;
+}
+
+/* The oldest queued record, taken out of its run. */
+static struct ps_hdr *queue_pop(struct queue *q)
+{
+	struct qrun *r = &q->runs[q->min];
+	struct ps_hdr *rec = r->e[r->head].rec;
+
+	r->head = (r->head + 1) & (r->cap - 1);
+	if (!--r->n) {	/* drop the run, keep its ring for the next one */
+		struct qrun last = q->runs[--q->nruns];
+
+		q->runs[q->nruns] = *r;
+		*r = last;
+	}
+	if (q->nruns)
+		find_min(q);
+	return rec;
 }
 
 static void queue_free(struct queue *q)
 {
 	struct qblock *b, *next;
 
+	/* blocks still holding records: free each once, through its records */
+	while (q->nruns) {
+		b = block_of(queue_pop(q));
+		if (b != q->cur && !--b->live)
+			free(b);
+	}
 	for (b = q->spare; b; b = next) {
 		next = b->next;
 		free(b);
 	}
 	free(q->cur);
-	free(q->e);
-	/* blocks still holding records: each is found through its entries */
+	for (unsigned i = 0; i < MAX_RUNS; i++)
+		free(q->runs[i].e);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -246,17 +309,13 @@ static int deliver(struct session *s, const struct ps_hdr *h, const struct sessi
 /* Delivers the queue's oldest record. */
 static int deliver_head(struct session *s, const struct session_callbacks *cb)
 {
-	struct queue *q = &s->q;
-	struct ps_hdr *rec = q->e[q->head].rec;
+	struct ps_hdr *rec = queue_pop(&s->q);
 	struct qblock *b = block_of(rec);
 	int err;
 
-	q->head++;
 	err = deliver(s, rec, cb);
 	if (!--b->live)
-		block_release(q, b);
-	if (q->head == q->tail)
-		q->head = q->tail = 0;
+		block_release(&s->q, b);
 	return err;
 }
 
@@ -269,7 +328,7 @@ static bool head_ready(const struct session *s)
 	if (s->eof)
 		return true;
 	return s->mark_set && s->mark_ns >= SESSION_WINDOW_NS &&
-	       q->e[q->head].ts <= s->mark_ns - SESSION_WINDOW_NS;
+	       run_head(&q->runs[q->min])->ts <= s->mark_ns - SESSION_WINDOW_NS;
 }
 
 /*
@@ -297,7 +356,7 @@ static int read_one(struct session *s, const struct session_callbacks *cb)
 	}
 	while ((err = queue_push(&s->q, h, ts)) == -ENOBUFS) {
 		if (!cb)
-			return err;	/* cannot happen: prime() stops a block short of the bound */
+			return err;	/* cannot happen: prime() stops short of both bounds */
 		s->stats.forced++;
 		err = deliver_head(s, cb);
 		if (err)
@@ -316,8 +375,8 @@ static int read_one(struct session *s, const struct session_callbacks *cb)
 
 /*
  * Fills the queue until its oldest record is ready, without delivering:
- * what session__first_ns() needs before replay. Stops one block short of
- * the bound so that no record read here ever has to wait for room.
+ * what session__first_ns() needs before replay. Stops one block and one
+ * run short of the bounds so that no record read here waits for room.
  */
 static int prime(struct session *s)
 {
@@ -325,7 +384,8 @@ static int prime(struct session *s)
 
 	if (s->flags & SESSION_RAW || s->replayed)
 		return 0;
-	while (!s->eof && !head_ready(s) && s->q.nblocks < MAX_BLOCKS - 1) {
+	while (!s->eof && !head_ready(s) && s->q.nblocks < MAX_BLOCKS - 1 &&
+	       s->q.nruns < MAX_RUNS) {
 		err = read_one(s, NULL);
 		if (err < 0)
 			return err;
@@ -433,13 +493,6 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
-	/* queued records live in blocks reachable from the entries: free each block once */
-	for (size_t i = s->q.head; i < s->q.tail; i++) {
-		struct qblock *b = block_of(s->q.e[i].rec);
-
-		if (b != s->q.cur && !--b->live)
-			free(b);
-	}
 	queue_free(&s->q);
 	sched_model__free(s->sm);
 	vm_model__free(s->vm);
@@ -531,7 +584,7 @@ uint64_t session__first_ns(struct session *s)
 		return s->pm.records ? s->pm.first_ns : 0;
 	if (s->flags & SESSION_RAW || prime(s) || queue_empty(&s->q))
 		return 0;
-	return s->q.e[s->q.head].ts;
+	return run_head(&s->q.runs[s->q.min])->ts;
 }
 
 const struct ps_footer *session__footer(const struct session *s)

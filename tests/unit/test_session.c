@@ -156,6 +156,50 @@ static void test_order(void)
 	session__free(s);
 }
 
+static int by_time_then_index(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;	/* (ts, index) pairs */
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+/*
+ * Many CPUs' worth of jitter (inversions of up to 2 ms, well inside the
+ * window, and many equal times): the delivery is exactly a stable sort of
+ * the file by time.
+ */
+static void test_jitter(void)
+{
+	static uint64_t want[100000][2];
+	struct trace_writer *w = start();
+	size_t n = PS_ARRAY_SIZE(want);
+	struct session *s;
+
+	srandom(8);
+	for (size_t i = 0; i < n; i++) {
+		/* 10 us apart, then moved back by up to 2 ms one time in 16, in 1 us steps */
+		uint64_t ts = ZERO_NS + i * 10000 - (random() % 16 ? 0 : random() % 2000 * 1000);
+
+		want[i][0] = ts;
+		want[i][1] = i;
+		add_brk(w, i % 4, ts, i);
+	}
+	finish(w, ZERO_NS + n * 10000);
+	qsort(want, n, sizeof(want[0]), by_time_then_index);
+	s = replay(0, 0);
+	CHECK_EQ(seen.n, n);
+	for (size_t i = 0; i < n && i < seen.n; i++)
+		if (seen.id[i] != want[i][1]) {
+			CHECK_EQ(seen.id[i], want[i][1]);
+			break;
+		}
+	CHECK_EQ(session__stats(s)->late, 0);
+	CHECK_EQ(session__stats(s)->forced, 0);
+	session__free(s);
+}
+
 /*
  * A record more than the window behind the newest one arrives after
  * later records went out: delivered, never dropped, its time raised to
@@ -353,6 +397,7 @@ int main(void)
 	}
 	snprintf(path, sizeof(path), "%s/s.data", dir);
 	test_order();
+	test_jitter();
 	test_late();
 	test_snapshot();
 	test_bound();
