@@ -465,6 +465,7 @@ int session__replay(struct session *s, const struct session_callbacks *cb)
 struct session *session__open(const char *path, const struct session_opts *opts)
 {
 	struct session *s = calloc(1, sizeof(*s));
+	struct ps_footer tail;
 	int err;
 
 	if (!s)
@@ -485,6 +486,11 @@ struct session *session__open(const char *path, const struct session_opts *opts)
 	}
 	s->flags = opts ? opts->flags : 0;
 	s->zero_ns = trace_reader__header(s->r)->start_ns;
+	/* the end before any record is read: the footer at the file's tail (one small read) */
+	if (!trace_reader__tail_footer(s->r, &tail)) {
+		s->end_ns = tail.end_ns;
+		s->end_known = true;
+	}
 	proc_model__init(&s->pm);
 	return s;
 }
@@ -572,7 +578,7 @@ uint64_t session__end_ns(struct session *s)
 		s->end_ns = f && f->end_ns > s->last_ns ? f->end_ns : s->last_ns;
 		s->end_known = true;
 	} else if (!s->end_known) {
-		s->end_ns = scan_end(s);
+		s->end_ns = scan_end(s);	/* no footer at the tail: a cut-short file */
 		s->end_known = true;
 	}
 	return s->end_ns;

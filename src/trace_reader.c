@@ -435,6 +435,45 @@ static bool load_chunk(struct trace_reader *r)
 	return false;
 }
 
+int trace_reader__tail_footer(struct trace_reader *r, struct ps_footer *out)
+{
+	struct trace_reader_stats stats = r->stats;
+	struct ps_chunk_header ch;
+	bool quiet = r->quiet;
+	__u8 tail[4096];	/* the footer chunk: < 1 KiB (header, ~60 counters) */
+	__u64 start;
+	size_t n, i;
+	int err = -ENOENT;
+
+	if (r->recs || r->off != r->first_chunk)
+		return -EBUSY;
+	n = r->file_len - r->first_chunk < sizeof(tail) ? r->file_len - r->first_chunk : sizeof(tail);
+	start = r->file_len - n;
+	if (n < sizeof(ch) || read_at(r, tail, n, start))
+		return -ENOENT;
+	/* the last chunk header whose payload ends the file exactly; load_chunk() checks the rest */
+	for (i = n - sizeof(ch) + 1; i-- > 0;) {
+		memcpy(&ch, tail + i, sizeof(ch));
+		if (ch.magic != PS_CHUNK_MAGIC || !(ch.flags & PS_CHUNK_FOOTER) ||
+		    start + i + sizeof(ch) + ch.stored_len != r->file_len)
+			continue;
+		r->quiet = true;
+		r->off = start + i;
+		load_chunk(r);
+		if (r->stats.has_footer) {
+			*out = r->footer;
+			err = 0;
+		}
+		break;
+	}
+	/* back to the start, as if nothing was read */
+	r->quiet = quiet;
+	r->stats = stats;
+	r->off = r->first_chunk;
+	r->recs = NULL;
+	return err;
+}
+
 /* The warnings every verb prints once about a session it could not read whole. */
 static void summarize(struct trace_reader *r)
 {

@@ -48,6 +48,13 @@ void trace_reader__rewind(struct trace_reader *r);
 /* Valid once next() returned NULL: NULL when the file has no footer. */
 const struct ps_footer *trace_reader__footer(const struct trace_reader *r);
 const struct trace_reader_stats *trace_reader__stats(const struct trace_reader *r);
+/*
+ * Before the first next(): the footer, read from the file's tail alone (a
+ * few KiB), so a reader can know the end before reading the records.
+ * 0, -ENOENT if the file does not end with a good footer chunk (cut
+ * short: read it through), -EBUSY once reading began.
+ */
+int trace_reader__tail_footer(struct trace_reader *r, struct ps_footer *out);
 /* Silences damage warnings (for a second pass over the same file). */
 void trace_reader__set_quiet(struct trace_reader *r, bool quiet);
 /*

@@ -316,9 +316,11 @@ static void test_time_zero(void)
 	CHECK_EQ(session__abs_ns(s, UINT64_MAX), UINT64_MAX);
 	CHECK(session__sec(s, ZERO_NS + 1500 * MS) == 1.5);
 	CHECK(session__sec(s, ZERO_NS - 500 * MS) == -0.5);
+	/* the end from the footer at the file's tail: no record read for it */
+	CHECK_EQ(session__end_ns(s), ZERO_NS + 4000 * MS);
+	CHECK_EQ(session__reader_stats(s)->records, 0);
 	/* before replay, from the queue alone */
 	CHECK_EQ(session__first_ns(s), ZERO_NS + 300 * MS);
-	CHECK_EQ(session__end_ns(s), ZERO_NS + 4000 * MS);
 	at = session__abs_ns(s, 1000 * MS);
 	session__free(s);
 
@@ -326,6 +328,13 @@ static void test_time_zero(void)
 	s = replay(0, at);
 	CHECK_EQ(seen.n, 8);	/* 300, 400, ..., 1000 ms */
 	CHECK_EQ(seen.ts[seen.n - 1], ZERO_NS + 1000 * MS);
+	session__free(s);
+
+	/* the tail read leaves the reader at the start: the whole file and its footer follow */
+	s = replay(0, 0);
+	CHECK_EQ(seen.n, 30);
+	CHECK(session__footer(s) != NULL);
+	CHECK_EQ(session__end_ns(s), ZERO_NS + 4000 * MS);
 	session__free(s);
 }
 
