@@ -76,10 +76,17 @@ struct {
 	__type(value, __u64);
 } stack_last SEC(".maps");
 
+/*
+ * The task VMA iterator (Linux 6.7+). Weak, so the object loads without it:
+ * the recorder then sets targ_vma_iter to false (src/features.c), the
+ * verifier drops the calls as dead code, and the recorder reads
+ * /proc/PID/maps at each exec instead.
+ */
+const volatile bool targ_vma_iter = true;
 extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it,
-				 struct task_struct *task, __u64 addr) __ksym;
-extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
-extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+				 struct task_struct *task, __u64 addr) __ksym __weak;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
 
 static __always_inline bool is_traced(__u32 tgid)
 {
@@ -531,6 +538,8 @@ static __always_inline void emit_vmas(struct task_struct *p, __u32 tgid, __u32 t
 	struct vm_area_struct *vma;
 	int n = 0;
 
+	if (!targ_vma_iter)
+		return;
 	if (bpf_iter_task_vma_new(&it, p, 0))
 		goto out;
 	while ((vma = bpf_iter_task_vma_next(&it)) && n < 64) {

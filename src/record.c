@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "commands.h"
+#include "features.h"
 #include "procscope.skel.h"
 #include "snapshot.h"
 #include "trace_writer.h"
@@ -254,7 +255,31 @@ struct recorder {
 	__u64 missed;		/* of lost_total: probe runs the kernel skipped */
 	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
 	int ngone;
+	struct features feat;
+	/* without the VMA iterator: processes to snapshot after this drain */
+	__u32 exec_pids[256];
+	int nexec;
 };
+
+/*
+ * Without the VMA iterator: a process whose mappings the records alone do
+ * not tell, to snapshot after this drain. An exec'd one, and a forked one:
+ * it starts as a copy of its parent, which may have been copied before the
+ * parent's own snapshot.
+ */
+static void note_new_image(struct recorder *rec, const struct ps_hdr *h)
+{
+	__u32 pid;
+
+	if (h->type == PS_REC_EXEC)
+		pid = h->tgid;
+	else if (h->type == PS_REC_FORK && ((const struct ps_fork *)h)->child_tgid != h->tgid)
+		pid = ((const struct ps_fork *)h)->child_tgid;
+	else
+		return;
+	if (rec->nexec < (int)PS_ARRAY_SIZE(rec->exec_pids))
+		rec->exec_pids[rec->nexec++] = pid;
+}
 
 static int on_record(void *ctx, void *data, size_t len)
 {
@@ -264,9 +289,30 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (rec->err || len < sizeof(struct ps_hdr))
 		return 0;
 	err = trace_writer__add(rec->w, data);
+	if (!err && !rec->feat.vma_iter)
+		note_new_image(rec, data);
 	if (err && err != -EINVAL)
 		rec->err = err;
 	return 0;
+}
+
+/*
+ * Drains the ring buffer. Without the VMA iterator, then reads
+ * /proc/PID/maps of each process noted by note_new_image(): after the drain,
+ * so the snapshot follows every record of that process before it in the
+ * file and in time. A process gone by then keeps only what its own
+ * syscalls built (its image's mappings are missing).
+ */
+static void drain(struct recorder *rec)
+{
+	ring_buffer__consume(rec->rb);
+	for (int i = 0; i < rec->nexec && !rec->err; i++) {
+		int err = snapshot__maps(rec->w, rec->exec_pids[i], ps_now_ns(CLOCK_MONOTONIC));
+
+		if (err && err != -ENOENT && err != -ESRCH)
+			rec->err = err;
+	}
+	rec->nexec = 0;
 }
 
 /* The record type each program emits, for charging its skipped runs. */
@@ -414,6 +460,10 @@ static int load_probes(struct recorder *rec)
 	rec->skel->rodata->targ_all = env.all;
 	rec->skel->rodata->targ_self_tgid = getpid();
 	bpf_map__set_max_entries(rec->skel->maps.events, env.ringbuf_bytes);
+	ensure_tracefs();	/* the feature checks look for tracepoints there */
+	err = features__check(rec->skel, &rec->feat);
+	if (err)
+		return err;
 	err = procscope_bpf__load(rec->skel);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
@@ -424,7 +474,6 @@ static int load_probes(struct recorder *rec)
 			       strerror(-err));
 		return err;
 	}
-	ensure_tracefs();
 	err = procscope_bpf__attach(rec->skel);
 	if (err) {
 		ps_err("cannot attach probes: %s%s", strerror(-err),
@@ -573,7 +622,7 @@ int cmd_record(int argc, char **argv)
 		__u64 now;
 
 		nanosleep(&tick, NULL);
-		ring_buffer__consume(rec.rb);
+		drain(&rec);
 		now = ps_now_ns(CLOCK_MONOTONIC);
 		if (!child_done && waitpid(child.pid, &wstatus, WNOHANG) == child.pid) {
 			child_done = true;
@@ -594,7 +643,7 @@ int cmd_record(int argc, char **argv)
 			break;
 	}
 	/* what the probes wrote up to now, then close the file */
-	ring_buffer__consume(rec.rb);
+	drain(&rec);
 	if (!rec.err)
 		rec.err = update_lost(&rec, true);
 	footer.end_ns = ps_now_ns(CLOCK_MONOTONIC);

@@ -10,12 +10,13 @@
 #include "snapshot.h"
 #include "util.h"
 
-static void fill_hdr(struct ps_hdr *h, unsigned type, size_t size, pid_t tgid, pid_t tid)
+static void fill_hdr(struct ps_hdr *h, unsigned type, size_t size, pid_t tgid, pid_t tid,
+		     uint64_t ts_ns)
 {
 	h->type = type;
 	h->size = size;
 	h->cpu = 0;
-	h->ts_ns = ps_now_ns(CLOCK_MONOTONIC);
+	h->ts_ns = ts_ns;
 	h->tgid = tgid;
 	h->tid = tid;
 }
@@ -93,7 +94,7 @@ static void read_counters(const char *dir, struct ps_snap_task *t)
 		t->sum_exec_ns = ns;
 }
 
-static int snapshot_maps(struct trace_writer *w, pid_t pid)
+int snapshot__maps(struct trace_writer *w, pid_t pid, uint64_t ts_ns)
 {
 	union {
 		struct ps_snap_map m;
@@ -123,7 +124,7 @@ static int snapshot_maps(struct trace_writer *w, pid_t pid)
 		plen = strnlen(name, PS_SNAP_PATH - 1);
 		size = (sizeof(u.m) + plen + 1 + 7) & ~7ul;
 		memset(&u, 0, size);
-		fill_hdr(&u.m.h, PS_REC_SNAP_MAP, size, pid, pid);
+		fill_hdr(&u.m.h, PS_REC_SNAP_MAP, size, pid, pid, ts_ns);
 		u.m.start = start;
 		u.m.end = end;
 		u.m.offset = off;
@@ -164,7 +165,7 @@ int snapshot__process(struct trace_writer *w, pid_t pid, bool maps)
 		 * then both in the counters and after the stamp, which a model can
 		 * tell; the other order would lose it.
 		 */
-		fill_hdr(&t.h, PS_REC_SNAP_TASK, sizeof(t), pid, tid);
+		fill_hdr(&t.h, PS_REC_SNAP_TASK, sizeof(t), pid, tid, ps_now_ns(CLOCK_MONOTONIC));
 		snprintf(tdir, sizeof(tdir), "%s/%d", dir, tid);
 		if (read_stat(tdir, &t))
 			continue;	/* exited meanwhile */
@@ -175,7 +176,7 @@ int snapshot__process(struct trace_writer *w, pid_t pid, bool maps)
 	}
 	closedir(d);
 	if (!err && maps) {
-		err = snapshot_maps(w, pid);
+		err = snapshot__maps(w, pid, ps_now_ns(CLOCK_MONOTONIC));
 		/* exited meanwhile, or a kernel thread's unreadable maps: threads suffice */
 		if (err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM)
 			err = 0;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static char vm_facts[1 << 16];
@@ -47,10 +48,22 @@ static void vm_write_file(const char *suffix, const char *buf, size_t len)
 
 static void __attribute__((noreturn)) vm_dump_and_exit(int code)
 {
+	const char *linger = getenv("VM_LINGER_MS");
 	size_t len = 0;
 	ssize_t n;
 	int fd;
 
+	/*
+	 * VM_LINGER_MS: stay this long with the final layout before dumping it,
+	 * so a recorder that reads /proc/PID/maps after exec (the fallback
+	 * without the VMA iterator) finds the process alive.
+	 */
+	if (linger) {
+		long ms = strtol(linger, NULL, 10);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 	fd = open("/proc/self/maps", O_RDONLY);
 	if (fd < 0)
 		_exit(3);
