@@ -36,6 +36,14 @@ static void print_ret(FILE *f, __s64 ret)
 		fprintf(f, " = 0x%llx", (unsigned long long)ret);
 }
 
+/* The kernel's totals of a task (format 3), as " PREFIXsum_exec=N PREFIXnvcsw=N ...". */
+static void print_totals(FILE *f, const char *prefix, const struct ps_task_totals *t)
+{
+	fprintf(f, " %ssum_exec=%llu %snvcsw=%llu %snivcsw=%llu", prefix,
+		(unsigned long long)t->sum_exec_ns, prefix, (unsigned long long)t->nvcsw, prefix,
+		(unsigned long long)t->nivcsw);
+}
+
 static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 {
 	char a[256], b[256], path[PS_PATH_DEPTH * PS_PATH_COMP + 1];
@@ -119,6 +127,10 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 			rec_info__task_state(a, sizeof(a), r->prev_state),
 			r->prev_state ? "" : "(preempted)", r->next_tgid, r->next_tid,
 			r->next_prio, (unsigned long long)r->prev_user_sp);
+		if (h->size >= sizeof(*r)) {
+			print_totals(f, "prev_", &r->prev);
+			fprintf(f, " next_sum_exec=%llu", (unsigned long long)r->next_sum_exec_ns);
+		}
 		break;
 	}
 	case PS_REC_WAKEUP: {
@@ -147,6 +159,8 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 			(unsigned long long)r->brk, (unsigned long long)r->start_stack,
 			(unsigned long long)r->arg_start, (unsigned long long)r->arg_end,
 			(unsigned long long)r->env_start, (unsigned long long)r->env_end);
+		if (h->size >= sizeof(*r))
+			print_totals(f, "", &r->totals);
 		break;
 	}
 	case PS_REC_EXIT: {
@@ -154,6 +168,8 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 
 		fprintf(f, " comm=%.16s exit_code=0x%x%s", r->comm, r->exit_code,
 			r->group_dead ? " group_dead" : "");
+		if (h->size >= sizeof(*r))
+			print_totals(f, "", &r->totals);
 		break;
 	}
 	case PS_REC_RENAME: {

@@ -12,6 +12,22 @@
  * its process (__exit_signal) before that switch, and the thread's own
  * last look at /proc/self/task/TID/status cannot see it either.
  *
+ * The kernel does not emit sched_switch for every switch (on this VM some
+ * switches in from idle go unreported; perf and ftrace miss the same ones).
+ * Format 3 records carry the kernel's own totals (sum_exec_runtime, nvcsw,
+ * nivcsw) of the task switched out, the total of the task switched in, and
+ * the totals at exec and exit. With them:
+ *  - a switch-out of a thread the model does not have on a CPU is a
+ *    switch-in the kernel did not report: the run's length is the growth of
+ *    sum_exec_runtime since the thread's last known total, so its start is
+ *    known; the run and its CPU lane are rebuilt ("unreported");
+ *  - a switch-in of a thread the model has running is an unreported
+ *    switch-out: its run ended when its total stopped growing;
+ *  - on-CPU time is the sum of the kernel's per-run deltas, and switch
+ *    counts are the kernel's own counters.
+ * Older files (no totals) fall back to counting events and marking what
+ * they contradict as unknown.
+ *
  * Records are in reserve order (one ring buffer), so a wakeup may appear
  * before the switch-out of the thread it wakes (sched_waking fires before
  * try_to_wake_up waits for the task to leave its CPU): such a wakeup is
@@ -22,16 +38,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sched_model.h"
+#include "task_state.h"
 
-/* TASK_* bits of prev_state */
-#define TS_BIT_INTERRUPTIBLE	0x1
-#define TS_BIT_UNINTERRUPTIBLE	0x2
-#define TS_BIT_STOPPED		0x4
-#define TS_BIT_TRACED		0x8
-#define TS_BIT_EXIT_DEAD	0x10
-#define TS_BIT_EXIT_ZOMBIE	0x20
-#define TS_BIT_DEAD		0x80
-#define TS_BIT_NOLOAD		0x400
 
 /*
  * Run-queue latency histogram, log-linear: values below 32 ns exactly, then
@@ -71,6 +79,20 @@ struct sched_thread {
 	uint64_t runq_samples, runq_max;
 	bool exit_seen;
 	uint64_t nvcsw_at_exit, nivcsw_at_exit, oncpu_at_exit;
+	/* the kernel's totals (format 3), see the top of this file */
+	bool k_counts;		/* k_nvcsw/k_nivcsw hold the kernel's counters */
+	uint64_t k_nvcsw, k_nivcsw;
+	bool k_sum_known;	/* k_sum: its exact total at its last switch */
+	uint64_t k_sum;
+	bool k_oncpu_used;	/* k_oncpu holds its on-CPU time (per-run deltas) */
+	uint64_t k_oncpu;
+	bool run_base_known;	/* RUNNING: run_base is its total when the run began */
+	uint64_t run_base;
+	bool exit_total_pending;	/* at exit its run's start was not known yet */
+	uint64_t exit_ts;
+	bool exit_total_known;
+	uint64_t oncpu_total_at_exit;
+	uint64_t unreported;	/* switches the kernel did not report, rebuilt */
 	uint32_t *hist;		/* HIST_BUCKETS, allocated at the first sample */
 	struct waker_count wakers[NWAKERS];
 };
@@ -96,6 +118,7 @@ struct sched_model {
 	uint64_t first_ts;
 	int err;
 	bool forget_dead;	/* see sched_model__forget_dead() */
+	bool totals;		/* records carry the kernel's totals (format 3) */
 };
 
 static const char *const state_names[TS_MAX] = {
@@ -312,11 +335,107 @@ static void count_waker(struct sched_thread *st, uint32_t tid)
 
 static enum thread_state sleep_state(uint32_t prev_state)
 {
-	if ((prev_state & (TS_BIT_UNINTERRUPTIBLE | TS_BIT_NOLOAD)) == TS_BIT_UNINTERRUPTIBLE)
+	if ((prev_state & (TASK_UNINTERRUPTIBLE | TASK_NOLOAD)) == TASK_UNINTERRUPTIBLE)
 		return TS_BLOCKED;
-	if (prev_state & (TS_BIT_STOPPED | TS_BIT_TRACED))
+	if (prev_state & (__TASK_STOPPED | __TASK_TRACED))
 		return TS_STOPPED;
 	return TS_SLEEPING;	/* S, and TASK_IDLE (D|NOLOAD: not counted as load) */
+}
+
+/* The CPU's current occupant leaves it at END (>= its since). */
+static void close_cpu_interval(struct sched_model *m, struct sched_cpu *c, uint32_t cpu,
+			       uint64_t end)
+{
+	uint64_t d = end - c->since;
+
+	if (!c->tid)
+		c->st.idle_ns += d;
+	else if (proc_model__thread(m->pm, c->tid))
+		c->st.traced_ns += d;
+	else
+		c->st.other_ns += d;
+	if (d && m->cb.cpu_interval) {
+		struct sched_cpu_interval iv = {
+			.cpu = cpu, .tid = c->tid, .tgid = c->tgid,
+			.start_ns = c->since, .end_ns = end,
+		};
+		m->cb.cpu_interval(m->cb.ctx, &iv);
+	}
+}
+
+static bool switch_has_totals(const struct ps_switch *r)
+{
+	return r->h.size >= sizeof(*r);
+}
+
+/*
+ * The open RUNNING interval of ST ends at TS: adds its on-CPU time, the
+ * growth of the kernel's total over the run where both ends are known
+ * (TOTAL, or NULL), else the interval's length.
+ */
+static void account_run(struct sched_thread *st, uint64_t ts, const uint64_t *total)
+{
+	if (total && st->run_base_known && *total >= st->run_base)
+		st->k_oncpu += *total - st->run_base;
+	else if (ts > st->since)
+		st->k_oncpu += ts - st->since;
+	if (total) {
+		st->k_sum = *total;
+		st->k_sum_known = true;
+	}
+	st->run_base_known = false;
+}
+
+/* Opens a RUNNING interval whose start total is BASE (or unknown). */
+static void start_run(struct sched_thread *st, const uint64_t *base)
+{
+	st->run_base_known = base != NULL;
+	if (base) {
+		st->run_base = *base;
+		st->k_sum = *base;
+		st->k_sum_known = true;
+	}
+}
+
+/*
+ * A switch-out of ST at TS on CPU C, but ST was not on a CPU: the kernel did
+ * not report the switch-in. The run's on-CPU time is the growth of its
+ * total since the last known one, so it began at TS minus that (never
+ * before ST's current state began, nor before the CPU's current occupant
+ * took the CPU). Rebuilds the switch-in there, thread and CPU lane alike.
+ */
+static void rebuild_switch_in(struct sched_model *m, struct sched_thread *st,
+			      const struct ps_switch *r, struct sched_cpu *c)
+{
+	uint64_t ts = r->h.ts_ns, ran = r->prev.sum_exec_ns - st->k_sum, start;
+
+	start = ran < ts ? ts - ran : 0;
+	if (start < st->since)
+		start = st->since;
+	if (c && c->known && start < c->since)
+		start = c->since;
+	if (start > ts)
+		start = ts;
+	if (st->state == TS_RUNNABLE && st->counts_latency)
+		add_latency(m, st, start > st->runq_since ? start - st->runq_since : 0);
+	if (st->last_cpu >= 0 && st->last_cpu != (int32_t)r->h.cpu)
+		st->migrations++;
+	st->last_cpu = r->h.cpu;
+	move_to(m, st, start, TS_RUNNING, r->h.cpu);
+	start_run(st, &st->k_sum);
+	st->counts_latency = false;
+	st->unreported++;
+	if (!c)
+		return;
+	/* the CPU's lane: its occupant until START, then ST */
+	if (c->known && c->tid != st->t->tid) {
+		close_cpu_interval(m, c, r->h.cpu, start);
+		c->tid = st->t->tid;
+		c->tgid = st->t->tgid;
+		c->since = start;
+		c->st.switches++;
+		c->st.unreported++;
+	}
 }
 
 static void switch_out(struct sched_model *m, struct sched_thread *st, const struct ps_switch *r)
@@ -332,15 +451,37 @@ static void switch_out(struct sched_model *m, struct sched_thread *st, const str
 		if (st->last_cpu < 0)
 			st->last_cpu = r->h.cpu;
 	} else if (st->state != TS_RUNNING) {
-		mark_unknown(st);
+		if (switch_has_totals(r) && st->k_sum_known)
+			rebuild_switch_in(m, st, r, NULL);
+		else
+			mark_unknown(st);
 	}
 	if (!st->has_snap || ts >= st->snap_ts) {
 		if (!ps)
 			st->nivcsw++;
-		else if (!(ps & TS_BIT_DEAD))
+		else if (!(ps & TASK_DEAD))
 			st->nvcsw++;
 	}
-	if (ps & (TS_BIT_DEAD | TS_BIT_EXIT_DEAD | TS_BIT_EXIT_ZOMBIE)) {
+	if (switch_has_totals(r)) {
+		uint64_t total = r->prev.sum_exec_ns;
+
+		account_run(st, ts, &total);
+		st->k_counts = true;
+		st->k_nvcsw = r->prev.nvcsw;
+		st->k_nivcsw = r->prev.nivcsw;
+	} else {
+		account_run(st, ts, NULL);
+	}
+	if (st->exit_total_pending) {
+		/* it ran from its exit until now */
+		uint64_t after = ts > st->exit_ts ? ts - st->exit_ts : 0;
+
+		st->exit_total_pending = false;
+		st->oncpu_at_exit = st->k_oncpu > after ? st->k_oncpu - after : 0;
+		st->exit_total_known = st->k_sum_known;
+		st->oncpu_total_at_exit = st->k_sum > after ? st->k_sum - after : 0;
+	}
+	if (ps & (TASK_DEAD | EXIT_DEAD | EXIT_ZOMBIE)) {
 		move_to(m, st, ts, TS_DEAD, -1);
 		st->dead = true;
 		if (m->forget_dead) {
@@ -387,6 +528,14 @@ static void switch_in(struct sched_model *m, struct sched_thread *st, const stru
 			st->state = TS_RUNNABLE;
 			st->waker = st->pending_waker;
 			add_latency(m, st, ts > st->since ? ts - st->since : 0);
+		} else if (switch_has_totals(r) && st->k_sum_known &&
+			   r->next_sum_exec_ns == st->k_sum) {
+			/*
+			 * The kernel reported no wakeup (as with switches, some
+			 * go unreported), but its total proves it did not run
+			 * since: it waited until now.
+			 */
+			st->unreported++;
 		} else {
 			mark_unknown(st);
 		}
@@ -395,14 +544,34 @@ static void switch_in(struct sched_model *m, struct sched_thread *st, const stru
 		if (st->resolvable)
 			st->state = TS_RUNNABLE;	/* waiting for a CPU */
 		break;
-	default:	/* RUNNING: its switch-out was lost */
-		mark_unknown(st);
+	default:	/* RUNNING: the kernel did not report its switch-out */
+		if (switch_has_totals(r) && st->run_base_known &&
+		    r->next_sum_exec_ns >= st->run_base) {
+			/* its run ended when its total stopped growing */
+			uint64_t total = r->next_sum_exec_ns;
+			uint64_t end = st->since + (total - st->run_base);
+
+			if (end > ts)
+				end = ts;
+			account_run(st, end, &total);
+			move_to(m, st, end, st->pending_wake ? TS_SLEEPING : TS_RUNNABLE, -1);
+			st->unreported++;
+		} else {
+			mark_unknown(st);
+		}
 		break;
 	}
 	if (st->last_cpu >= 0 && st->last_cpu != cpu)
 		st->migrations++;
 	st->last_cpu = cpu;
 	move_to(m, st, ts, TS_RUNNING, cpu);
+	if (switch_has_totals(r)) {
+		uint64_t total = r->next_sum_exec_ns;
+
+		start_run(st, &total);
+	} else {
+		start_run(st, NULL);
+	}
 	st->pending_wake = false;
 	st->counts_latency = false;
 }
@@ -413,43 +582,30 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r)
 	struct sched_thread *prev, *next;
 	uint64_t ts = r->h.ts_ns;
 
+	if (switch_has_totals(r))
+		m->totals = true;
+	prev = lookup(m, r->h.tid, r->h.tgid);
+	/* a traced prev the CPU lane does not have: its switch-in went unreported */
+	if (prev && c && c->known && c->tid != r->h.tid && !prev->dead && !prev->resolvable &&
+	    prev->state != TS_RUNNING && switch_has_totals(r) && prev->k_sum_known)
+		rebuild_switch_in(m, prev, r, c);
 	if (c) {
 		if (c->known) {
-			uint64_t end = ts > c->since ? ts : c->since;
-			uint64_t d = end - c->since;
-			bool traced = c->tid && proc_model__thread(m->pm, c->tid);
-
-			if (!c->tid)
-				c->st.idle_ns += d;
-			else if (traced)
-				c->st.traced_ns += d;
-			else
-				c->st.other_ns += d;
-			if (d && m->cb.cpu_interval) {
-				struct sched_cpu_interval iv = {
-					.cpu = r->h.cpu, .tid = c->tid, .tgid = c->tgid,
-					.start_ns = c->since, .end_ns = end,
-				};
-				m->cb.cpu_interval(m->cb.ctx, &iv);
-			}
-			ts = end;
-		} else {
-			struct sched_thread *p = lookup(m, r->h.tid, r->h.tgid);
-
+			ts = ts > c->since ? ts : c->since;
+			close_cpu_interval(m, c, r->h.cpu, ts);
+		} else if (prev && (prev->state == TS_RUNNING || prev->resolvable) && prev->since < ts) {
 			/*
 			 * The first switch seen on this CPU: a traced prev that was
 			 * already running here (its lane says so from its first
 			 * record) also occupied the CPU lane until now.
 			 */
-			if (p && (p->state == TS_RUNNING || p->resolvable) && p->since < ts) {
-				c->st.traced_ns += ts - p->since;
-				if (m->cb.cpu_interval) {
-					struct sched_cpu_interval iv = {
-						.cpu = r->h.cpu, .tid = r->h.tid, .tgid = r->h.tgid,
-						.start_ns = p->since, .end_ns = ts,
-					};
-					m->cb.cpu_interval(m->cb.ctx, &iv);
-				}
+			c->st.traced_ns += ts - prev->since;
+			if (m->cb.cpu_interval) {
+				struct sched_cpu_interval iv = {
+					.cpu = r->h.cpu, .tid = r->h.tid, .tgid = r->h.tgid,
+					.start_ns = prev->since, .end_ns = ts,
+				};
+				m->cb.cpu_interval(m->cb.ctx, &iv);
 			}
 		}
 		c->known = true;
@@ -458,7 +614,6 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r)
 		c->since = ts;
 		c->st.switches++;
 	}
-	prev = lookup(m, r->h.tid, r->h.tgid);
 	if (prev)
 		switch_out(m, prev, r);
 	next = lookup(m, r->next_tid, r->next_tgid);
@@ -517,6 +672,8 @@ static void on_fork(struct sched_model *m, const struct ps_fork *r)
 	st->runq_since = r->h.ts_ns;
 	st->counts_latency = true;
 	st->waker = r->h.tid;
+	/* a new task starts with zero totals (sched_fork(), copy_process()) */
+	st->k_counts = st->k_sum_known = true;
 }
 
 static void on_snapshot(struct sched_model *m, const struct ps_snap_task *r)
@@ -530,6 +687,17 @@ static void on_snapshot(struct sched_model *m, const struct ps_snap_task *r)
 	st->snap_nvcsw = r->nvcsw;
 	st->snap_nivcsw = r->nivcsw;
 	st->snap_oncpu = r->sum_exec_ns;
+	/*
+	 * The counters change only at switches: exact. schedstat's sum of a
+	 * task on a CPU lags by up to a tick: exact only for a waiting one.
+	 */
+	st->k_counts = true;
+	st->k_nvcsw = r->nvcsw;
+	st->k_nivcsw = r->nivcsw;
+	if (r->state != 'R') {
+		st->k_sum = r->sum_exec_ns;
+		st->k_sum_known = true;
+	}
 	if (!st->resolvable)
 		return;
 	/* R is running or runnable: resolved by its next switch */
@@ -571,6 +739,41 @@ static void on_lost(struct sched_model *m, const struct ps_lost *r)
 	m->last_lost_ts = r->h.ts_ns;
 }
 
+/*
+ * sched_process_exit: what the thread could last read of itself in /proc.
+ * Its counters come with the record; its on-CPU total (which lags on a
+ * running task) is its total at the start of this run plus the time since,
+ * or, where that start went unreported, is taken at its next switch-out.
+ */
+static void on_exit_rec(struct sched_model *m, const struct ps_exit *r)
+{
+	struct sched_thread *st = lookup(m, r->h.tid, r->h.tgid);
+	uint64_t ts = r->h.ts_ns, running = 0;
+
+	if (!st || st->exit_seen)
+		return;
+	st->exit_seen = true;
+	if ((st->state == TS_RUNNING || st->resolvable) && ts > st->since)
+		running = ts - st->since;
+	if (r->h.size < sizeof(*r)) {	/* older files: what was seen */
+		st->nvcsw_at_exit = st->nvcsw;
+		st->nivcsw_at_exit = st->nivcsw;
+		st->oncpu_at_exit = st->ns[TS_RUNNING] + running;
+		return;
+	}
+	st->k_counts = true;
+	st->k_nvcsw = st->nvcsw_at_exit = r->totals.nvcsw;
+	st->k_nivcsw = st->nivcsw_at_exit = r->totals.nivcsw;
+	if (st->state == TS_RUNNING && st->run_base_known) {
+		st->oncpu_at_exit = st->k_oncpu + running;
+		st->oncpu_total_at_exit = st->run_base + running;
+		st->exit_total_known = true;
+	} else {
+		st->exit_total_pending = true;
+		st->exit_ts = ts;
+	}
+}
+
 int sched_model__apply(struct sched_model *m, const struct ps_hdr *h)
 {
 	if (!m->seen_any || h->ts_ns < m->first_ts)
@@ -593,19 +796,21 @@ int sched_model__apply(struct sched_model *m, const struct ps_hdr *h)
 	case PS_REC_LOST:
 		on_lost(m, (const void *)h);
 		break;
-	case PS_REC_EXIT: {
+	case PS_REC_EXEC: {
+		const struct ps_exec *r = (const void *)h;
 		struct sched_thread *st = lookup(m, h->tid, h->tgid);
 
-		if (!st || st->exit_seen)
-			break;
-		st->exit_seen = true;
-		st->nvcsw_at_exit = st->nvcsw;
-		st->nivcsw_at_exit = st->nivcsw;
-		st->oncpu_at_exit = st->ns[TS_RUNNING];
-		if ((st->state == TS_RUNNING || st->resolvable) && h->ts_ns > st->since)
-			st->oncpu_at_exit += h->ts_ns - st->since;
+		if (st && h->size >= sizeof(*r)) {
+			/* it is on its CPU: the counters are exact, the sum lags */
+			st->k_counts = true;
+			st->k_nvcsw = r->totals.nvcsw;
+			st->k_nivcsw = r->totals.nivcsw;
+		}
 		break;
 	}
+	case PS_REC_EXIT:
+		on_exit_rec(m, (const void *)h);
+		break;
 	default:
 		/* any record of a thread makes it known (and maybe running already) */
 		lookup(m, h->tid, h->tgid);
@@ -619,8 +824,22 @@ void sched_model__finish(struct sched_model *m, uint64_t end_ns)
 	for (size_t i = 0; i < m->nthreads; i++) {
 		struct sched_thread *st = m->threads[i];
 
-		if (!st->dead && end_ns >= st->since)
-			move_to(m, st, end_ns, st->state, st->cpu);
+		if (st->dead || end_ns < st->since)
+			continue;
+		if (st->state == TS_RUNNING || st->resolvable) {
+			/* still on its CPU: its total grew by the time since */
+			bool base = st->run_base_known;
+			uint64_t total = st->run_base + (end_ns - st->since);
+
+			account_run(st, end_ns, base ? &total : NULL);
+		}
+		if (st->exit_total_pending) {
+			uint64_t after = end_ns > st->exit_ts ? end_ns - st->exit_ts : 0;
+
+			st->exit_total_pending = false;
+			st->oncpu_at_exit = st->k_oncpu > after ? st->k_oncpu - after : 0;
+		}
+		move_to(m, st, end_ns, st->state, st->cpu);
 	}
 	for (uint32_t c = 0; c < m->ncpus; c++) {
 		struct ps_switch r = { .h = { .type = PS_REC_SWITCH, .cpu = c, .ts_ns = end_ns } };
@@ -649,32 +868,52 @@ static uint64_t hist_quantile(const uint32_t *hist, uint64_t n, double q, uint64
 	return max;
 }
 
-static void fill_stats(const struct sched_thread *st, struct sched_thread_stats *o)
+static void fill_stats(const struct sched_model *m, const struct sched_thread *st,
+		       struct sched_thread_stats *o)
 {
-	o->oncpu_ns += st->ns[TS_RUNNING];
+	o->oncpu_ns += m->totals ? st->k_oncpu : st->ns[TS_RUNNING];
 	o->runnable_ns += st->ns[TS_RUNNABLE];
 	o->sleep_ns += st->ns[TS_SLEEPING];
 	o->blocked_ns += st->ns[TS_BLOCKED];
 	o->stopped_ns += st->ns[TS_STOPPED];
 	o->unknown_ns += st->ns[TS_UNKNOWN];
-	o->nvcsw += st->nvcsw + st->snap_nvcsw;
-	o->nivcsw += st->nivcsw + st->snap_nivcsw;
+	if (m->totals && st->k_counts) {
+		o->nvcsw += st->k_nvcsw;
+		o->nivcsw += st->k_nivcsw;
+	} else {
+		o->nvcsw += st->nvcsw + st->snap_nvcsw;
+		o->nivcsw += st->nivcsw + st->snap_nivcsw;
+	}
 	o->migrations += st->migrations;
 	o->wakeups += st->wakeups;
 	o->runq_samples += st->runq_samples;
 	if (st->runq_max > o->runq_max_ns)
 		o->runq_max_ns = st->runq_max;
-	o->oncpu_total_ns += st->has_snap ? st->snap_oncpu + st->oncpu_after_snap
-					  : st->ns[TS_RUNNING];
+	if (m->totals && st->k_sum_known)
+		o->oncpu_total_ns += st->k_sum;
+	else
+		o->oncpu_total_ns += st->has_snap ? st->snap_oncpu + st->oncpu_after_snap
+						  : st->ns[TS_RUNNING];
 	o->before_trace |= st->has_snap;
 	o->snap_nvcsw += st->snap_nvcsw;
 	o->snap_nivcsw += st->snap_nivcsw;
 	o->snap_oncpu_ns += st->snap_oncpu;
 	o->inconsistencies += st->inconsistencies;
 	o->exit_seen |= st->exit_seen;
-	o->nvcsw_at_exit += (st->exit_seen ? st->nvcsw_at_exit : st->nvcsw) + st->snap_nvcsw;
-	o->nivcsw_at_exit += (st->exit_seen ? st->nivcsw_at_exit : st->nivcsw) + st->snap_nivcsw;
-	o->oncpu_at_exit_ns += st->exit_seen ? st->oncpu_at_exit : st->ns[TS_RUNNING];
+	if (m->totals && st->k_counts) {
+		o->nvcsw_at_exit += st->exit_seen ? st->nvcsw_at_exit : st->k_nvcsw;
+		o->nivcsw_at_exit += st->exit_seen ? st->nivcsw_at_exit : st->k_nivcsw;
+	} else {
+		o->nvcsw_at_exit += (st->exit_seen ? st->nvcsw_at_exit : st->nvcsw) + st->snap_nvcsw;
+		o->nivcsw_at_exit += (st->exit_seen ? st->nivcsw_at_exit : st->nivcsw) + st->snap_nivcsw;
+	}
+	o->oncpu_at_exit_ns += st->exit_seen ? st->oncpu_at_exit
+					     : m->totals ? st->k_oncpu : st->ns[TS_RUNNING];
+	o->unreported += st->unreported;
+	o->running_ns += st->ns[TS_RUNNING];
+	o->totals_at_exit |= st->exit_total_known;
+	o->oncpu_total_at_exit_ns += st->exit_total_known ? st->oncpu_total_at_exit
+				     : m->totals && st->k_sum_known ? st->k_sum : 0;
 }
 
 static void top_wakers(const struct waker_count *w, size_t n, struct sched_thread_stats *o)
@@ -704,12 +943,11 @@ void sched_model__thread_stats(const struct sched_model *m, const struct ps_thre
 {
 	const struct sched_thread *st = t->sched;
 
-	(void)m;
 	memset(out, 0, sizeof(*out));
 	out->last_cpu = -1;
 	if (!st)
 		return;
-	fill_stats(st, out);
+	fill_stats(m, st, out);
 	out->last_cpu = st->last_cpu;
 	if (st->hist && st->runq_samples) {
 		out->runq_p50_ns = hist_quantile(st->hist, st->runq_samples, 0.50, st->runq_max);
@@ -725,7 +963,6 @@ void sched_model__process_stats(const struct sched_model *m, const struct ps_pro
 	uint32_t *hist = NULL;
 	size_t nw = 0;
 
-	(void)m;
 	memset(out, 0, sizeof(*out));
 	out->last_cpu = -1;
 	for (size_t i = 0; i < p->nthreads; i++) {
@@ -733,7 +970,7 @@ void sched_model__process_stats(const struct sched_model *m, const struct ps_pro
 
 		if (!st)
 			continue;
-		fill_stats(st, out);
+		fill_stats(m, st, out);
 		for (int k = 0; k < NWAKERS; k++) {
 			size_t j;
 

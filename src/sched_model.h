@@ -48,13 +48,18 @@ struct sched_cpu_interval {
 };
 
 struct sched_thread_stats {
-	uint64_t oncpu_ns;
+	uint64_t oncpu_ns;	/* in the recording: the kernel's per-run deltas (format 3) */
 	uint64_t runnable_ns;
 	uint64_t sleep_ns;
 	uint64_t blocked_ns;
 	uint64_t stopped_ns;
 	uint64_t unknown_ns;	/* lost-records gaps, and before its first record */
-	uint64_t nvcsw;		/* voluntary switches seen (plus the snapshot's, if any) */
+	/*
+	 * Context switches: the kernel's own counters (format 3: what
+	 * /proc/.../status shows, switches before the recording included),
+	 * or, in older files, the switches seen plus the snapshot's.
+	 */
+	uint64_t nvcsw;
 	uint64_t nivcsw;
 	uint64_t migrations;
 	uint64_t wakeups;	/* times it was woken */
@@ -81,6 +86,17 @@ struct sched_thread_stats {
 	uint64_t nvcsw_at_exit;
 	uint64_t nivcsw_at_exit;
 	uint64_t oncpu_at_exit_ns;	/* on-CPU time in the trace up to its exit */
+	/* appended (format 3): */
+	uint64_t unreported;	/* switches the kernel did not report, rebuilt from its totals */
+	bool totals_at_exit;	/* oncpu_total_at_exit_ns is the kernel's */
+	uint64_t oncpu_total_at_exit_ns;	/* the kernel's total on-CPU time at its exit */
+	/*
+	 * Time in the running state on its timeline (between switch events):
+	 * with the other states it covers the thread's life. It differs from
+	 * oncpu_ns by what the kernel does not charge to the task (interrupt
+	 * time) and by the switch itself.
+	 */
+	uint64_t running_ns;
 };
 
 struct sched_cpu_stats {
@@ -88,6 +104,7 @@ struct sched_cpu_stats {
 	uint64_t other_ns;	/* running an untraced task (every task with -a is traced) */
 	uint64_t idle_ns;	/* idle task (pid 0) */
 	uint64_t switches;
+	uint64_t unreported;	/* of switches: rebuilt, the kernel did not report them */
 };
 
 /* A window in which records were lost (between two PS_REC_LOST that differ). */

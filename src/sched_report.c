@@ -2,10 +2,11 @@
 /*
  * Scheduling section of `procscope report` and its --json form.
  *
- * Counters follow the kernel's: nvcsw/nivcsw of a thread alive before
- * recording include the snapshot's values (what /proc said at start), so
- * they compare with /proc at the thread's end; oncpu_ns is the on-CPU time
- * seen in the trace, and oncpu_total_ns adds the snapshot's schedstat.
+ * Counters are the kernel's own (format 3): nvcsw/nivcsw are what
+ * /proc/.../status says, switches before the recording included; oncpu_ns
+ * is the on-CPU time within the recording and oncpu_total_ns the kernel's
+ * sum_exec_runtime. "unreported" counts switches the kernel emitted no
+ * sched_switch for, rebuilt from those totals: not lost records.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -26,7 +27,8 @@ static void print_wakers(FILE *f, const struct sched_thread_stats *s)
 		fprintf(f, " %u(x%u)", s->top_wakers[i], s->top_waker_counts[i]);
 }
 
-static void print_stats(FILE *f, const struct sched_thread_stats *s)
+/* LOST: records were lost in this session. */
+static void print_stats(FILE *f, const struct sched_thread_stats *s, bool lost)
 {
 	fprintf(f, "on-cpu %.3f  runnable %.3f  sleep %.3f  blocked %.3f", ms(s->oncpu_ns),
 		ms(s->runnable_ns), ms(s->sleep_ns), ms(s->blocked_ns));
@@ -44,19 +46,23 @@ static void print_stats(FILE *f, const struct sched_thread_stats *s)
 		fprintf(f, "\n%14s before recording: %" PRIu64 " vol / %" PRIu64
 			" invol, %.3f ms on-cpu (in the totals; on-cpu total %.3f ms)", "",
 			s->snap_nvcsw, s->snap_nivcsw, ms(s->snap_oncpu_ns), ms(s->oncpu_total_ns));
+	if (s->unreported)
+		fprintf(f, "\n%14s unreported switches: %" PRIu64
+			" (no sched_switch from the kernel; rebuilt from its totals)", "", s->unreported);
 	if (s->inconsistencies)
-		fprintf(f, "\n%14s %" PRIu64 " state contradictions: records were lost here", "",
-			s->inconsistencies);
+		fprintf(f, "\n%14s %" PRIu64 " state contradictions%s", "", s->inconsistencies,
+			lost ? ": records were lost" : "");
 	fprintf(f, "\n");
 }
 
 void sched_report__process(FILE *f, const struct sched_model *sm, const struct ps_process *p)
 {
+	bool lost = sched_model__gaps(sm, NULL) > 0;
 	struct sched_thread_stats s;
 
 	sched_model__process_stats(sm, p, &s);
 	fprintf(f, "  sched:     ");
-	print_stats(f, &s);
+	print_stats(f, &s, lost);
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct ps_thread *t = p->threads[i];
 
@@ -72,7 +78,7 @@ void sched_report__process(FILE *f, const struct sched_model *sm, const struct p
 		else
 			fprintf(f, "alive at end\n");
 		fprintf(f, "%14s", "");
-		print_stats(f, &s);
+		print_stats(f, &s, lost);
 	}
 }
 
@@ -86,7 +92,10 @@ void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sc
 	for (uint32_t i = 0; i < sched_model__ncpus(sm); i++) {
 		sched_model__cpu_stats(sm, i, &c);
 		fprintf(f, "  cpu %u: traced %.3f ms, other %.3f ms, idle %.3f ms, %" PRIu64
-			" switches\n", i, ms(c.traced_ns), ms(c.other_ns), ms(c.idle_ns), c.switches);
+			" switches", i, ms(c.traced_ns), ms(c.other_ns), ms(c.idle_ns), c.switches);
+		if (c.unreported)
+			fprintf(f, " (%" PRIu64 " unreported by the kernel, rebuilt)", c.unreported);
+		fprintf(f, "\n");
 	}
 	fprintf(f, "lost-records gaps: %" PRIu64, ngaps);
 	if (ngaps)
@@ -103,6 +112,7 @@ void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sc
 static void json_stats(struct json_writer *w, const struct sched_thread_stats *s)
 {
 	json_writer__kv_uint(w, "oncpu_ns", s->oncpu_ns);
+	json_writer__kv_uint(w, "running_ns", s->running_ns);
 	json_writer__kv_uint(w, "runnable_ns", s->runnable_ns);
 	json_writer__kv_uint(w, "sleep_ns", s->sleep_ns);
 	json_writer__kv_uint(w, "blocked_ns", s->blocked_ns);
@@ -121,6 +131,7 @@ static void json_stats(struct json_writer *w, const struct sched_thread_stats *s
 	json_writer__end_object(w);
 	json_writer__kv_uint(w, "oncpu_total_ns", s->oncpu_total_ns);
 	json_writer__kv_uint(w, "inconsistencies", s->inconsistencies);
+	json_writer__kv_uint(w, "unreported", s->unreported);
 	json_writer__key(w, "top_wakers");
 	json_writer__begin_array(w);
 	for (int i = 0; i < 3 && s->top_waker_counts[i]; i++) {
@@ -136,6 +147,8 @@ static void json_stats(struct json_writer *w, const struct sched_thread_stats *s
 		json_writer__kv_uint(w, "nvcsw", s->nvcsw_at_exit);
 		json_writer__kv_uint(w, "nivcsw", s->nivcsw_at_exit);
 		json_writer__kv_uint(w, "oncpu_ns", s->oncpu_at_exit_ns);
+		if (s->totals_at_exit)
+			json_writer__kv_uint(w, "oncpu_total_ns", s->oncpu_total_at_exit_ns);
 		json_writer__end_object(w);
 	}
 	if (s->before_trace) {
@@ -231,6 +244,7 @@ int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_
 		json_writer__kv_uint(&w, "other_ns", c.other_ns);
 		json_writer__kv_uint(&w, "idle_ns", c.idle_ns);
 		json_writer__kv_uint(&w, "switches", c.switches);
+		json_writer__kv_uint(&w, "unreported", c.unreported);
 		json_writer__end_object(&w);
 	}
 	json_writer__end_array(&w);

@@ -82,7 +82,7 @@ for line in open(kern):
     # are tens of us, as in this stressor
     traced = nv + niv - t["before_trace"]["nvcsw"] - t["before_trace"]["nivcsw"]
     ok = (t["nvcsw"] == nv and t["nivcsw"] == niv and not t["born_in_trace"]
-          and abs(t["oncpu_total_ns"] - oncpu) <= max(0.02 * oncpu, 1e6, 1000 * traced))
+          and abs(t["oncpu_total_ns"] - oncpu) <= max(0.005 * oncpu, 200e3))
     print(("ok  " if ok else "FAIL"), tid, "model", t["nvcsw"], t["nivcsw"], t["oncpu_total_ns"],
           "kernel", nv, niv, oncpu, "before", t.get("before_trace"))
     if not ok:

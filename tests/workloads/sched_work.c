@@ -5,6 +5,12 @@
  *   sched_work pinned     two CPU-bound threads pinned to CPU 0, 300 ms each
  *   sched_work pingpong   two processes bounce a byte over pipes 200 times
  *   sched_work pool       a pool of 8 threads drains 400 small jobs
+ *   sched_work pinned3    three CPU-bound threads pinned to CPU 0, one for
+ *                         400 ms of CPU time, two for 100 ms
+ * With a second argument "stop" (for tests that attach with -p), it stops
+ * itself (SIGSTOP) before it starts, and again at the end with every thread
+ * still alive and parked, so that /proc's counters read while it is
+ * stopped are final; it then waits to be killed.
  * Every thread reads its own counters from /proc/self/task/TID/{status,
  * schedstat} as its last act, keeps them in memory (printing could block
  * and add a switch), and the main thread prints them after joining:
@@ -15,6 +21,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +54,6 @@ static void read_counters(struct counters *c)
 	 * thread's last accounting point (a tick or a switch), which for the
 	 * thread reading it about itself lags by up to a tick.
 	 */
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-		c->oncpu_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	}
 	snprintf(path, sizeof(path), "/proc/self/task/%d/status", c->tid);
 	f = fopen(path, "re");
 	if (!f)
@@ -64,6 +67,13 @@ static void read_counters(struct counters *c)
 	p = strstr(buf, "\nnonvoluntary_ctxt_switches:");
 	if (p)
 		c->nivcsw = strtoull(strchr(p, ':') + 1, NULL, 10);
+	/* last: the file read above (a first malloc may map an arena) costs time */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		c->oncpu_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	}
 }
 
 static void print_counters(const struct counters *c)
@@ -86,6 +96,19 @@ static unsigned long long now_ns(clockid_t clk)
 
 #define MAX_THREADS 16
 static struct counters results[MAX_THREADS];
+static bool stop_at_end;
+static atomic_int threads_done;
+
+/* A thread's last act: read its counters, or in stop mode park for good. */
+static void finish_thread(struct counters *c)
+{
+	read_counters(c);
+	if (!stop_at_end)
+		return;
+	atomic_fetch_add(&threads_done, 1);
+	for (;;)
+		pause();
+}
 
 static void *sleeper(void *arg)
 {
@@ -94,11 +117,12 @@ static void *sleeper(void *arg)
 	for (int i = 0; i < 20; i++)
 		while (nanosleep(&d, &d) && errno == EINTR)
 			;
-	read_counters(arg);
+	finish_thread(arg);
 	return NULL;
 }
 
-static void *spinner(void *arg)
+/* Spins on CPU 0 for MS milliseconds of this thread's own CPU time. */
+static void spin_pinned(unsigned ms)
 {
 	cpu_set_t set;
 	unsigned long long end;
@@ -108,12 +132,25 @@ static void *spinner(void *arg)
 	CPU_SET(0, &set);
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 		exit(3);
-	/* 300 ms of this thread's own CPU time: both get the same work */
-	end = now_ns(CLOCK_THREAD_CPUTIME_ID) + 300 * 1000 * 1000ull;
+	end = now_ns(CLOCK_THREAD_CPUTIME_ID) + ms * 1000 * 1000ull;
 	while (now_ns(CLOCK_THREAD_CPUTIME_ID) < end)
 		for (int i = 0; i < 10000; i++)
 			x += i;
-	read_counters(arg);
+}
+
+static void *spinner(void *arg)
+{
+	spin_pinned(300);	/* both get the same work */
+	finish_thread(arg);
+	return NULL;
+}
+
+static void *spinner3(void *arg)
+{
+	struct counters *c = arg;
+
+	spin_pinned(c == &results[0] ? 400 : 100);
+	finish_thread(c);
 	return NULL;
 }
 
@@ -137,7 +174,7 @@ static void *worker(void *arg)
 		if (jobs_left % 8 == 0)
 			sched_yield();
 	}
-	read_counters(arg);
+	finish_thread(arg);
 	return NULL;
 }
 
@@ -148,6 +185,13 @@ static int run_threads(void *(*fn)(void *), int n)
 	for (int i = 0; i < n; i++)
 		if (pthread_create(&th[i], NULL, fn, &results[i]))
 			return 1;
+	if (stop_at_end) {
+		struct timespec d = { 0, 1000 * 1000 };
+
+		while (atomic_load(&threads_done) < n)
+			nanosleep(&d, NULL);
+		return 0;
+	}
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < n; i++)
@@ -199,6 +243,9 @@ static int pingpong(void)
 			if (write(ba[1], &ch, 1) != 1)
 				_exit(1);
 		}
+		if (stop_at_end)
+			for (;;)
+				pause();
 		read_counters(&c);
 		print_counters(&c);
 		_exit(0);
@@ -209,6 +256,8 @@ static int pingpong(void)
 		if (write(ab[1], &ch, 1) != 1 || read(ba[0], &ch, 1) != 1)
 			return 1;
 	}
+	if (stop_at_end)
+		return 0;
 	waitpid(pid, &status, 0);
 	return !WIFEXITED(status) || WEXITSTATUS(status);
 }
@@ -226,16 +275,27 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
+	stop_at_end = argc > 2 && !strcmp(argv[2], "stop");
+	if (stop_at_end)
+		kill(getpid(), SIGSTOP);	/* until the recorder is attached */
 	if (!strcmp(argv[1], "sleeper"))
 		err = run_threads(sleeper, 1);
 	else if (!strcmp(argv[1], "pinned"))
 		err = run_threads(spinner, 2);
 	else if (!strcmp(argv[1], "pool"))
 		err = run_threads(worker, 8);
+	else if (!strcmp(argv[1], "pinned3"))
+		err = run_threads(spinner3, 3);
 	else if (!strcmp(argv[1], "pingpong"))
 		err = pingpong();
 	else
 		return 2;
+	if (stop_at_end) {
+		printf("stopping\n");
+		kill(getpid(), SIGSTOP);	/* every thread parked: counters final */
+		for (;;)
+			pause();
+	}
 	read_counters(&c);
 	printf("start ");
 	print_counters(&start);
