@@ -33,6 +33,7 @@ struct ps_thread {
 	uint32_t exit_code;	/* task->exit_code at exit (wait(2) encoding) */
 	struct ps_process *proc;
 	void *sched;		/* owned by sched_model */
+	void *vm;		/* owned by vm_model */
 };
 
 struct ps_process {

@@ -39,6 +39,7 @@ struct vm_proc {
 	struct vm_space sp;
 	struct vm_facts facts;
 	struct vm_sums sums;	/* over sp, labelled; valid while st.known */
+	uint64_t gen;		/* changes whenever sp may have changed */
 	bool snap_reset;	/* the next SNAP_MAP starts a fresh snapshot */
 	bool reported;		/* counters were handed out once */
 	int64_t rss[4];		/* PS_RSS_* bytes */
@@ -46,8 +47,12 @@ struct vm_proc {
 	struct vm_proc_stats st;
 };
 
+/* Hung off ps_thread.vm; not kept in forget_exited mode, where nothing reads it. */
 struct vm_thread {
+	struct vm_thread *next;	/* every one, for vm_model__free() */
 	uint64_t peak;
+	/* the area holding the last switch-out's SP, while the space has not changed since */
+	uint64_t hint_gen, hint_start, hint_end;
 };
 
 struct str_node {
@@ -60,7 +65,7 @@ struct vm_model {
 	struct vm_callbacks cb;
 	struct vm_classifier *cls;
 	struct idmap procs;	/* pid -> vm_proc */
-	struct idmap threads;	/* ps_thread pointer -> vm_thread */
+	struct vm_thread *threads;	/* list of all */
 	struct idmap strs;	/* string hash -> str_node chain: interned paths */
 	bool forget_exited;	/* see vm_model__forget_exited() */
 	bool relabel_all;	/* see vm_model__relabel_all() */
@@ -141,6 +146,7 @@ static struct vm_proc *get_proc(struct vm_model *m, uint32_t pid)
 static void reset(struct vm_proc *vp)
 {
 	vm_space__clear(&vp->sp);
+	vp->gen++;
 	memset(&vp->sums, 0, sizeof(vp->sums));
 	memset(&vp->facts, 0, sizeof(vp->facts));
 	memset(&vp->st, 0, sizeof(vp->st));
@@ -166,6 +172,7 @@ static void account(struct vm_sums *sum, const struct vm_region *r, bool add)
 /* Labels every area and sums them again: O(n). After exec, fork, a snapshot. */
 static void relabel(struct vm_model *m, struct vm_proc *vp)
 {
+	vp->gen++;
 	memset(&vp->sums, 0, sizeof(vp->sums));
 	vm_classify__space(m->cls, vp->sp.a, vp->sp.n, &vp->facts);
 	for (size_t i = 0; i < vp->sp.n; i++)
@@ -224,6 +231,7 @@ static void span_put(struct vm_model *m, struct vm_proc *vp, const struct vm_spa
 	const struct vm_space *s = &vp->sp;
 	size_t i, j;
 
+	vp->gen++;
 	if (!vp->st.known || m->relabel_all)
 		return;
 	i = vm_space__lower(s, sp->lo);
@@ -507,39 +515,69 @@ static void on_clone(struct vm_model *m, struct vm_proc *vp, const struct ps_clo
 	span_put(m, vp, &sp);
 }
 
-static void on_switch(struct vm_model *m, struct vm_proc *vp, const struct ps_switch *r)
+/* The area SP is in, or NULL: see on_switch(). O(log n). */
+static const struct vm_area *stack_area(const struct vm_space *s, uint64_t sp)
 {
-	const struct ps_thread *t = proc_model__thread(m->pm, r->h.tid);
-	struct vm_thread *vt;
-	uint64_t depth;
-	long i;
+	long i = vm_space__find(s, sp);
+	size_t j;
+
+	if (i < 0)
+		i = vm_space__find(s, sp - 1);	/* an empty stack */
+	if (i >= 0)
+		return &s->a[i];
+	/*
+	 * Below the main stack: it grew by faults and the PS_REC_STACK telling
+	 * so comes right after this switch record.
+	 */
+	j = vm_space__lower(s, sp);
+	return j < s->n && (s->a[j].flags & VMF_GROWSDOWN) ? &s->a[j] : NULL;
+}
+
+/*
+ * The stack depth at each switch-out. The hot path of a scheduling-heavy
+ * session: the thread's own state hangs off its ps_thread and remembers the
+ * area its SP was in last time, so that while the space stays as it was
+ * (most of the time) no lookup is needed.
+ */
+static void on_switch(struct vm_model *m, const struct ps_switch *r)
+{
+	struct ps_thread *t = proc_model__thread(m->pm, r->h.tid);
+	struct vm_thread *vt = NULL;
+	const struct vm_area *a;
+	struct vm_proc *vp;
+	uint64_t depth, sp = r->prev_user_sp;
 
 	if (!t || t->tgid != r->h.tgid)
 		return;
-	i = vm_space__find(&vp->sp, r->prev_user_sp);
-	if (i < 0)
-		i = vm_space__find(&vp->sp, r->prev_user_sp - 1);	/* an empty stack */
-	if (i < 0) {
-		/*
-		 * Below the main stack: it grew by faults and the PS_REC_STACK
-		 * telling so comes right after this switch record.
-		 */
-		size_t j = vm_space__lower(&vp->sp, r->prev_user_sp);
-
-		if (j >= vp->sp.n || !(vp->sp.a[j].flags & VMF_GROWSDOWN))
-			return;
-		i = j;
-	}
-	depth = vp->sp.a[i].r.end - r->prev_user_sp;
-	vt = idmap__get(&m->threads, (uintptr_t)t);
-	if (!vt) {
-		vt = calloc(1, sizeof(*vt));
-		if (!vt || idmap__set(&m->threads, (uintptr_t)t, vt)) {
-			free(vt);
-			return;
+	vp = idmap__get(&m->procs, r->h.tgid);
+	if (!vp || !vp->st.known)
+		return;
+	if (!m->forget_exited) {
+		vt = t->vm;
+		if (!vt) {
+			vt = calloc(1, sizeof(*vt));
+			if (!vt)
+				return;
+			vt->next = m->threads;
+			m->threads = vt;
+			t->vm = vt;
+		}
+		if (vt->hint_gen == vp->gen && vt->hint_start <= sp && sp < vt->hint_end) {
+			depth = vt->hint_end - sp;
+			goto found;
 		}
 	}
-	if (depth > vt->peak)
+	a = stack_area(&vp->sp, sp);
+	if (!a)
+		return;
+	depth = a->r.end - sp;
+	if (vt) {
+		vt->hint_gen = vp->gen;
+		vt->hint_start = a->r.start;
+		vt->hint_end = a->r.end;
+	}
+found:
+	if (vt && depth > vt->peak)
 		vt->peak = depth;
 	if (m->cb.stack_depth)
 		m->cb.stack_depth(m->cb.ctx, t, r->h.ts_ns, depth);
@@ -554,12 +592,11 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 
 	if (h->type == PS_REC_LOST || !h->tid)
 		return 0;
-	if (h->type == PS_REC_SWITCH || h->type == PS_REC_WAKEUP) {
-		const struct ps_switch *r = (const void *)h;
-
-		vp = idmap__get(&m->procs, h->tgid);
-		if (h->type == PS_REC_SWITCH && vp && vp->st.known && r->prev_user_sp)
-			on_switch(m, vp, r);
+	if (h->type == PS_REC_WAKEUP)
+		return 0;
+	if (h->type == PS_REC_SWITCH) {
+		if (((const struct ps_switch *)h)->prev_user_sp)
+			on_switch(m, (const void *)h);
 		return 0;
 	}
 	vp = get_proc(m, h->tgid);
@@ -679,8 +716,11 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		on_stack(m, vp, (const void *)h);
 		break;
 	case PS_REC_EXIT:
-		if (m->forget_exited && ((const struct ps_exit *)h)->group_dead)
+		if (m->forget_exited && ((const struct ps_exit *)h)->group_dead) {
 			vm_space__free(&vp->sp);
+			memset(&vp->sums, 0, sizeof(vp->sums));
+			vp->gen++;
+		}
 		return 0;
 	case PS_REC_RSS: {
 		const struct ps_rss *r = (const void *)h;
@@ -732,8 +772,9 @@ int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_
 
 uint64_t vm_model__thread_peak_depth(const struct vm_model *m, const struct ps_thread *t)
 {
-	const struct vm_thread *vt = idmap__get(&m->threads, (uintptr_t)t);
+	const struct vm_thread *vt = t->vm;
 
+	(void)m;	/* the state is T's own: one vm_model per proc_model */
 	return vt ? vt->peak : 0;
 }
 
@@ -749,8 +790,12 @@ void vm_model__free(struct vm_model *m)
 			free(vp);
 		}
 	}
-	for (size_t i = 0; i < m->threads.cap; i++)
-		free(m->threads.vals[i]);
+	while (m->threads) {
+		struct vm_thread *next = m->threads->next;
+
+		free(m->threads);
+		m->threads = next;
+	}
 	for (size_t i = 0; i < m->strs.cap; i++) {
 		struct str_node *n = m->strs.vals[i];
 
@@ -762,7 +807,6 @@ void vm_model__free(struct vm_model *m)
 		}
 	}
 	idmap__free(&m->procs);
-	idmap__free(&m->threads);
 	idmap__free(&m->strs);
 	vm_classify__free(m->cls);
 	free(m);

@@ -68,7 +68,7 @@ struct vm_callbacks {
 
 struct vm_model;
 
-/* NULL and errno on failure. CB may be NULL. */
+/* NULL and errno on failure. CB may be NULL. One per proc_model: it uses ps_thread.vm. */
 struct vm_model *vm_model__new(struct proc_model *pm, const struct vm_callbacks *cb);
 int vm_model__apply(struct vm_model *m, const struct ps_hdr *h);
 /* Calls FN for each region of PID at the current point, lowest address first. */

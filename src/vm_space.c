@@ -114,14 +114,9 @@ static bool mergeable(const struct vm_area *lo, const struct vm_area *hi)
 	return lo->vpgoff + (lo->r.end - lo->r.start) == hi->vpgoff;
 }
 
-/* Merges area I with I+1 if the kernel would; true if it did. */
-static bool merge_next(struct vm_space *s, size_t i)
+/* LO takes in HI, the area right above it (mergeable() said so). */
+static void absorb(struct vm_area *lo, const struct vm_area *hi)
 {
-	struct vm_area *lo = &s->a[i], *hi;
-
-	if (i + 1 >= s->n || !mergeable(lo, lo + 1))
-		return false;
-	hi = lo + 1;
 	if (hi->r.created_ns < lo->r.created_ns) {
 		lo->r.created_ns = hi->r.created_ns;
 		lo->r.created_tid = hi->r.created_tid;
@@ -135,6 +130,14 @@ static bool merge_next(struct vm_space *s, size_t i)
 	if (hi->r.created_ns > lo->r.changed_ns)
 		lo->r.changed_ns = hi->r.created_ns;
 	lo->r.end = hi->r.end;
+}
+
+/* Merges area I with I+1 if the kernel would; true if it did. */
+static bool merge_next(struct vm_space *s, size_t i)
+{
+	if (i + 1 >= s->n || !mergeable(&s->a[i], &s->a[i + 1]))
+		return false;
+	absorb(&s->a[i], &s->a[i + 1]);
 	remove_range(s, i + 1, i + 2);
 	return true;
 }
@@ -158,6 +161,25 @@ int vm_space__unmap(struct vm_space *s, uint64_t start, uint64_t end, const stru
 
 	if (start >= end)
 		return 0;
+	/*
+	 * The end or the start of one area (brk shrinking, munmap of a heap
+	 * page): what splitting and removing would leave, without moving the
+	 * areas above twice.
+	 */
+	i = vm_space__lower(s, start);
+	if (i < s->n && s->a[i].r.start < start && s->a[i].r.end == end) {
+		s->a[i].r.end = start;
+		stamp(&s->a[i], st, VM_CHG_SPLIT);
+		return 0;
+	}
+	if (i < s->n && s->a[i].r.start == start && s->a[i].r.end > end) {
+		s->a[i].r.start = end;
+		s->a[i].vpgoff += end - start;
+		if (s->a[i].ino)
+			s->a[i].r.pgoff += end - start;
+		stamp(&s->a[i], st, VM_CHG_SPLIT);
+		return 0;
+	}
 	if (split_at(s, start, st) || split_at(s, end, st))
 		return -ENOMEM;
 	i = vm_space__lower(s, start);
@@ -176,6 +198,15 @@ int vm_space__map(struct vm_space *s, const struct vm_area *a, bool merge)
 	if (vm_space__unmap(s, a->r.start, a->r.end, NULL))
 		return -ENOMEM;
 	i = vm_space__lower(s, a->r.start);
+	/*
+	 * Growing the area below in place (brk, mostly): what inserting A and
+	 * merging would do, without moving the areas above twice.
+	 */
+	if (merge && i > 0 && mergeable(&s->a[i - 1], a)) {
+		absorb(&s->a[i - 1], a);
+		merge_next(s, i - 1);
+		return 0;
+	}
 	if (insert_at(s, i, a))
 		return -ENOMEM;
 	if (merge)

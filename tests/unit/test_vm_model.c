@@ -389,6 +389,7 @@ static void test_fork_then_exec(void)
 #define WIN_PAGES 96
 #define RSTACK	(WIN + 72 * PG)	/* main stack: [RSTACK, RSTACK + 8 pages), growing down */
 
+static struct proc_model ref_pm;	/* each model hangs its state off its own threads */
 static struct vm_model *ref;
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static ino_t exe_ino;
@@ -420,6 +421,7 @@ static void feed_both(const struct ps_hdr *h)
 {
 	CHECK_EQ(proc_model__apply(&pm, h), 0);
 	CHECK_EQ(vm_model__apply(vm, h), 0);
+	CHECK_EQ(proc_model__apply(&ref_pm, h), 0);
 	CHECK_EQ(vm_model__apply(ref, h), 0);
 }
 
@@ -676,7 +678,8 @@ static void test_incremental_labels(void)
 	struct stat st;
 	int calls;
 
-	ref = vm_model__new(&pm, NULL);
+	proc_model__init(&ref_pm);
+	ref = vm_model__new(&ref_pm, NULL);
 	CHECK(ref != NULL);
 	if (!ref)
 		return;
@@ -705,6 +708,7 @@ static void test_incremental_labels(void)
 	feed_both(&f.h);
 	same_labels(RPID + 100, seen);
 	vm_model__free(ref);
+	proc_model__free(&ref_pm);
 }
 
 int main(void)
