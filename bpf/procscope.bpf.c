@@ -78,7 +78,7 @@ struct {
 
 /*
  * The task VMA iterator (Linux 6.7+). Weak, so the object loads without it:
- * the recorder then sets targ_vma_iter to false (src/features.c), the
+ * the recorder then sets targ_vma_iter to false (src/kernel_features.c), the
  * verifier drops the calls as dead code, and the recorder reads
  * /proc/PID/maps at each exec instead.
  */

@@ -24,7 +24,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "commands.h"
-#include "features.h"
+#include "kernel_features.h"
 #include "procscope.skel.h"
 #include "snapshot.h"
 #include "trace_writer.h"

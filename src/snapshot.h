@@ -17,7 +17,7 @@ int snapshot__process(struct trace_writer *w, pid_t pid, bool maps);
 /*
  * Only the PS_REC_SNAP_MAP records of PID, stamped TS_NS (when they were
  * read): the recorder's stand-in, after an exec, for the VMA list the
- * probes cannot make without the VMA iterator (features.h). Each line
+ * probes cannot make without the VMA iterator (kernel_features.h). Each line
  * replaces what the model has there. -ENOENT/-ESRCH if PID is gone.
  */
 int snapshot__maps(struct trace_writer *w, pid_t pid, uint64_t ts_ns);

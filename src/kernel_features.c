@@ -16,7 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "features.h"
+#include "kernel_features.h"
 #include "procscope.skel.h"
 #include "util.h"
 
