@@ -54,6 +54,8 @@ static const char doc[] =
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
+	uint64_t ns;
+
 	(void)state;
 	switch (key) {
 	case 'i':
@@ -79,10 +81,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		}
 		break;
 	case OPT_FROM:
-		env.from = arg;
-		break;
 	case OPT_TO:
-		env.to = arg;
+		/* checked here, a usage error; the window is placed once the file is open */
+		if (ps_parse_time(arg, &ns) || (key == OPT_FROM && ns == UINT64_MAX)) {
+			ps_err("invalid --%s time '%s' (e.g. 1.5, 1.5s, 200ms%s)",
+			       key == OPT_FROM ? "from" : "to", arg, key == OPT_FROM ? "" : ", end");
+			return EINVAL;
+		}
+		*(key == OPT_FROM ? &env.from : &env.to) = arg;
 		break;
 	case ARGP_KEY_ARG:
 		ps_err("unexpected argument '%s' (the session file goes after -i)", arg);
