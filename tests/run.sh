@@ -42,6 +42,8 @@ done
 for t in tests/e2e/*.sh; do
 	[ -x "$t" ] && run "e2e/$(basename "$t" .sh)" "$t"
 done
+# each libFuzzer harness (make fuzz) for 20 s from the seed corpus; any finding fails
+run "fuzz/harnesses" tests/fuzz/run.sh 20
 if [ -x "$release" ] && [ "$PROCSCOPE" != "$release" ]; then
 	PROCSCOPE=$release run "e2e-release/rec_cmd" tests/e2e/rec_cmd.sh
 fi
