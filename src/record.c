@@ -656,8 +656,11 @@ int cmd_record(int argc, char **argv)
 		records += trace_writer__counts(rec.w)[t];
 	if (rec.err) {
 		err = rec.err;
-		ps_err("cannot write '%s': %s: recording stopped; the file keeps everything up to its last whole chunk",
-		       env.output, err == -ENOSPC ? "disk full" : strerror(-err));
+		ps_err("cannot write '%s': %s: recording stopped; %s", env.output,
+		       err == -ENOSPC ? "disk full" : strerror(-err),
+		       trace_writer__in_place(rec.w) ?
+		       "the file keeps everything up to its last whole chunk" :
+		       "nothing was recorded and the previous file is as it was");
 	} else {
 		fprintf(stderr, "procscope: %llu records, %s written to '%s'\n",
 			(unsigned long long)records,

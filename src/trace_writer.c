@@ -196,6 +196,11 @@ int trace_writer__finish(struct trace_writer *w, struct ps_footer *footer)
 	return 0;
 }
 
+bool trace_writer__in_place(const struct trace_writer *w)
+{
+	return w->out_file.published;
+}
+
 const __u64 *trace_writer__counts(const struct trace_writer *w)
 {
 	return w->counts;

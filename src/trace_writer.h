@@ -2,6 +2,7 @@
 #ifndef PROCSCOPE_TRACE_WRITER_H
 #define PROCSCOPE_TRACE_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "trace_format.h"
 
@@ -23,6 +24,8 @@ int trace_writer__flush(struct trace_writer *w);
 /* Flushes, then writes the footer; records_by_type is filled in here. */
 int trace_writer__finish(struct trace_writer *w, struct ps_footer *footer);
 void trace_writer__free(struct trace_writer *w);
+/* True once the file is at PATH (its first chunk is written). */
+bool trace_writer__in_place(const struct trace_writer *w);
 /* Records appended so far, per type, and bytes on disk. */
 const __u64 *trace_writer__counts(const struct trace_writer *w);
 __u64 trace_writer__bytes(const struct trace_writer *w);
