@@ -716,10 +716,15 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		on_stack(m, vp, (const void *)h);
 		break;
 	case PS_REC_EXIT:
-		if (m->forget_exited && ((const struct ps_exit *)h)->group_dead) {
+		if (!((const struct ps_exit *)h)->group_dead)
+			return 0;
+		if (m->forget_exited) {
+			/* records after the exit (its last switch-out) find no process: fine */
+			idmap__del(&m->procs, vp->pid);
 			vm_space__free(&vp->sp);
-			memset(&vp->sums, 0, sizeof(vp->sums));
-			vp->gen++;
+			free(vp);
+		} else {
+			vm_space__shrink(&vp->sp);	/* kept for layout --at end, as small as it can be */
 		}
 		return 0;
 	case PS_REC_RSS: {

@@ -75,9 +75,9 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h);
 void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
 			       void (*fn)(void *ctx, const struct vm_region *r), void *ctx);
 /*
- * For one-pass consumers (exports): free a process's regions when its last
- * thread exits, so memory follows the live address spaces; layouts of
- * exited processes are then empty (their stats stay).
+ * For one-pass consumers (exports): free a process's state when its last
+ * thread exits, so memory follows the live address spaces; exited
+ * processes then have no layout and no stats.
  */
 void vm_model__forget_exited(struct vm_model *m, bool forget);
 /*

@@ -330,6 +330,23 @@ int vm_space__copy(struct vm_space *dst, const struct vm_space *src)
 	return 0;
 }
 
+void vm_space__shrink(struct vm_space *s)
+{
+	struct vm_area *a;
+
+	if (!s->n) {
+		vm_space__free(s);
+		return;
+	}
+	if (s->n == s->cap)
+		return;
+	a = realloc(s->a, s->n * sizeof(*a));
+	if (a) {	/* else it just stays larger */
+		s->a = a;
+		s->cap = s->n;
+	}
+}
+
 void vm_space__clear(struct vm_space *s)
 {
 	s->n = 0;

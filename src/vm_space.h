@@ -90,6 +90,8 @@ int vm_space__remap(struct vm_space *s, uint64_t old_addr, uint64_t old_len, uin
 		    uint64_t new_addr, bool keep_old, const struct vm_stamp *st);
 /* Copies SRC into DST (fork), leaving out VM_DONTCOPY areas. 0 or -ENOMEM. */
 int vm_space__copy(struct vm_space *dst, const struct vm_space *src);
+/* Gives back the room kept for growth (an exited process's space stays as it is). */
+void vm_space__shrink(struct vm_space *s);
 void vm_space__clear(struct vm_space *s);
 void vm_space__free(struct vm_space *s);
 
