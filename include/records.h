@@ -50,13 +50,17 @@ enum ps_rec_type {
 	PS_REC_SNAP_TASK = 17,	/* struct ps_snap_task: thread alive at start */
 	PS_REC_SNAP_MAP = 18,	/* struct ps_snap_map: /proc/PID/maps line */
 	PS_REC_LOST = 19,	/* struct ps_lost: lost-record counters */
-	/*
-	 * One more than the highest type. The footer's and PS_REC_LOST's
-	 * per-type arrays have PS_REC_MAX slots in every format version that
-	 * used this value: raising it means a new format version.
-	 */
+	/* One more than the highest type; at most PS_REC_SLOTS. */
 	PS_REC_MAX = 20,
 };
+
+/*
+ * Slots of the per-type arrays stored in files (PS_REC_LOST, the footer):
+ * room for types yet to come, so a new type needs no new format. Format 3
+ * and older stored 20 (PS_REC_SLOTS_V3).
+ */
+#define PS_REC_SLOTS	64
+#define PS_REC_SLOTS_V3	20
 
 /*
  * ps_clone.syscall: which call created the task. procscope's own values on
@@ -278,7 +282,7 @@ struct ps_snap_map {
 struct ps_lost {
 	struct ps_hdr h;
 	__u64 lost_total;	/* cumulative, summed over CPUs */
-	__u64 lost_by_type[PS_REC_MAX];
+	__u64 lost_by_type[PS_REC_SLOTS];	/* format 3 and older: PS_REC_SLOTS_V3 */
 };
 
 #endif /* PROCSCOPE_RECORDS_H */

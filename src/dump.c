@@ -5,6 +5,7 @@
  * file holds, as it holds it).
  */
 #include <argp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "commands.h"
@@ -221,9 +222,11 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 	}
 	case PS_REC_LOST: {
 		const struct ps_lost *r = (const void *)h;
+		/* format 3 and older: PS_REC_SLOTS_V3 counters */
+		size_t n = (h->size - offsetof(struct ps_lost, lost_by_type)) / sizeof(__u64);
 
 		fprintf(f, " total=%llu", (unsigned long long)r->lost_total);
-		for (int t = 0; t < PS_REC_MAX; t++)
+		for (size_t t = 0; t < n && t < PS_REC_SLOTS; t++)
 			if (r->lost_by_type[t])
 				fprintf(f, " %s=%llu", rec_info__name(t),
 					(unsigned long long)r->lost_by_type[t]);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
+#include <stddef.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,8 +118,13 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 	if (h->type == PS_REC_LOST) {
 		const struct ps_lost *l = (const void *)h;
 
+		size_t n = (h->size - offsetof(struct ps_lost, lost_by_type)) / sizeof(__u64);
+
+		/* format 3 and older: PS_REC_SLOTS_V3 counters */
 		m->lost_total = l->lost_total;
-		memcpy(m->lost_by_type, l->lost_by_type, sizeof(m->lost_by_type));
+		memset(m->lost_by_type, 0, sizeof(m->lost_by_type));
+		memcpy(m->lost_by_type, l->lost_by_type,
+		       (n < PS_REC_MAX ? n : PS_REC_MAX) * sizeof(__u64));
 		return 0;
 	}
 	if (!h->tid)

@@ -40,7 +40,7 @@ static const struct {
 	[PS_REC_STACK]		= { "stack_grow", sizeof(struct ps_stack) },
 	[PS_REC_SNAP_TASK]	= { "snap_task", sizeof(struct ps_snap_task) },
 	[PS_REC_SNAP_MAP]	= { "snap_map", sizeof(struct ps_snap_map) + 8 },
-	[PS_REC_LOST]		= { "lost", sizeof(struct ps_lost) },
+	[PS_REC_LOST]		= { "lost", offsetof(struct ps_lost, lost_by_type) + PS_REC_SLOTS_V3 * 8 },
 };
 
 /* Fixed-size string fields, each of which must hold its NUL. */

@@ -382,7 +382,7 @@ static int update_lost(struct recorder *rec, bool force)
 	l.h.size = sizeof(l);
 	l.h.ts_ns = ps_now_ns(CLOCK_MONOTONIC);
 	l.lost_total = total;
-	memcpy(l.lost_by_type, rec->lost, sizeof(l.lost_by_type));
+	memcpy(l.lost_by_type, rec->lost, sizeof(rec->lost));
 	return trace_writer__add(rec->w, &l.h);
 }
 
@@ -648,7 +648,7 @@ int cmd_record(int argc, char **argv)
 		rec.err = update_lost(&rec, true);
 	footer.end_ns = ps_now_ns(CLOCK_MONOTONIC);
 	footer.lost_total = rec.lost_total;
-	memcpy(footer.lost_by_type, rec.lost, sizeof(footer.lost_by_type));
+	memcpy(footer.lost_by_type, rec.lost, sizeof(rec.lost));
 	footer.exit_status = env.cmd ? status : -1;
 	if (!rec.err)
 		rec.err = trace_writer__finish(rec.w, &footer);

@@ -23,12 +23,13 @@
 
 #define PS_FILE_MAGIC		"PROCSCP\0"
 /*
+ * 4: per-type arrays (PS_REC_LOST, the footer) have PS_REC_SLOTS slots;
  * 3: switch, exec and exit records carry the kernel's task totals
  *    (struct ps_task_totals); the header has a checksum (header_crc32);
  * 2: chunks compressed with zstd; 1: zlib.
  * Older versions are still read.
  */
-#define PS_FILE_VERSION		3
+#define PS_FILE_VERSION		4
 #define PS_CHUNK_MAGIC		0x4b4e4843u	/* "CHNK" */
 #define PS_CHUNK_ZLIB		0x1
 #define PS_CHUNK_FOOTER		0x2
@@ -63,9 +64,9 @@ struct ps_chunk_header {
 
 struct ps_footer {
 	__u64 end_ns;		/* CLOCK_MONOTONIC at the end of recording */
-	__u64 records_by_type[PS_REC_MAX];
+	__u64 records_by_type[PS_REC_SLOTS];	/* format 3 and older: PS_REC_SLOTS_V3 */
 	__u64 lost_total;
-	__u64 lost_by_type[PS_REC_MAX];
+	__u64 lost_by_type[PS_REC_SLOTS];
 	__s32 exit_status;	/* of the traced command, -1 if none */
 	__u32 pad;
 };

@@ -26,8 +26,36 @@
 
 /* Stored chunk payload, at most: the writer stores compressed only if smaller. */
 #define STORED_MAX	(PS_CHUNK_MAX_RAW + (64u << 10))
-/* Smallest footer ever written (format 1 and 2, 20 record types). */
+/* Smallest footer ever written (format 1 to 3, 20 record types). */
 #define FOOTER_MIN	344u
+
+/* The footer of formats 1 to 3: per-type arrays of PS_REC_SLOTS_V3. */
+struct ps_footer_v3 {
+	__u64 end_ns;
+	__u64 records_by_type[PS_REC_SLOTS_V3];
+	__u64 lost_total;
+	__u64 lost_by_type[PS_REC_SLOTS_V3];
+	__s32 exit_status;
+	__u32 pad;
+};
+
+/* Reads a footer of format VERSION from BUF (LEN >= FOOTER_MIN bytes). */
+static void read_footer(struct ps_footer *out, const __u8 *buf, size_t len, __u32 version)
+{
+	struct ps_footer_v3 old;
+
+	memset(out, 0, sizeof(*out));
+	if (version >= 4) {
+		memcpy(out, buf, len < sizeof(*out) ? len : sizeof(*out));
+		return;
+	}
+	memcpy(&old, buf, sizeof(old));
+	out->end_ns = old.end_ns;
+	memcpy(out->records_by_type, old.records_by_type, sizeof(old.records_by_type));
+	out->lost_total = old.lost_total;
+	memcpy(out->lost_by_type, old.lost_by_type, sizeof(old.lost_by_type));
+	out->exit_status = old.exit_status;
+}
 #define RESYNC_BLOCK	(64u << 10)
 
 struct trace_reader {
@@ -420,9 +448,7 @@ static bool load_chunk(struct trace_reader *r)
 				bad_chunk(r, at, "short footer");
 				continue;
 			}
-			memset(&r->footer, 0, sizeof(r->footer));
-			memcpy(&r->footer, payload,
-			       raw_len < sizeof(r->footer) ? raw_len : sizeof(r->footer));
+			read_footer(&r->footer, payload, raw_len, r->hdr.version);
 			r->stats.has_footer = true;
 			continue;
 		}
