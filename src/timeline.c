@@ -45,6 +45,7 @@ static const struct argp_option opts[] = {
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	char *end;
+	long w;
 
 	switch (key) {
 	case 'i':
@@ -64,9 +65,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.cpus = true;
 		break;
 	case 'w':
-		env.width = strtol(arg, &end, 10);
-		if (*end || env.width < LABEL_W + 10 || env.width > 4096)
+		/* checked as a long: 2^32 + 100 must not pass as 100 */
+		errno = 0;
+		w = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || w < LABEL_W + 10 || w > 4096)
 			argp_error(state, "invalid width '%s' (%d..4096)", arg, LABEL_W + 10);
+		env.width = w;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -45,6 +45,7 @@ for t in 1e300 inf nan -1 -inf 1e19; do
 	usage "invalid|time" export -i "$tmp/s.data" --format folded -o "$tmp/x" --to "$t"
 done
 usage "invalid width" timeline -i "$tmp/s.data" -w 99999999999999999999
+usage "invalid width" timeline -i "$tmp/s.data" -w 4294967396	# 2^32 + 100
 
 # one usage status for every verb
 for v in record report layout timeline dump export; do
