@@ -346,15 +346,12 @@ static int read_one(struct session *s, const struct session_callbacks *cb)
 		s->eof = true;
 		return 1;
 	}
-	ts = h->ts_ns;
-	if (s->delivered_any && ts < s->last_ns) {
+	for (;;) {
 		/* too late for its place: raised to the last time delivered, never dropped */
-		s->stats.late++;
-		if (s->last_ns - ts > s->stats.max_late_ns)
-			s->stats.max_late_ns = s->last_ns - ts;
-		ts = s->last_ns;
-	}
-	while ((err = queue_push(&s->q, h, ts)) == -ENOBUFS) {
+		ts = s->delivered_any && h->ts_ns < s->last_ns ? s->last_ns : h->ts_ns;
+		err = queue_push(&s->q, h, ts);
+		if (err != -ENOBUFS)
+			break;
 		if (!cb)
 			return err;	/* cannot happen: prime() stops short of both bounds */
 		s->stats.forced++;
@@ -364,6 +361,11 @@ static int read_one(struct session *s, const struct session_callbacks *cb)
 	}
 	if (err)
 		return err;
+	if (ts != h->ts_ns) {
+		s->stats.late++;
+		if (ts - h->ts_ns > s->stats.max_late_ns)
+			s->stats.max_late_ns = ts - h->ts_ns;
+	}
 	if (!stamped_by_recorder(h->type) && (!s->mark_set || h->ts_ns > s->mark_ns)) {
 		s->mark_ns = h->ts_ns;
 		s->mark_set = true;
