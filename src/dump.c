@@ -261,6 +261,8 @@ int cmd_dump(int argc, char **argv)
 	printf("# procscope %s, format %u, kernel %s, %u CPUs, page %u\n# command: %s\n# targets: %s\n",
 	       fh->procscope_version, fh->version, fh->kernel_release, fh->ncpus, fh->page_size,
 	       session__cmdline(s), session__targets(s));
+	if (session__hostname(s)[0] || session__boot_id(s)[0])
+		printf("# host: %s, boot id %s\n", session__hostname(s), session__boot_id(s));
 	cb.ctx = s;
 	session__replay(s, &cb);	/* the callback cannot fail */
 	if (!session__reader_stats(s)->has_footer)

@@ -442,6 +442,32 @@ static void build_strings(int argc, char **argv, char *cmdline, size_t clen, cha
 	}
 }
 
+/*
+ * Where the session is recorded, for fleets (export --format clickhouse):
+ * the host name (PROCSCOPE_HOSTNAME overrides it, for tests that load two
+ * "hosts" recorded on one machine) and the boot id, which with the start
+ * time names the session uniquely. "" when unknown.
+ */
+static void host_facts(char *host, size_t hlen, char *boot_id, size_t blen)
+{
+	const char *env_host = getenv("PROCSCOPE_HOSTNAME");
+	struct utsname uts;
+	ssize_t n = -1;
+	int fd;
+
+	if (env_host)
+		snprintf(host, hlen, "%s", env_host);
+	else
+		snprintf(host, hlen, "%s", uname(&uts) ? "" : uts.nodename);
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, boot_id, blen - 1);
+		close(fd);
+	}
+	boot_id[n > 0 ? n : 0] = '\0';
+	boot_id[strcspn(boot_id, "\n")] = '\0';
+}
+
 static int load_probes(struct recorder *rec)
 {
 	struct stat st;
@@ -511,7 +537,7 @@ static int exit_status_of(int wstatus)
 int cmd_record(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL, doc, NULL, NULL, NULL };
-	char cmdline[4096], targets[4096], sz[32];
+	char cmdline[4096], targets[4096], sz[32], host[256], boot_id[64];
 	struct ps_file_header hdr = {};
 	struct ps_footer footer = {};
 	struct recorder rec = {};
@@ -567,7 +593,8 @@ int cmd_record(int argc, char **argv)
 	start_ns = ps_now_ns(CLOCK_MONOTONIC);
 	hdr.realtime_offset_ns = (__s64)(ps_now_ns(CLOCK_REALTIME) - start_ns);
 	hdr.start_ns = start_ns;
-	rec.w = trace_writer__open(env.output, &hdr, cmdline, targets);
+	host_facts(host, sizeof(host), boot_id, sizeof(boot_id));
+	rec.w = trace_writer__open(env.output, &hdr, cmdline, targets, host, boot_id);
 	if (!rec.w) {
 		err = -errno;
 		goto out;

@@ -535,6 +535,16 @@ const char *session__targets(const struct session *s)
 	return trace_reader__targets(s->r);
 }
 
+const char *session__hostname(const struct session *s)
+{
+	return trace_reader__hostname(s->r);
+}
+
+const char *session__boot_id(const struct session *s)
+{
+	return trace_reader__boot_id(s->r);
+}
+
 uint64_t session__time_zero(const struct session *s)
 {
 	return s->zero_ns;

@@ -105,6 +105,9 @@ const struct ps_file_header *session__header(const struct session *s);
 const char *session__path(const struct session *s);
 const char *session__cmdline(const struct session *s);
 const char *session__targets(const struct session *s);
+/* Where it was recorded, "" if the file does not say. */
+const char *session__hostname(const struct session *s);
+const char *session__boot_id(const struct session *s);
 /* Time zero, absolute CLOCK_MONOTONIC ns. */
 uint64_t session__time_zero(const struct session *s);
 /* ZERO + REL, saturating; REL UINT64_MAX ("end") stays UINT64_MAX. */

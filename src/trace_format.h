@@ -2,9 +2,13 @@
 /*
  * The session file (default ./procscope.data), little-endian:
  *
- *   struct ps_file_header, then header_len - sizeof(header) bytes holding the
- *   command line and the targets as two NUL-terminated strings; from
- *   version 3 on, header_crc32 covers these header_len bytes;
+ *   struct ps_file_header, then header_len - sizeof(header) bytes holding
+ *   NUL-terminated strings: the command line, the targets, and (written
+ *   since procscope stores them; older files of every version end after the
+ *   targets) the host name and the boot id (/proc/sys/kernel/random/boot_id).
+ *   Readers take strings missing at the end as empty and skip strings they
+ *   do not know, so adding one needs no new version. From version 3 on,
+ *   header_crc32 covers these header_len bytes;
  *   chunks: struct ps_chunk_header + stored_len bytes of payload, the payload
  *   being records (include/records.h) back to back, zstd-compressed when
  *   PS_CHUNK_ZSTD is set (zlib when PS_CHUNK_ZLIB is: version 1 files);
@@ -35,7 +39,7 @@
 #define PS_CHUNK_FOOTER		0x2
 #define PS_CHUNK_ZSTD		0x4
 #define PS_CHUNK_MAX_RAW	(4u << 20)	/* bytes of records per chunk, at most */
-/* header_len, at most: the recorder writes two strings of < 4 KiB each */
+/* header_len, at most: the recorder writes four strings of < 4 KiB each */
 #define PS_HEADER_MAX_LEN	(64u << 10)
 
 struct ps_file_header {

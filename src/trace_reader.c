@@ -66,6 +66,8 @@ struct trace_reader {
 	char *strings;		/* header_len - sizeof(hdr) bytes */
 	const char *cmdline;
 	const char *targets;
+	const char *hostname;
+	const char *boot_id;
 	__u64 first_chunk;	/* offset of the first chunk */
 	__u64 off;		/* offset of the next chunk */
 	__u8 *stored;		/* current chunk as stored, stored_cap bytes */
@@ -163,10 +165,17 @@ static int check_header(struct trace_reader *r)
 	}
 	if (r->strings[slen - 1] != '\0')
 		goto damaged;
-	r->cmdline = r->strings;
-	r->targets = r->strings + strlen(r->strings) + 1;
-	if (r->targets >= r->strings + slen)
-		r->targets = "";
+	/* strings the writer did not store (older recorders: the last two) read as "" */
+	{
+		const char **dst[] = { &r->cmdline, &r->targets, &r->hostname, &r->boot_id };
+		const char *p = r->strings, *end = r->strings + slen;
+
+		for (size_t i = 0; i < PS_ARRAY_SIZE(dst); i++) {
+			*dst[i] = p < end ? p : "";
+			if (p < end)
+				p += strlen(p) + 1;
+		}
+	}
 	/* fixed-size strings shown to the user: never trust their NUL */
 	h->procscope_version[sizeof(h->procscope_version) - 1] = '\0';
 	h->kernel_release[sizeof(h->kernel_release) - 1] = '\0';
@@ -260,6 +269,16 @@ const char *trace_reader__cmdline(const struct trace_reader *r)
 const char *trace_reader__targets(const struct trace_reader *r)
 {
 	return r->targets;
+}
+
+const char *trace_reader__hostname(const struct trace_reader *r)
+{
+	return r->hostname;
+}
+
+const char *trace_reader__boot_id(const struct trace_reader *r)
+{
+	return r->boot_id;
 }
 
 const struct ps_footer *trace_reader__footer(const struct trace_reader *r)

@@ -31,6 +31,9 @@ void trace_reader__free(struct trace_reader *r);
 const struct ps_file_header *trace_reader__header(const struct trace_reader *r);
 const char *trace_reader__cmdline(const struct trace_reader *r);
 const char *trace_reader__targets(const struct trace_reader *r);
+/* Where it was recorded: "" when unknown (files of procscope before they were stored). */
+const char *trace_reader__hostname(const struct trace_reader *r);
+const char *trace_reader__boot_id(const struct trace_reader *r);
 
 /*
  * Next record, in file order (per CPU, time order is not guaranteed across

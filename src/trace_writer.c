@@ -55,11 +55,13 @@ static int write_all(int fd, const void *buf, size_t len)
 }
 
 struct trace_writer *trace_writer__open(const char *path, const struct ps_file_header *hdr,
-					const char *cmdline, const char *targets)
+					const char *cmdline, const char *targets,
+					const char *hostname, const char *boot_id)
 {
-	size_t clen = strlen(cmdline) + 1, tlen = strlen(targets) + 1;
+	const char *strs[] = { cmdline, targets, hostname ? hostname : "", boot_id ? boot_id : "" };
 	struct ps_file_header h = *hdr;
 	struct trace_writer *w;
+	size_t len[4];
 	uLong crc;
 	int err;
 
@@ -82,16 +84,19 @@ struct trace_writer *trace_writer__open(const char *path, const struct ps_file_h
 	w->fd = w->out_file.fd;
 	memcpy(h.magic, PS_FILE_MAGIC, sizeof(h.magic));
 	h.version = PS_FILE_VERSION;
-	h.header_len = sizeof(h) + clen + tlen;
+	h.header_len = sizeof(h);
+	for (size_t i = 0; i < PS_ARRAY_SIZE(strs); i++) {
+		len[i] = strlen(strs[i]) + 1;
+		h.header_len += len[i];
+	}
 	h.header_crc32 = 0;
 	crc = crc32(0, (const Bytef *)&h, sizeof(h));
-	crc = crc32(crc, (const Bytef *)cmdline, clen);
-	h.header_crc32 = crc32(crc, (const Bytef *)targets, tlen);
+	for (size_t i = 0; i < PS_ARRAY_SIZE(strs); i++)
+		crc = crc32(crc, (const Bytef *)strs[i], len[i]);
+	h.header_crc32 = crc;
 	err = write_all(w->fd, &h, sizeof(h));
-	if (!err)
-		err = write_all(w->fd, cmdline, clen);
-	if (!err)
-		err = write_all(w->fd, targets, tlen);
+	for (size_t i = 0; i < PS_ARRAY_SIZE(strs) && !err; i++)
+		err = write_all(w->fd, strs[i], len[i]);
 	if (err) {
 		ps_err("cannot write '%s': %s", path, err == -ENOSPC ? "disk full" : strerror(-err));
 		goto err_free;

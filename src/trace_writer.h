@@ -13,10 +13,12 @@ struct trace_writer;
  * writes the header at once. PATH must be absent or a regular file. The
  * first chunk written moves the file to PATH, an existing PATH becoming
  * PATH.old; freed before that, the writer leaves PATH as it was. NULL and
- * errno on failure, with the message printed.
+ * errno on failure, with the message printed. HOSTNAME and BOOT_ID may be
+ * NULL (stored empty).
  */
 struct trace_writer *trace_writer__open(const char *path, const struct ps_file_header *hdr,
-					const char *cmdline, const char *targets);
+					const char *cmdline, const char *targets,
+					const char *hostname, const char *boot_id);
 /* Appends one record (hdr->size bytes); writes a chunk when the buffer fills. */
 int trace_writer__add(struct trace_writer *w, const struct ps_hdr *rec);
 /* Writes buffered records as one chunk; 0 or -errno (file left at its last whole chunk). */

@@ -40,7 +40,7 @@ static int write_hostile(const char *path)
 		struct ps_brk b;
 		char raw[512];
 	} u;
-	struct trace_writer *w = trace_writer__open(path, &fh, "cmd", "targets");
+	struct trace_writer *w = trace_writer__open(path, &fh, "cmd", "targets", NULL, NULL);
 	int err = 0;
 
 	if (!w)

@@ -53,7 +53,7 @@ static struct trace_writer *start(void)
 {
 	struct ps_file_header h = { .page_size = 4096, .ncpus = 2, .start_ns = ZERO_NS };
 
-	return trace_writer__open(path, &h, "record -- ./x", "cmd:./x");
+	return trace_writer__open(path, &h, "record -- ./x", "cmd:./x", "host", "boot");
 }
 
 static void add_brk(struct trace_writer *w, uint32_t cpu, uint64_t ts, uint64_t id)

@@ -34,7 +34,7 @@ static int write_file(const char *path, int finish)
 	struct trace_writer *w;
 	int err = 0;
 
-	w = trace_writer__open(path, &h, "record -- ./x", "cmd:./x");
+	w = trace_writer__open(path, &h, "record -- ./x", "cmd:./x", "host", "boot");
 	if (!w)
 		return -errno;
 	for (unsigned i = 0; i < NREC && !err; i++) {
@@ -107,6 +107,8 @@ static long read_back(const char *path, int *bad, int *footer)
 	}
 	CHECK(!strcmp(trace_reader__cmdline(r), "record -- ./x"));
 	CHECK(!strcmp(trace_reader__targets(r), "cmd:./x"));
+	CHECK(!strcmp(trace_reader__hostname(r), "host"));
+	CHECK(!strcmp(trace_reader__boot_id(r), "boot"));
 	trace_reader__free(r);
 	return n;
 }
@@ -206,7 +208,7 @@ int main(void)
 	}
 
 	/* an unwritable output is refused up front */
-	CHECK(trace_writer__open("/proc/version/x", &(struct ps_file_header){}, "", "") == NULL);
+	CHECK(trace_writer__open("/proc/version/x", &(struct ps_file_header){}, "", "", NULL, NULL) == NULL);
 
 	unlink(path);
 	unlink(old);
