@@ -64,14 +64,19 @@ int idmap__set(struct idmap *m, uint64_t key, void *val)
 
 	if (!val)
 		return -EINVAL;
+	if (m->cap) {
+		i = find(m, key);
+		if (m->vals[i]) {
+			m->vals[i] = val;	/* replacing never allocates */
+			return 0;
+		}
+	}
 	if ((m->len + 1) * 2 > m->cap && resize(m, m->cap ? m->cap * 2 : IDMAP_MIN_CAP))
 		return -ENOMEM;
 	i = find(m, key);
-	if (!m->vals[i]) {
-		m->keys[i] = key;
-		m->len++;
-	}
+	m->keys[i] = key;
 	m->vals[i] = val;
+	m->len++;
 	return 0;
 }
 

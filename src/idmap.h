@@ -21,7 +21,7 @@ struct idmap {
 
 /* NULL if absent. O(1) expected. */
 void *idmap__get(const struct idmap *m, uint64_t key);
-/* Inserts or replaces; VAL must not be NULL. 0 or -ENOMEM. */
+/* Inserts or replaces (which cannot fail); VAL must not be NULL. 0 or -ENOMEM. */
 int idmap__set(struct idmap *m, uint64_t key, void *val);
 /*
  * Removes KEY and returns its value, NULL if absent. O(1) expected; halves

@@ -24,10 +24,11 @@ struct heap_point {
 	uint64_t bytes;
 };
 
+/* Grows as points come (most processes have a handful): 16 KiB only where needed. */
 struct heap_series {
-	struct heap_point pt[MAX_POINTS];
-	size_t n;
+	size_t n, cap;
 	uint64_t last;
+	struct heap_point pt[];
 };
 
 struct mem_report {
@@ -43,14 +44,26 @@ static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts_ns,
 	struct heap_series *s = idmap__get(&mr->series, p->pid);
 
 	if (!s) {
-		s = calloc(1, sizeof(*s));
+		s = calloc(1, sizeof(*s) + 4 * sizeof(s->pt[0]));
 		if (!s || idmap__set(&mr->series, p->pid, s)) {
 			free(s);
 			mr->oom = true;
 			return;
 		}
+		s->cap = 4;
 	} else if (s->n && s->last == c->heap_bytes) {
 		return;
+	}
+	if (s->n == s->cap && s->cap < MAX_POINTS) {
+		struct heap_series *g = realloc(s, sizeof(*s) + 2 * s->cap * sizeof(s->pt[0]));
+
+		if (!g) {
+			mr->oom = true;
+			return;
+		}
+		idmap__set(&mr->series, p->pid, g);	/* a replacement: cannot fail */
+		s = g;
+		s->cap *= 2;
 	}
 	if (s->n == MAX_POINTS) {
 		for (size_t i = 0; i < MAX_POINTS / 2; i++) {
