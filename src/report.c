@@ -191,7 +191,7 @@ int cmd_report(int argc, char **argv)
 		err = -1;
 	}
 	if (!env.pid)
-		sched_report__summary(stdout, pm, sm);
+		sched_report__summary(stdout, sm, session__time_zero(s));
 	goto out;
 nomem:
 	ps_err("out of memory reading '%s'", env.input);

@@ -82,12 +82,11 @@ void sched_report__process(FILE *f, const struct sched_model *sm, const struct p
 	}
 }
 
-void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sched_model *sm)
+void sched_report__summary(FILE *f, const struct sched_model *sm, uint64_t zero_ns)
 {
 	uint64_t gap_ns, ngaps = sched_model__gaps(sm, &gap_ns);
 	struct sched_cpu_stats c;
 
-	(void)pm;
 	fprintf(f, "\ncpus (from the switches seen; without -a, \"other\" is any untraced task):\n");
 	for (uint32_t i = 0; i < sched_model__ncpus(sm); i++) {
 		sched_model__cpu_stats(sm, i, &c);
@@ -104,7 +103,8 @@ void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sc
 		const struct sched_gap *g = sched_model__gap(sm, i);
 
 		fprintf(f, "\n  %.6f s .. %.6f s: %" PRIu64 " records lost",
-			(g->start_ns - pm->first_ns) / 1e9, (g->end_ns - pm->first_ns) / 1e9, g->lost);
+			((int64_t)(g->start_ns - zero_ns)) / 1e9, ((int64_t)(g->end_ns - zero_ns)) / 1e9,
+			g->lost);
 	}
 	fprintf(f, "\n");
 }

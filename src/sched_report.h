@@ -13,7 +13,8 @@
 /* Scheduling lines of process P (its totals, then one line per thread). */
 void sched_report__process(FILE *f, const struct sched_model *sm, const struct ps_process *p);
 /* Per-CPU occupancy and lost-records gaps, after every process. */
-void sched_report__summary(FILE *f, const struct proc_model *pm, const struct sched_model *sm);
+/* ZERO_NS: the session's time zero (session__time_zero()), for printed times. */
+void sched_report__summary(FILE *f, const struct sched_model *sm, uint64_t zero_ns);
 /*
  * `report --json`: {"processes":[...],"cpus":[...],"gaps":[...]}, only
  * process PID if PID > 0. Times are CLOCK_MONOTONIC ns as in the records.
