@@ -19,7 +19,7 @@ endif
 CFLAGS    ?= -g -O2
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -D_GNU_SOURCE -Iinclude -I$(OUTPUT)
-LDLIBS    := -lbpf -lelf -lz -lzstd -lm
+LDLIBS    := -lbpf -lelf -lz -lzstd -lm -lsqlite3
 
 SRCS      := $(wildcard src/*.c)
 OBJS      := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))

@@ -9,5 +9,6 @@ int cmd_report(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_layout(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_sql(int argc, char **argv);
 
 #endif

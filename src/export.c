@@ -18,6 +18,7 @@
 
 static const struct export_format *const formats[] = {
 	&export_perfetto, &export_chrome, &export_speedscope, &export_folded,
+	&export_sqlite, &export_clickhouse,
 };
 
 static struct {
@@ -47,6 +48,8 @@ static const char doc[] =
 	"  chrome      Chrome trace JSON for chrome://tracing or Perfetto (procscope.json)\n"
 	"  speedscope  Chrome JSON with argument-free X events for speedscope (procscope.speedscope.json)\n"
 	"  folded      folded stacks for flamegraph.pl and speedscope (procscope.folded)\n"
+	"  sqlite      SQLite database of the session's tables (procscope.db; procscope sql --schema)\n"
+	"  clickhouse  directory of TABLE.sql (ClickHouse DDL) and TABLE.tsv per table (procscope-clickhouse)\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  procscope export --format perfetto -i run.data\n"
@@ -283,7 +286,10 @@ int cmd_export(int argc, char **argv)
 	if (err)
 		goto out_model;
 
-	if (to_stdout) {
+	c.out_path = env.output;
+	if (fmt->own_output) {
+		/* the format creates and publishes its output itself */
+	} else if (to_stdout) {
 		c.out = stdout;
 	} else {
 		err = out_file__create(&of, env.output);
@@ -314,6 +320,8 @@ int cmd_export(int argc, char **argv)
 	if (err)
 		ps_err("cannot export '%s' to '%s': %s", env.input, env.output,
 		       err == -ENOSPC ? "disk full" : strerror(-err));
+	else if (fmt->own_output)
+		err = 0;	/* finish() published it */
 	else if (to_stdout && (fflush(c.out) || ferror(c.out)))
 		err = -errno;
 	else if (!to_stdout)

@@ -29,6 +29,7 @@ struct export_ctx {
 	uint64_t to_ns;
 	uint64_t origin_ns;	/* zero of relative times: the session's time zero */
 	uint64_t end_ns;	/* set before finish(): end of the recording */
+	const char *out_path;	/* -o as given; own_output formats create it themselves */
 };
 
 /* Events of process TGID belong to the export (tgid 0 = idle: never). */
@@ -89,6 +90,7 @@ struct export_format {
 	const char *default_output;
 	const char *help;
 	unsigned models;	/* SESSION_VM | SESSION_SCHED: the models the format reads */
+	bool own_output;	/* writes c->out_path itself (a database, a directory); c->out is NULL */
 	/* NULL and errno on failure; sets CB's model callbacks (the state owns them). */
 	void *(*begin)(struct export_ctx *c, struct session_callbacks *cb);
 	/* Each record, after every model took it; 0 or -errno. May be NULL. */
@@ -102,5 +104,7 @@ extern const struct export_format export_perfetto;
 extern const struct export_format export_chrome;
 extern const struct export_format export_speedscope;
 extern const struct export_format export_folded;
+extern const struct export_format export_sqlite;
+extern const struct export_format export_clickhouse;
 
 #endif

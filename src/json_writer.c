@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include "json_writer.h"
 
@@ -184,6 +185,17 @@ void json_writer__null(struct json_writer *w)
 {
 	before_value(w);
 	fputs_unlocked("null", w->f);
+}
+
+void json_writer__double(struct json_writer *w, double v)
+{
+	if (!isfinite(v)) {
+		json_writer__null(w);
+		return;
+	}
+	before_value(w);
+	/* 17 significant digits read back as the same double */
+	fprintf(w->f, "%.17g", v);
 }
 
 void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits)

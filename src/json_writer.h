@@ -64,6 +64,8 @@ void json_writer__uint(struct json_writer *w, uint64_t v);
 void json_writer__int(struct json_writer *w, int64_t v);
 void json_writer__bool(struct json_writer *w, bool v);
 void json_writer__null(struct json_writer *w);
+/* A double that reads back exactly; NaN and infinities (not JSON) as null. */
+void json_writer__double(struct json_writer *w, double v);
 /* V / 10^DIGITS printed exactly, e.g. (1234567, 3) -> 1234.567; DIGITS <= 9. */
 void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits);
 /* Shorthands for "key": value members. */

@@ -17,6 +17,7 @@ static const struct verb {
 	{ "dump", cmd_dump, "every record, one per line" },
 	{ "timeline", cmd_timeline, "thread states over time in the terminal (--cpus: per CPU)" },
 	{ "export", cmd_export, "timeline for Perfetto, chrome://tracing, speedscope, flame graphs" },
+	{ "sql", cmd_sql, "SQL over the session (SQLite, cached next to it as FILE.db)" },
 };
 
 static void usage(FILE *f)
