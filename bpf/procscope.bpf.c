@@ -122,6 +122,8 @@ static __always_inline void submit(void *rec)
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 }
 
+#include "vma_state.bpf.h"
+
 /* Current task if it is traced: its tgid/tid, else false. */
 static __always_inline bool current_traced(__u32 *tgid, __u32 *tid)
 {
@@ -223,6 +225,9 @@ int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
 	r->req = PT_REGS_PARM1_CORE_SYSCALL(current_regs());
 	r->ret = ctx->ret;
 	submit(r);
+	/* moved: the heap's end and what is above it (r is the ring's after submit) */
+	if (ctx->ret && PT_REGS_PARM1_CORE_SYSCALL(current_regs()) == (__u64)ctx->ret)
+		vma_state__sync(ctx->ret, 0, PS_REC_BRK, 0);
 	return TP_PASS;
 }
 
@@ -263,6 +268,8 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		}
 	}
 	submit(r);
+	if (!PS_IS_ERR(ctx->ret))
+		vma_state__sync(ctx->ret, PT_REGS_PARM2_CORE_SYSCALL(regs), PS_REC_MMAP, 0);
 	return TP_PASS;
 }
 
@@ -282,7 +289,21 @@ int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	r->len = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
 	submit(r);
+	if (!ctx->ret)
+		vma_state__sync(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+				PS_REC_MUNMAP, 0);
 	return TP_PASS;
+}
+
+/* Source and target of a successful mremap: one walk if it stayed in place. */
+static __always_inline void mremap_sync(__u64 old_addr, __u64 old_len, __u64 new_len, __u64 ret)
+{
+	if (ret == old_addr) {
+		vma_state__sync(old_addr, old_len > new_len ? old_len : new_len, PS_REC_MREMAP, 0);
+		return;
+	}
+	vma_state__sync(old_addr, old_len, PS_REC_MREMAP, 0);
+	vma_state__sync(ret, new_len, PS_REC_MREMAP, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_mremap")
@@ -305,6 +326,9 @@ int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 	r->ret = ctx->ret;
 	r->pad = 0;
 	submit(r);
+	if (!PS_IS_ERR(ctx->ret))
+		mremap_sync(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+			    PT_REGS_PARM3_CORE_SYSCALL(regs), ctx->ret);
 	return TP_PASS;
 }
 
@@ -326,8 +350,99 @@ int sys_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
 	r->ret = ctx->ret;
 	r->pad = 0;
 	submit(r);
+	/* also on failure: mprotect may have changed part of the range before failing */
+	vma_state__sync(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
+			PS_REC_MPROTECT, 0);
 	return TP_PASS;
 }
+
+/*
+ * The other calls that change VMAs (flags, locks, seals, keys, SysV shm):
+ * one record type, the op saying which call. Arguments as the call took
+ * them; the kernel's resulting VMAs follow (also on failure: madvise and
+ * mlock may have changed part of the range before failing).
+ */
+static __always_inline int memop_exit(struct trace_event_raw_sys_exit *ctx, __u32 op)
+{
+	struct pt_regs *regs = current_regs();
+	__u64 a1 = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__u64 a2 = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	__u64 a3 = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	__s64 ret = ctx->ret;	/* read once: the verifier refuses a moved ctx pointer */
+	__u64 addr = a1, len = a2;
+	struct ps_memop *r;
+	__u32 tgid, tid;
+
+	if (!current_traced(&tgid, &tid))
+		return TP_PASS;
+	r = reserve(PS_REC_MEMOP, sizeof(*r), tgid, tid);
+	if (!r)
+		return TP_PASS;
+	r->arg = 0;
+	r->arg2 = 0;
+	switch (op) {
+	case PS_MEMOP_MADVISE:
+	case PS_MEMOP_MLOCK2:
+	case PS_MEMOP_MSEAL:
+		r->arg = a3;
+		break;
+	case PS_MEMOP_PKEY_MPROTECT:
+		r->arg = a3;
+		r->arg2 = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		break;
+	case PS_MEMOP_REMAP_FILE_PAGES:	/* (start, size, prot, pgoff, flags) */
+		r->arg = PT_REGS_PARM4_CORE_SYSCALL(regs);
+		r->arg2 = PT_REGS_PARM5_CORE_SYSCALL(regs);
+		break;
+	case PS_MEMOP_MLOCKALL:		/* (flags) */
+		r->arg = a1;
+		addr = len = 0;
+		break;
+	case PS_MEMOP_MUNLOCKALL:
+		addr = len = 0;
+		break;
+	case PS_MEMOP_SHMAT:		/* (shmid, shmaddr, shmflg) -> address */
+		r->arg = a1;
+		r->arg2 = a3;
+		addr = PS_IS_ERR(ret) ? a2 : ret;
+		len = PS_IS_ERR(ret) ? 0 : vma_state__len_at(ret);
+		break;
+	case PS_MEMOP_SHMDT:		/* (shmaddr) */
+		len = 0;
+		break;
+	}
+	r->op = op;
+	r->ret = ret;
+	r->addr = addr;
+	r->len = len;
+	submit(r);
+	if (op == PS_MEMOP_MLOCKALL || op == PS_MEMOP_MUNLOCKALL)
+		vma_state__sync_all(PS_REC_MEMOP, op);
+	else if (op == PS_MEMOP_SHMDT)	/* the segment's VMAs are gone: what is around */
+		vma_state__sync(addr, PS_PAGE_SIZE, PS_REC_MEMOP, op);
+	else
+		vma_state__sync(addr, len, PS_REC_MEMOP, op);
+	return TP_PASS;
+}
+
+#define MEMOP_PROG(name, op)						\
+SEC("tracepoint/syscalls/sys_exit_" #name)				\
+int sys_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
+{									\
+	return memop_exit(ctx, op);					\
+}
+
+MEMOP_PROG(madvise, PS_MEMOP_MADVISE)
+MEMOP_PROG(mlock, PS_MEMOP_MLOCK)
+MEMOP_PROG(mlock2, PS_MEMOP_MLOCK2)
+MEMOP_PROG(munlock, PS_MEMOP_MUNLOCK)
+MEMOP_PROG(mlockall, PS_MEMOP_MLOCKALL)
+MEMOP_PROG(munlockall, PS_MEMOP_MUNLOCKALL)
+MEMOP_PROG(pkey_mprotect, PS_MEMOP_PKEY_MPROTECT)
+MEMOP_PROG(mseal, PS_MEMOP_MSEAL)
+MEMOP_PROG(remap_file_pages, PS_MEMOP_REMAP_FILE_PAGES)
+MEMOP_PROG(shmat, PS_MEMOP_SHMAT)
+MEMOP_PROG(shmdt, PS_MEMOP_SHMDT)
 
 /*
  * The parent's side of clone/clone3/fork/vfork. The child's return (0) is
@@ -472,14 +587,50 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	return 0;
 }
 
+/*
+ * Wakers outside the trace: the name of each, once per (tid, comm), so a
+ * report names them. Keyed by tid; the value is the comm's first 8 bytes,
+ * enough to tell a rename.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} comm_sent SEC(".maps");
+
+static __always_inline void name_waker(__u32 tgid, __u32 tid)
+{
+	char comm[PS_COMM_LEN];
+	struct ps_comm *r;
+	__u64 *sent, head;
+
+	if (!tid)
+		return;	/* idle or an interrupt: the views name it */
+	bpf_get_current_comm(comm, sizeof(comm));
+	__builtin_memcpy(&head, comm, sizeof(head));
+	sent = bpf_map_lookup_elem(&comm_sent, &tid);
+	if (sent && *sent == head)
+		return;
+	bpf_map_update_elem(&comm_sent, &tid, &head, BPF_ANY);
+	r = reserve(PS_REC_COMM, sizeof(*r), tgid, tid);
+	if (!r)
+		return;
+	__builtin_memcpy(r->comm, comm, sizeof(comm));
+	submit(r);
+}
+
 static __always_inline int wakeup(struct task_struct *p, __u32 is_new)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, woken_tgid = p->tgid;
+	bool waker_traced = is_traced(tgid);
 	struct ps_wakeup *r;
 
-	if (!is_traced(woken_tgid) && !is_traced(tgid))
+	if (!waker_traced && !is_traced(woken_tgid))
 		return 0;
+	if (!waker_traced)
+		name_waker(tgid, (__u32)id);
 	r = reserve(PS_REC_WAKEUP, sizeof(*r), tgid, (__u32)id);
 	if (!r)
 		return 0;

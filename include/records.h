@@ -50,8 +50,13 @@ enum ps_rec_type {
 	PS_REC_SNAP_TASK = 17,	/* struct ps_snap_task: thread alive at start */
 	PS_REC_SNAP_MAP = 18,	/* struct ps_snap_map: /proc/PID/maps line */
 	PS_REC_LOST = 19,	/* struct ps_lost: lost-record counters */
+	/* layout exactness: 20-29 */
+	PS_REC_VMA_SYNC = 20,	/* struct ps_vma_sync: the kernel's VMAs after a call */
+	PS_REC_MEMOP = 21,	/* struct ps_memop: madvise, mlock*, mseal, shmat, ... */
+	PS_REC_COMM = 22,	/* struct ps_comm: name of an untraced task that woke a traced one */
+	PS_REC_SNAP_SP = 23,	/* struct ps_snap_sp: user SP of a thread alive at start */
 	/* One more than the highest type; at most PS_REC_SLOTS. */
-	PS_REC_MAX = 20,
+	PS_REC_MAX = 24,
 };
 
 /*
@@ -283,6 +288,72 @@ struct ps_lost {
 	struct ps_hdr h;
 	__u64 lost_total;	/* cumulative, summed over CPUs */
 	__u64 lost_by_type[PS_REC_SLOTS];	/* format 3 and older: PS_REC_SLOTS_V3 */
+};
+
+/*
+ * The kernel's own VMAs around a call, read at its exit with the task VMA
+ * iterator: every VMA that intersects [lo, hi) is in vma[], lowest first,
+ * whole (its start may lie below lo, its end above hi). A walk of more
+ * than PS_SYNC_VMAS VMAs is cut into several records whose ranges follow
+ * each other. Written after brk, mmap, munmap, mremap (one walk for the
+ * source, one for the target), mprotect and every PS_REC_MEMOP, and by the
+ * recorder for its /proc/PID/smaps snapshot (call PS_REC_SNAP_MAP): the
+ * address-space model checks itself against it.
+ */
+#define PS_SYNC_VMAS	8
+
+struct ps_vma_ent {
+	__u64 start;
+	__u64 end;
+	__u64 vm_flags;		/* the kernel's, VM_* of include/linux/mm.h */
+	__u64 pgoff;		/* vm_pgoff, in pages; PS_VMA_PGOFF_UNKNOWN from a snapshot of an anonymous VMA */
+};
+#define PS_VMA_PGOFF_UNKNOWN	(~0ull)
+
+struct ps_vma_sync {
+	struct ps_hdr h;
+	__u64 lo;		/* bytes: first address looked at */
+	__u64 hi;		/* one past the last address looked at */
+	__u16 call;		/* record type of the call (PS_REC_SNAP_MAP: snapshot) */
+	__u16 op;		/* PS_MEMOP_* when call is PS_REC_MEMOP */
+	__u32 n;		/* entries used; hdr.size covers exactly these */
+	struct ps_vma_ent vma[PS_SYNC_VMAS];
+};
+
+/* ps_memop.op: procscope's own numbers, stored in files */
+#define PS_MEMOP_MADVISE	1	/* arg: advice */
+#define PS_MEMOP_MLOCK		2
+#define PS_MEMOP_MLOCK2		3	/* arg: flags (MLOCK_ONFAULT) */
+#define PS_MEMOP_MUNLOCK	4
+#define PS_MEMOP_MLOCKALL	5	/* arg: MCL_* flags; addr, len 0 */
+#define PS_MEMOP_MUNLOCKALL	6
+#define PS_MEMOP_PKEY_MPROTECT	7	/* arg: prot, arg2: pkey */
+#define PS_MEMOP_MSEAL		8	/* arg: flags */
+#define PS_MEMOP_REMAP_FILE_PAGES 9	/* arg: pgoff (pages), arg2: flags */
+#define PS_MEMOP_SHMAT		10	/* arg: shmid, arg2: shmflg; len: size attached */
+#define PS_MEMOP_SHMDT		11
+#define PS_MEMOP_MAX		12
+
+struct ps_memop {
+	struct ps_hdr h;
+	__u64 addr;
+	__u64 len;		/* bytes as passed (shmat: of the VMA attached) */
+	__s64 ret;		/* 0 / address, or -errno */
+	__u64 arg;
+	__u32 op;		/* PS_MEMOP_* */
+	__s32 arg2;
+};
+
+/* A task outside the trace, named once per (tid, comm) when it wakes a traced one. */
+struct ps_comm {
+	struct ps_hdr h;	/* tgid/tid: the task named */
+	char comm[PS_COMM_LEN];
+};
+
+/* /proc/PID/task/TID/syscall of a thread alive at start: where its stack is. */
+struct ps_snap_sp {
+	struct ps_hdr h;	/* tgid/tid: the thread */
+	__u64 sp;		/* user stack pointer, 0 if the thread was running */
 };
 
 #endif /* PROCSCOPE_RECORDS_H */

@@ -56,8 +56,8 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 	case PS_REC_BRK: {
 		const struct ps_brk *r = (const void *)h;
 
-		fprintf(f, " brk(0x%llx) = 0x%llx", (unsigned long long)r->req,
-			(unsigned long long)r->ret);
+		fprintf(f, " brk(0x%llx) = 0x%llx%s", (unsigned long long)r->req,
+			(unsigned long long)r->ret, r->req && r->req != r->ret ? " (failed)" : "");
 		break;
 	}
 	case PS_REC_MMAP: {
@@ -218,6 +218,73 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 		fprintf(f, " 0x%llx-0x%llx %.4s %llx %.*s", (unsigned long long)r->start,
 			(unsigned long long)r->end, r->perms, (unsigned long long)r->offset,
 			(int)strnlen(r->path, plen), r->path);
+		break;
+	}
+	case PS_REC_VMA_SYNC: {
+		const struct ps_vma_sync *r = (const void *)h;
+
+		fprintf(f, " after %s%s%s [0x%llx, 0x%llx):", rec_info__name(r->call),
+			r->call == PS_REC_MEMOP ? "/" : "",
+			r->call == PS_REC_MEMOP ? rec_info__memop_name(r->op) : "",
+			(unsigned long long)r->lo, (unsigned long long)r->hi);
+		for (__u32 i = 0; i < r->n && i < PS_SYNC_VMAS; i++)
+			fprintf(f, " 0x%llx-0x%llx flags=0x%llx", (unsigned long long)r->vma[i].start,
+				(unsigned long long)r->vma[i].end,
+				(unsigned long long)r->vma[i].vm_flags);
+		break;
+	}
+	case PS_REC_MEMOP: {
+		const struct ps_memop *r = (const void *)h;
+
+		fprintf(f, " %s(", rec_info__memop_name(r->op));
+		switch (r->op) {
+		case PS_MEMOP_MADVISE:
+			fprintf(f, "0x%llx, %llu, %s)", (unsigned long long)r->addr,
+				(unsigned long long)r->len, rec_info__advice(a, sizeof(a), r->arg));
+			break;
+		case PS_MEMOP_PKEY_MPROTECT:
+			fprintf(f, "0x%llx, %llu, %s, %d)", (unsigned long long)r->addr,
+				(unsigned long long)r->len, rec_info__prot(a, sizeof(a), r->arg), r->arg2);
+			break;
+		case PS_MEMOP_MLOCKALL:
+			fprintf(f, "0x%llx)", (unsigned long long)r->arg);
+			break;
+		case PS_MEMOP_MUNLOCKALL:
+			fprintf(f, ")");
+			break;
+		case PS_MEMOP_SHMAT:
+			fprintf(f, "%llu, 0x%x) size=%llu", (unsigned long long)r->arg, r->arg2,
+				(unsigned long long)r->len);
+			break;
+		case PS_MEMOP_SHMDT:
+			fprintf(f, "0x%llx)", (unsigned long long)r->addr);
+			break;
+		case PS_MEMOP_REMAP_FILE_PAGES:
+			fprintf(f, "0x%llx, %llu, pgoff=%llu, 0x%x)", (unsigned long long)r->addr,
+				(unsigned long long)r->len, (unsigned long long)r->arg, r->arg2);
+			break;
+		default:	/* mlock, mlock2, munlock, mseal */
+			fprintf(f, "0x%llx, %llu, 0x%llx)", (unsigned long long)r->addr,
+				(unsigned long long)r->len, (unsigned long long)r->arg);
+		}
+		if (r->op == PS_MEMOP_SHMAT)
+			print_ret(f, r->ret);
+		else if (PS_IS_ERR(r->ret))
+			fprintf(f, " = -%s", strerror((int)-r->ret));
+		else
+			fprintf(f, " = %lld", (long long)r->ret);
+		break;
+	}
+	case PS_REC_COMM: {
+		const struct ps_comm *r = (const void *)h;
+
+		fprintf(f, " untraced task named %.16s", r->comm);
+		break;
+	}
+	case PS_REC_SNAP_SP: {
+		const struct ps_snap_sp *r = (const void *)h;
+
+		fprintf(f, " sp=0x%llx%s", (unsigned long long)r->sp, r->sp ? "" : " (running)");
 		break;
 	}
 	case PS_REC_LOST: {

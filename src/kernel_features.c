@@ -41,6 +41,17 @@ static const struct {
 	{ "sys_exit_clone", "clone flags and thread stacks" },
 	{ "sys_exit_clone3", "clone3 flags and thread stacks" },
 	{ "sys_exit_execve", "failed execs" },
+	{ "sys_exit_madvise", "madvise (VMA flags: huge pages, fork, dump, KSM)" },
+	{ "sys_exit_mlock", "mlock" },
+	{ "sys_exit_mlock2", "mlock2" },
+	{ "sys_exit_munlock", "munlock" },
+	{ "sys_exit_mlockall", "mlockall" },
+	{ "sys_exit_munlockall", "munlockall" },
+	{ "sys_exit_pkey_mprotect", "pkey_mprotect" },
+	{ "sys_exit_mseal", "mseal" },
+	{ "sys_exit_remap_file_pages", "remap_file_pages" },
+	{ "sys_exit_shmat", "shmat (SysV shared memory)" },
+	{ "sys_exit_shmdt", "shmdt" },
 };
 
 static const char *loss_of(const char *tp)

@@ -183,7 +183,8 @@ static const char *label(char *buf, size_t len, const struct vm_region *r,
 	return buf;
 }
 
-static void history(FILE *f, const struct vm_region *r, const struct session *s)
+static void history(FILE *f, const struct vm_region *r, const struct session *s,
+		    const struct vm_proc_stats *st)
 {
 	static const char *const what[] = { "grew", "shrank", "split", "re-protected", "moved",
 					    "merged" };
@@ -192,8 +193,10 @@ static void history(FILE *f, const struct vm_region *r, const struct session *s)
 	fprintf(f, "  %18s |   since %.6f s, ", "", r->created_ns ? session__sec(s, r->created_ns) : 0.0);
 	if (r->created_tid)
 		fprintf(f, "by thread %u", r->created_tid);
+	else if (st->snapshot_ns && r->created_ns == st->snapshot_ns)
+		fprintf(f, "from snapshot at %.6f s", session__sec(s, st->snapshot_ns));
 	else
-		fprintf(f, "by exec or snapshot");
+		fprintf(f, "by exec");
 	if (r->changes) {
 		fprintf(f, "; %u change%s (", r->changes, r->changes > 1 ? "s" : "");
 		for (unsigned b = 0; b < PS_ARRAY_SIZE(what); b++)
@@ -233,13 +236,41 @@ static void print_text(FILE *f, const struct session *s, const struct ps_process
 		fprintf(f, "  %18s | %-12s %s %10s  %s\n", "", vm_model__kind_name(r->kind),
 			perms(pb, r), ps_fmt_size(sz, sizeof(sz), r->end - r->start),
 			label(lb, sizeof(lb), r, st));
-		history(f, r, s);
+		history(f, r, s, st);
 		rule(f, r->start, "");
 		below = r->start;
 	}
 	if (below)
 		gap(f, below, "unmapped (NULL page and below)");
 	fprintf(f, "  %18s   0x0, low addresses\n", "");
+}
+
+static int stop_at_snapshot(void *ctx, const struct session_event *ev)
+{
+	uint64_t *snap_ns = ctx;
+
+	if (ev->h->type != PS_REC_SNAP_MAP || ev->h->tgid != (uint64_t)env.pid)
+		return 0;
+	*snap_ns = ev->h->ts_ns;
+	return -ECANCELED;	/* found: no need to read further */
+}
+
+/*
+ * When PID was attached to (-p, -a), the time its /proc snapshot was read,
+ * else 0. Reads the file only up to that snapshot, in file order.
+ */
+static uint64_t snapshot_time(void)
+{
+	struct session_opts so = { .flags = SESSION_RAW };
+	uint64_t snap_ns = 0;
+	struct session_callbacks cb = { .record = stop_at_snapshot, .ctx = &snap_ns };
+	struct session *s = session__open(env.input, &so);
+
+	if (!s)
+		return 0;
+	session__replay(s, &cb);
+	session__free(s);
+	return snap_ns;
 }
 
 int cmd_layout(int argc, char **argv)
@@ -269,9 +300,27 @@ int cmd_layout(int argc, char **argv)
 	s = session__open(env.input, &so);
 	if (!s)
 		return 1;
-	/* records come in time order: the replay stops at the first one past TIME */
-	if (at != UINT64_MAX)
+	if (at != UINT64_MAX && session__abs_ns(s, at) > session__end_ns(s)) {
+		ps_err("--at %.6f s is past the end of the recording (%.6f s): use 'end' or an "
+		       "earlier time", at / 1e9, session__sec(s, session__end_ns(s)));
+		goto out;
+	}
+	/*
+	 * Before the /proc snapshot of an attached process its layout is the
+	 * snapshot's (nothing was recorded earlier): --at 0 shows that.
+	 */
+	if (at != UINT64_MAX) {
+		uint64_t snap_ns = snapshot_time();
+
+		if (snap_ns && session__abs_ns(s, at) < snap_ns) {
+			fprintf(stderr, "procscope: process %ld was attached to: its layout is known "
+				"from its snapshot at %.6f s on; showing that\n", env.pid,
+				session__sec(s, snap_ns));
+			at = snap_ns - session__time_zero(s);
+		}
+		/* records come in time order: the replay stops at the first one past TIME */
 		session__set_until(s, session__abs_ns(s, at));
+	}
 	if (session__replay(s, NULL)) {
 		ps_err("out of memory reading '%s'", env.input);
 		goto out;
@@ -285,8 +334,9 @@ int cmd_layout(int argc, char **argv)
 		goto out;
 	}
 	if (vm_model__proc_stats(vm, env.pid, &st) || !st.known) {
-		ps_err("no layout known for process %ld at that time (it had not exec'd, "
-		       "forked from a traced parent or been snapshotted yet)", env.pid);
+		ps_err("no layout known for process %ld at %.6f s (it had not exec'd or "
+		       "forked from a traced parent yet, or was not attached to)", env.pid,
+		       at != UINT64_MAX ? at / 1e9 : session__sec(s, pm->last_ns));
 		goto out;
 	}
 	vm_model__for_each_region(vm, env.pid, collect, &rs);

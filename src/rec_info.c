@@ -41,6 +41,10 @@ static const struct {
 	[PS_REC_SNAP_TASK]	= { "snap_task", sizeof(struct ps_snap_task) },
 	[PS_REC_SNAP_MAP]	= { "snap_map", sizeof(struct ps_snap_map) + 8 },
 	[PS_REC_LOST]		= { "lost", offsetof(struct ps_lost, lost_by_type) + PS_REC_SLOTS_V3 * 8 },
+	[PS_REC_VMA_SYNC]	= { "vma_sync", offsetof(struct ps_vma_sync, vma) },
+	[PS_REC_MEMOP]		= { "memop", sizeof(struct ps_memop) },
+	[PS_REC_COMM]		= { "comm", sizeof(struct ps_comm) },
+	[PS_REC_SNAP_SP]	= { "snap_sp", sizeof(struct ps_snap_sp) },
 };
 
 /* Fixed-size string fields, each of which must hold its NUL. */
@@ -62,6 +66,7 @@ static const struct str_field str_fields[] = {
 	STR(PS_REC_RENAME, ps_rename, newcomm),
 	STR(PS_REC_SNAP_TASK, ps_snap_task, comm),
 	STR(PS_REC_SNAP_MAP, ps_snap_map, perms),
+	STR(PS_REC_COMM, ps_comm, comm),
 };
 
 int rec_info__check(const struct ps_hdr *h, const char **why)
@@ -89,6 +94,15 @@ int rec_info__check(const struct ps_hdr *h, const char **why)
 			}
 		}
 	}
+	if (h->type == PS_REC_VMA_SYNC) {
+		const struct ps_vma_sync *v = (const void *)h;
+
+		if (v->n > PS_SYNC_VMAS ||
+		    offsetof(struct ps_vma_sync, vma) + v->n * sizeof(v->vma[0]) > h->size) {
+			*why = "more VMAs than its record holds";
+			return -EBADMSG;
+		}
+	}
 	if (h->type == PS_REC_SNAP_MAP) {
 		size_t off = offsetof(struct ps_snap_map, path);
 
@@ -108,6 +122,46 @@ const char *rec_info__name(unsigned type)
 size_t rec_info__min_size(unsigned type)
 {
 	return type < PS_REC_MAX ? info[type].size : 0;
+}
+
+const char *rec_info__memop_name(unsigned op)
+{
+	static const char *const names[PS_MEMOP_MAX] = {
+		[PS_MEMOP_MADVISE] = "madvise", [PS_MEMOP_MLOCK] = "mlock",
+		[PS_MEMOP_MLOCK2] = "mlock2", [PS_MEMOP_MUNLOCK] = "munlock",
+		[PS_MEMOP_MLOCKALL] = "mlockall", [PS_MEMOP_MUNLOCKALL] = "munlockall",
+		[PS_MEMOP_PKEY_MPROTECT] = "pkey_mprotect", [PS_MEMOP_MSEAL] = "mseal",
+		[PS_MEMOP_REMAP_FILE_PAGES] = "remap_file_pages", [PS_MEMOP_SHMAT] = "shmat",
+		[PS_MEMOP_SHMDT] = "shmdt",
+	};
+	return op < PS_MEMOP_MAX && names[op] ? names[op] : "memop?";
+}
+
+const char *rec_info__advice(char *buf, size_t len, __u64 advice)
+{
+	/* <sys/mman.h> of older libcs lacks the newer ones: the kernel's numbers */
+	static const struct {
+		unsigned v;
+		const char *name;
+	} a[] = {
+		{ MADV_NORMAL, "NORMAL" }, { MADV_RANDOM, "RANDOM" },
+		{ MADV_SEQUENTIAL, "SEQUENTIAL" }, { MADV_WILLNEED, "WILLNEED" },
+		{ MADV_DONTNEED, "DONTNEED" }, { 8, "FREE" }, { 9, "REMOVE" },
+		{ 10, "DONTFORK" }, { 11, "DOFORK" }, { 12, "MERGEABLE" }, { 13, "UNMERGEABLE" },
+		{ 14, "HUGEPAGE" }, { 15, "NOHUGEPAGE" }, { 16, "DONTDUMP" }, { 17, "DODUMP" },
+		{ 18, "WIPEONFORK" }, { 19, "KEEPONFORK" }, { 20, "COLD" }, { 21, "PAGEOUT" },
+		{ 22, "POPULATE_READ" }, { 23, "POPULATE_WRITE" }, { 24, "DONTNEED_LOCKED" },
+		{ 25, "COLLAPSE" }, { 100, "HWPOISON" }, { 101, "SOFT_OFFLINE" },
+		{ 102, "GUARD_INSTALL" }, { 103, "GUARD_REMOVE" },
+	};
+
+	for (size_t i = 0; i < PS_ARRAY_SIZE(a); i++)
+		if (a[i].v == advice) {
+			snprintf(buf, len, "MADV_%s", a[i].name);
+			return buf;
+		}
+	snprintf(buf, len, "%llu", (unsigned long long)advice);
+	return buf;
 }
 
 struct flag_name {

@@ -28,6 +28,10 @@ const char *rec_info__task_state(char *buf, size_t len, __u32 state);
  * "/a/b/c"; a lone "[name]" (vdso, vvar) is kept as it is. Returns buf.
  */
 const char *rec_info__path(char *buf, size_t len, const char (*comp)[PS_PATH_COMP]);
+/* "madvise", "mlock", ... for a PS_MEMOP_* */
+const char *rec_info__memop_name(unsigned op);
+/* "MADV_HUGEPAGE" style name of a madvise advice, else its number. Returns buf. */
+const char *rec_info__advice(char *buf, size_t len, __u64 advice);
 /* One-letter task state as ps(1) shows it: R, S, D, T, t, X, Z, P, I */
 char rec_info__state_char(__u32 state);
 

@@ -419,15 +419,40 @@ static int live_targets(struct recorder *rec)
 	return live;
 }
 
-static void build_strings(int argc, char **argv, char *cmdline, size_t clen, char *targets,
-			  size_t tlen)
+/*
+ * The command line as typed, for the header: built before argp_parse(),
+ * which tokenises -p's list in place. An argument with anything but
+ * [A-Za-z0-9_@%+=:,./-] in it is single-quoted the way sh reads it back.
+ */
+static void build_cmdline(int argc, char **argv, char *cmdline, size_t clen)
 {
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789_@%+=:,./-";
 	size_t off = 0;
 
 	cmdline[0] = '\0';
-	for (int i = 0; i < argc && off < clen; i++)
-		off += snprintf(cmdline + off, clen - off, "%s%s", i ? " " : "", argv[i]);
-	off = 0;
+	for (int i = 0; i < argc && off + 1 < clen; i++) {
+		const char *a = argv[i];
+
+		if (i)
+			cmdline[off++] = ' ';
+		if (a[0] && !a[strspn(a, plain)]) {
+			off += snprintf(cmdline + off, clen - off, "%s", a);
+			continue;
+		}
+		off += snprintf(cmdline + off, clen - off, "'");
+		for (; *a && off < clen; a++)
+			off += snprintf(cmdline + off, clen - off, *a == '\'' ? "'\\''" : "%c", *a);
+		if (off < clen)
+			off += snprintf(cmdline + off, clen - off, "'");
+	}
+	cmdline[off < clen ? off : clen - 1] = '\0';
+}
+
+static void build_targets(char *targets, size_t tlen)
+{
+	size_t off = 0;
+
 	targets[0] = '\0';
 	if (env.all) {
 		snprintf(targets, tlen, "all");
@@ -548,6 +573,7 @@ int cmd_record(int argc, char **argv)
 	int err, wstatus, status = 0;
 	bool child_done = true;
 
+	build_cmdline(argc, argv, cmdline, sizeof(cmdline));
 	err = argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL);
 	if (err)
 		return PS_EXIT_USAGE;
@@ -583,7 +609,7 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		goto out;
 
-	build_strings(argc, argv, cmdline, sizeof(cmdline), targets, sizeof(targets));
+	build_targets(targets, sizeof(targets));
 	uname(&uts);
 	hdr.page_size = sysconf(_SC_PAGESIZE);
 	hdr.ncpus = libbpf_num_possible_cpus();

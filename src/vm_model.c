@@ -15,6 +15,7 @@
 #include <string.h>
 #include "rec_info.h"
 #include "vm_classify.h"
+#include "vm_memop.h"
 #include "vm_model.h"
 
 #define MAP_SHARED_	0x01
@@ -42,6 +43,7 @@ struct vm_proc {
 	uint64_t gen;		/* changes whenever sp may have changed */
 	bool snap_reset;	/* the next SNAP_MAP starts a fresh snapshot */
 	bool reported;		/* counters were handed out once */
+	uint64_t def_flags;	/* mm->def_flags: VM_LOCKED after mlockall(MCL_FUTURE) */
 	int64_t rss[4];		/* PS_RSS_* bytes */
 	struct vm_counters last;	/* last reported */
 	struct vm_proc_stats st;
@@ -68,6 +70,7 @@ struct vm_model {
 	struct vm_thread *threads;	/* list of all */
 	struct idmap strs;	/* string hash -> str_node chain: interned paths */
 	bool forget_exited;	/* see vm_model__forget_exited() */
+	uint64_t corrections;	/* over every process, exited and forgotten ones too */
 	bool relabel_all;	/* see vm_model__relabel_all() */
 };
 
@@ -151,6 +154,7 @@ static void reset(struct vm_proc *vp)
 	memset(&vp->facts, 0, sizeof(vp->facts));
 	memset(&vp->st, 0, sizeof(vp->st));
 	memset(vp->rss, 0, sizeof(vp->rss));
+	vp->def_flags = 0;	/* exec: mm_init() keeps none of the lock flags */
 	vp->st.known = true;
 }
 
@@ -390,6 +394,7 @@ static int on_mmap(struct vm_model *m, struct vm_proc *vp, const struct ps_mmap 
 		a.flags |= VMF_NORESERVE;
 	if (r->flags & MAP_STACK_)
 		a.flags |= VMF_NOHUGEPAGE;	/* since Linux 6.7 */
+	a.flags |= vp->def_flags;
 	/* accountable_mapping(): private and writable, not opted out */
 	if ((a.flags & (VMF_NORESERVE | VMF_SHARED | VMF_WRITE)) == VMF_WRITE)
 		a.flags |= VMF_ACCOUNT;
@@ -419,6 +424,8 @@ static int on_brk(struct vm_model *m, struct vm_proc *vp, const struct ps_brk *r
 	int err = 0;
 
 	vp->st.nbrk++;
+	if (r->req && r->req != r->ret)
+		vp->st.nbrk_failed++;	/* brk returns the old break when it cannot move it */
 	/*
 	 * Moving brk changes the pages in between and the heap label of the
 	 * areas starting between the old and the new brk (all of them below it
@@ -435,7 +442,7 @@ static int on_brk(struct vm_model *m, struct vm_proc *vp, const struct ps_brk *r
 	if (new > old) {
 		init_area(&a, &r->h, old, new);
 		a.r.prot = 3;
-		a.flags = VMF_READ | VMF_WRITE | VMF_ACCOUNT;
+		a.flags = VMF_READ | VMF_WRITE | VMF_ACCOUNT | vp->def_flags;
 		err = vm_space__map(&vp->sp, &a, true);
 	} else if (new < old) {
 		struct vm_stamp st = { r->h.ts_ns, r->h.tid };
@@ -513,6 +520,127 @@ static void on_clone(struct vm_model *m, struct vm_proc *vp, const struct ps_clo
 	span_take(m, vp, &sp);
 	reg->tid = r->ret;
 	span_put(m, vp, &sp);
+}
+
+/* A thread alive at the snapshot: the anonymous area holding its SP is its stack. */
+static void on_snap_sp(struct vm_model *m, struct vm_proc *vp, const struct ps_snap_sp *r)
+{
+	struct vm_region *reg;
+	struct vm_span sp;
+	long i;
+
+	if (!r->sp || r->h.tid == r->h.tgid)
+		return;	/* running then (no SP), or the main thread (the main stack) */
+	i = vm_space__find(&vp->sp, r->sp);
+	if (i < 0)
+		return;
+	reg = &vp->sp.a[i].r;
+	if (reg->path || reg->kind == VK_HEAP || reg->kind == VK_STACK || reg->tid)
+		return;
+	sp = span_of(&vp->sp, reg->start, reg->end);
+	span_take(m, vp, &sp);
+	reg->tid = r->h.tid;
+	span_put(m, vp, &sp);
+}
+
+/* The kernel's VMAs after a call: check the model against them (vm_sync.c). */
+static int on_vma_sync(struct vm_model *m, struct vm_proc *vp, const struct ps_vma_sync *r)
+{
+	struct vm_kernel_area k[PS_SYNC_VMAS];
+	uint64_t lo = r->lo, hi = r->hi;
+	struct vm_area fresh;
+	struct vm_span sp;
+	uint32_t n = r->n;
+	int ret;
+
+	if (n > PS_SYNC_VMAS || r->h.size < offsetof(struct ps_vma_sync, vma) + n * sizeof(r->vma[0]))
+		return 0;	/* the reader checks this; a record that lies is left alone */
+	for (uint32_t i = 0; i < n; i++) {
+		k[i].start = r->vma[i].start;
+		k[i].end = r->vma[i].end;
+		k[i].flags = r->vma[i].vm_flags;
+		k[i].vpgoff = r->vma[i].pgoff == PS_VMA_PGOFF_UNKNOWN ? VM_PGOFF_UNKNOWN :
+			      r->vma[i].pgoff * VM_PAGE_SIZE;
+		if (k[i].start >= k[i].end || (i && k[i].start < k[i - 1].end))
+			return 0;
+	}
+	if (n && k[0].start < lo)
+		lo = k[0].start;
+	if (n && k[n - 1].end > hi)
+		hi = k[n - 1].end;
+	init_area(&fresh, &r->h, 0, 0);
+	sp = span_of(&vp->sp, lo, hi);
+	span_take(m, vp, &sp);
+	ret = vm_space__sync(&vp->sp, r->lo, r->hi, k, n, &fresh);
+	span_put(m, vp, &sp);
+	if (ret == 1 && r->call != PS_REC_SNAP_MAP) {
+		vp->st.corrections++;
+		m->corrections++;
+	}
+	return ret < 0 ? ret : 0;
+}
+
+/* madvise, mlock*, mseal, pkey_mprotect, remap_file_pages, shmat, shmdt. */
+static int on_memop(struct vm_model *m, struct vm_proc *vp, const struct ps_memop *r)
+{
+	struct vm_stamp st = { r->h.ts_ns, r->h.tid };
+	struct vm_memop_effect e;
+	struct vm_span sp;
+	struct vm_area a;
+	int err = 0;
+	long i;
+
+	if (r->op < PS_MEMOP_MAX)
+		vp->st.nmemop[r->op]++;
+	if (PS_IS_ERR(r->ret))
+		vp->st.nmemop_failed++;
+	if (r->op == PS_MEMOP_PKEY_MPROTECT && !r->ret) {
+		sp = span_of(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len));
+		span_take(m, vp, &sp);
+		err = vm_space__protect(&vp->sp, r->addr, r->addr + VM_PAGE_UP(r->len), r->arg, &st);
+		span_put(m, vp, &sp);
+	}
+	if (!err && vm_memop__effect(r, &e)) {
+		if (e.def_flags)
+			vp->def_flags = (vp->def_flags & ~(VMF_LOCKED | VMF_LOCKONFAULT)) | e.def_set;
+		sp = e.all ? (struct vm_span){ 0, UINT64_MAX } : span_of(&vp->sp, e.start, e.end);
+		span_take(m, vp, &sp);
+		err = vm_space__set_flags(&vp->sp, e.start, e.end, e.set, e.clear, e.skip, &st);
+		span_put(m, vp, &sp);
+		return err;
+	}
+	if (err || PS_IS_ERR(r->ret))
+		return err;
+	switch (r->op) {
+	case PS_MEMOP_SHMAT:	/* a shmem file of its own: never merges */
+		if (!r->len)
+			return 0;
+		init_area(&a, &r->h, r->addr, r->addr + r->len);
+		a.r.prot = 1 | (r->arg2 & 010000 ? 0 : 2) | (r->arg2 & 0100000 ? 4 : 0);
+		a.r.shared = true;
+		a.flags = a.r.prot | VMF_SHARED | VMF_NOMERGE | vp->def_flags;
+		a.vpgoff = 0;
+		return map_area(m, vp, &a, false);
+	case PS_MEMOP_SHMDT:	/* the segment attached at ADDR */
+		i = vm_space__find(&vp->sp, r->addr);
+		if (i < 0 || vp->sp.a[i].r.start != r->addr || !vp->sp.a[i].r.shared)
+			return 0;
+		sp = span_of(&vp->sp, vp->sp.a[i].r.start, vp->sp.a[i].r.end);
+		span_take(m, vp, &sp);
+		err = vm_space__unmap(&vp->sp, vp->sp.a[i].r.start, vp->sp.a[i].r.end, &st);
+		span_put(m, vp, &sp);
+		return err;
+	case PS_MEMOP_REMAP_FILE_PAGES:	/* an mmap of the same file at another offset */
+		i = vm_space__find(&vp->sp, r->addr);
+		if (i < 0 || !vp->sp.a[i].ino)
+			return 0;
+		a = vp->sp.a[i];
+		a.r.start = r->addr & ~(VM_PAGE_SIZE - 1);
+		a.r.end = VM_PAGE_UP(r->addr + r->len);
+		a.vpgoff = a.r.pgoff = r->arg * VM_PAGE_SIZE;
+		return map_area(m, vp, &a, true);
+	}
+	return 0;
 }
 
 /* The area SP is in, or NULL: see on_switch(). O(log n). */
@@ -602,6 +730,7 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 	vp = get_proc(m, h->tgid);
 	if (!vp)
 		return -ENOMEM;
+	vp->sp.seq++;	/* one change per region per record, however it splits and merges */
 
 	switch (h->type) {
 	case PS_REC_EXEC: {
@@ -638,6 +767,7 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 			vp->facts = f;
 			vp->facts.brk = f.start_brk;
 			vp->snap_reset = false;
+			vp->st.snapshot_ns = h->ts_ns;
 		}
 		err = on_snap_map(m, vp, (const void *)h);
 		break;
@@ -652,6 +782,7 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 			return -ENOMEM;
 		reset(child);
 		child->facts = vp->facts;
+		child->def_flags = vp->def_flags;
 		err = vm_space__copy(&child->sp, &vp->sp);
 		if (!err) {
 			relabel(m, child);
@@ -711,6 +842,19 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 	}
 	case PS_REC_CLONE:
 		on_clone(m, vp, (const void *)h);
+		break;
+	case PS_REC_VMA_SYNC:
+		if (!vp->st.known)
+			return 0;
+		err = on_vma_sync(m, vp, (const void *)h);
+		break;
+	case PS_REC_MEMOP:
+		if (!vp->st.known)
+			return 0;
+		err = on_memop(m, vp, (const void *)h);
+		break;
+	case PS_REC_SNAP_SP:
+		on_snap_sp(m, vp, (const void *)h);
 		break;
 	case PS_REC_STACK:
 		on_stack(m, vp, (const void *)h);
@@ -773,6 +917,11 @@ int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_
 		return -ENOENT;
 	*out = vp->st;
 	return 0;
+}
+
+uint64_t vm_model__corrections(const struct vm_model *m)
+{
+	return m->corrections;
 }
 
 uint64_t vm_model__thread_peak_depth(const struct vm_model *m, const struct ps_thread *t)

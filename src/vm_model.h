@@ -95,6 +95,16 @@ struct vm_proc_stats {
 	uint64_t brk;
 	uint64_t nbrk;		/* brk calls, queries included */
 	uint64_t nmmap, nmunmap, nmremap, nmprotect;	/* successful calls */
+	uint64_t nbrk_failed;	/* brk calls that asked for a break and did not get it */
+	uint64_t nmemop[PS_MEMOP_MAX];	/* PS_REC_MEMOP calls by op, failed ones too */
+	uint64_t nmemop_failed;
+	/*
+	 * Times the kernel's VMAs after a call (PS_REC_VMA_SYNC) differed from
+	 * the model's and were taken: a modelling gap or a lost record, made
+	 * visible. 0 when the model followed every call exactly.
+	 */
+	uint64_t corrections;
+	uint64_t snapshot_ns;	/* when the /proc snapshot was read; 0: the layout came from exec or fork */
 	uint64_t heap_peak_bytes;
 	uint64_t anon_peak_bytes;
 	uint64_t stack_peak_bytes;	/* main stack mapping */
@@ -105,6 +115,8 @@ struct vm_proc_stats {
 
 /* 0, or -ENOENT if PID never appeared. */
 int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_stats *out);
+/* Corrections over every process of the session so far (see vm_proc_stats). */
+uint64_t vm_model__corrections(const struct vm_model *m);
 /* Deepest stack depth seen at a switch-out of T, 0 if never sampled. */
 uint64_t vm_model__thread_peak_depth(const struct vm_model *m, const struct ps_thread *t);
 

@@ -70,9 +70,18 @@ static void remove_range(struct vm_space *s, size_t i, size_t j)
 	s->n -= j - i;
 }
 
-static void stamp(struct vm_area *a, const struct vm_stamp *st, uint32_t how)
+/* One change per operation (vm_space.seq), however often it touches the area. */
+static void count_change(const struct vm_space *s, struct vm_area *a)
 {
+	if (a->chg_seq == s->seq && s->seq)
+		return;
+	a->chg_seq = s->seq;
 	a->r.changes++;
+}
+
+static void stamp(struct vm_space *s, struct vm_area *a, const struct vm_stamp *st, uint32_t how)
+{
+	count_change(s, a);
 	a->r.how |= how;
 	if (st)
 		a->r.changed_ns = st->ts_ns;
@@ -96,8 +105,8 @@ static int split_at(struct vm_space *s, uint64_t addr, const struct vm_stamp *st
 	if (insert_at(s, i + 1, &hi))
 		return -ENOMEM;
 	s->a[i].r.end = addr;
-	stamp(&s->a[i], st, VM_CHG_SPLIT);
-	stamp(&s->a[i + 1], st, VM_CHG_SPLIT);
+	stamp(s, &s->a[i], st, VM_CHG_SPLIT);
+	stamp(s, &s->a[i + 1], st, VM_CHG_SPLIT);
 	return 0;
 }
 
@@ -114,8 +123,12 @@ static bool mergeable(const struct vm_area *lo, const struct vm_area *hi)
 	return lo->vpgoff + (lo->r.end - lo->r.start) == hi->vpgoff;
 }
 
-/* LO takes in HI, the area right above it (mergeable() said so). */
-static void absorb(struct vm_area *lo, const struct vm_area *hi)
+/*
+ * LO takes in HI, the area right above it (mergeable() said so). The
+ * merged area's history is the longer of the two (a split and the merge
+ * back are one history, not two), plus the merge itself.
+ */
+static void absorb(struct vm_space *s, struct vm_area *lo, const struct vm_area *hi)
 {
 	if (hi->r.created_ns < lo->r.created_ns) {
 		lo->r.created_ns = hi->r.created_ns;
@@ -123,7 +136,11 @@ static void absorb(struct vm_area *lo, const struct vm_area *hi)
 	}
 	if (!lo->r.tid)
 		lo->r.tid = hi->r.tid;
-	lo->r.changes += hi->r.changes + 1;
+	if (hi->r.changes > lo->r.changes)
+		lo->r.changes = hi->r.changes;
+	if (hi->chg_seq > lo->chg_seq)
+		lo->chg_seq = hi->chg_seq;
+	count_change(s, lo);
 	lo->r.how |= hi->r.how | VM_CHG_MERGE;
 	if (hi->r.changed_ns > lo->r.changed_ns)
 		lo->r.changed_ns = hi->r.changed_ns;
@@ -137,7 +154,7 @@ static bool merge_next(struct vm_space *s, size_t i)
 {
 	if (i + 1 >= s->n || !mergeable(&s->a[i], &s->a[i + 1]))
 		return false;
-	absorb(&s->a[i], &s->a[i + 1]);
+	absorb(s, &s->a[i], &s->a[i + 1]);
 	remove_range(s, i + 1, i + 2);
 	return true;
 }
@@ -169,7 +186,7 @@ int vm_space__unmap(struct vm_space *s, uint64_t start, uint64_t end, const stru
 	i = vm_space__lower(s, start);
 	if (i < s->n && s->a[i].r.start < start && s->a[i].r.end == end) {
 		s->a[i].r.end = start;
-		stamp(&s->a[i], st, VM_CHG_SPLIT);
+		stamp(s, &s->a[i], st, VM_CHG_SPLIT);
 		return 0;
 	}
 	if (i < s->n && s->a[i].r.start == start && s->a[i].r.end > end) {
@@ -177,7 +194,7 @@ int vm_space__unmap(struct vm_space *s, uint64_t start, uint64_t end, const stru
 		s->a[i].vpgoff += end - start;
 		if (s->a[i].ino)
 			s->a[i].r.pgoff += end - start;
-		stamp(&s->a[i], st, VM_CHG_SPLIT);
+		stamp(s, &s->a[i], st, VM_CHG_SPLIT);
 		return 0;
 	}
 	if (split_at(s, start, st) || split_at(s, end, st))
@@ -203,7 +220,7 @@ int vm_space__map(struct vm_space *s, const struct vm_area *a, bool merge)
 	 * merging would do, without moving the areas above twice.
 	 */
 	if (merge && i > 0 && mergeable(&s->a[i - 1], a)) {
-		absorb(&s->a[i - 1], a);
+		absorb(s, &s->a[i - 1], a);
 		merge_next(s, i - 1);
 		return 0;
 	}
@@ -238,7 +255,38 @@ int vm_space__protect(struct vm_space *s, uint64_t start, uint64_t end, uint32_t
 			a->flags |= VMF_ACCOUNT;
 		a->flags = (a->flags & ~7ull) | rwx;
 		a->r.prot = rwx;
-		stamp(a, st, VM_CHG_PROTECT);
+		stamp(s, a, st, VM_CHG_PROTECT);
+	}
+	merge_span(s, i, j);
+	return 0;
+}
+
+int vm_space__set_flags(struct vm_space *s, uint64_t start, uint64_t end, uint64_t set,
+			uint64_t clear, uint64_t skip, const struct vm_stamp *st)
+{
+	size_t i, j;
+
+	if (start >= end)
+		return 0;
+	/* nothing to change: no split either (the kernel leaves such areas alone) */
+	for (j = vm_space__lower(s, start); j < s->n && s->a[j].r.start < end; j++)
+		if (!(s->a[j].flags & skip) && ((s->a[j].flags & ~clear) | set) != s->a[j].flags)
+			break;
+	if (j == s->n || s->a[j].r.start >= end)
+		return 0;
+	if (split_at(s, start, st) || split_at(s, end, st))
+		return -ENOMEM;
+	i = vm_space__lower(s, start);
+	for (j = i; j < s->n && s->a[j].r.start < end; j++) {
+		struct vm_area *a = &s->a[j];
+		uint64_t f = (a->flags & ~clear) | set;
+
+		if ((a->flags & skip) || f == a->flags)
+			continue;
+		a->flags = f;
+		count_change(s, a);
+		if (st)
+			a->r.changed_ns = st->ts_ns;
 	}
 	merge_span(s, i, j);
 	return 0;
@@ -263,7 +311,7 @@ int vm_space__remap(struct vm_space *s, uint64_t old_addr, uint64_t old_len, uin
 			err = vm_space__unmap(s, old_addr + new_len, old_addr + old_len, st);
 			last = vm_space__find(s, old_addr + new_len - 1);
 			if (!err && last >= 0 && new_len < old_len)
-				stamp(&s->a[last], st, VM_CHG_SHRINK);
+				stamp(s, &s->a[last], st, VM_CHG_SHRINK);
 			return err;
 		}
 		last = vm_space__find(s, old_addr + old_len - 1);
@@ -282,7 +330,7 @@ int vm_space__remap(struct vm_space *s, uint64_t old_addr, uint64_t old_len, uin
 		last = vm_space__find(s, old_addr + old_len - 1);
 		s->a[last].r.end = old_addr + new_len;
 		remove_range(s, last + 1, last + 2);
-		stamp(&s->a[last], st, VM_CHG_GROW);
+		stamp(s, &s->a[last], st, VM_CHG_GROW);
 		merge_span(s, last, last + 1);
 		return 0;
 	}
@@ -311,7 +359,7 @@ int vm_space__remap(struct vm_space *s, uint64_t old_addr, uint64_t old_len, uin
 		a.r.end = a.r.end - old_addr + new_addr;
 		if (k == n - 1 && new_len > keep)
 			a.r.end = new_addr + new_len;
-		stamp(&a, st, VM_CHG_MOVE | (new_len > old_len ? VM_CHG_GROW : 0) |
+		stamp(s, &a, st, VM_CHG_MOVE | (new_len > old_len ? VM_CHG_GROW : 0) |
 			      (new_len < old_len ? VM_CHG_SHRINK : 0));
 		err = vm_space__map(s, &a, true);
 	}

@@ -29,18 +29,32 @@
 #define VMF_PFNMAP	0x00000400ull
 #define VMF_LOCKED	0x00002000ull
 #define VMF_IO		0x00004000ull
+#define VMF_SEQ_READ	0x00008000ull
+#define VMF_RAND_READ	0x00010000ull
 #define VMF_DONTCOPY	0x00020000ull
 #define VMF_DONTEXPAND	0x00040000ull
+#define VMF_LOCKONFAULT	0x00080000ull
 #define VMF_ACCOUNT	0x00100000ull
 #define VMF_NORESERVE	0x00200000ull
 #define VMF_HUGETLB	0x00400000ull
+#define VMF_WIPEONFORK	0x02000000ull
+#define VMF_DONTDUMP	0x04000000ull
 #define VMF_MIXEDMAP	0x10000000ull
 #define VMF_HUGEPAGE	0x20000000ull
 #define VMF_NOHUGEPAGE	0x40000000ull
-/* flags compared for a merge: the ones above; MAY*, SOFTDIRTY and the rest are not modelled */
+#define VMF_MERGEABLE	0x80000000ull
+#define VMF_PKEY_MASK	0x0000000f00000000ull	/* x86 protection key, bits 32-35 */
+#define VMF_SEALED	(1ull << 42)	/* mseal(), 64-bit kernels */
+/*
+ * Flags compared for a merge: the ones above. The kernel compares all but
+ * VM_SOFTDIRTY; MAY* and the rest are not modelled (they follow from the
+ * others in every case seen).
+ */
 #define VMF_MERGE_MASK	(VMF_READ | VMF_WRITE | VMF_EXEC | VMF_SHARED | VMF_GROWSDOWN | \
-			 VMF_LOCKED | VMF_DONTCOPY | VMF_ACCOUNT | VMF_NORESERVE | \
-			 VMF_HUGETLB | VMF_HUGEPAGE | VMF_NOHUGEPAGE)
+			 VMF_LOCKED | VMF_SEQ_READ | VMF_RAND_READ | VMF_DONTCOPY | \
+			 VMF_LOCKONFAULT | VMF_ACCOUNT | VMF_NORESERVE | VMF_HUGETLB | \
+			 VMF_WIPEONFORK | VMF_DONTDUMP | VMF_HUGEPAGE | VMF_NOHUGEPAGE | \
+			 VMF_MERGEABLE | VMF_PKEY_MASK | VMF_SEALED)
 /* never merged: special mappings ([vdso], [vvar]) and driver maps */
 #define VMF_SPECIAL	(VMF_PFNMAP | VMF_IO | VMF_DONTEXPAND | VMF_MIXEDMAP)
 /* ours, not the kernel's: an area whose merging rules we cannot know (shared anon) */
@@ -48,6 +62,7 @@
 
 struct vm_area {
 	struct vm_region r;	/* public part; r.kind is set by the classifier */
+	uint64_t chg_seq;	/* vm_space.seq of the last operation counted in r.changes */
 	uint64_t flags;		/* VMF_* */
 	uint64_t vpgoff;	/* kernel vm_pgoff in bytes: file offset, or the address an anon area was created at */
 	uint64_t ino;		/* 0 for anonymous */
@@ -58,6 +73,12 @@ struct vm_space {
 	struct vm_area *a;	/* sorted by start, disjoint */
 	size_t n;
 	size_t cap;
+	/*
+	 * Operation number, raised by the caller before each call it applies:
+	 * an area counts one change per operation however many times that
+	 * operation split, stamped or merged it.
+	 */
+	uint64_t seq;
 };
 
 /* Who did it and when, stamped on what an operation creates or changes. */
@@ -88,6 +109,32 @@ int vm_space__protect(struct vm_space *s, uint64_t start, uint64_t end, uint32_t
  */
 int vm_space__remap(struct vm_space *s, uint64_t old_addr, uint64_t old_len, uint64_t new_len,
 		    uint64_t new_addr, bool keep_old, const struct vm_stamp *st);
+/*
+ * madvise, mlock, mseal and the like: on [start, end), clears CLEAR then
+ * sets SET in every area's flags except those with any of SKIP, splitting
+ * and re-merging. 0 or -ENOMEM.
+ */
+int vm_space__set_flags(struct vm_space *s, uint64_t start, uint64_t end, uint64_t set,
+			uint64_t clear, uint64_t skip, const struct vm_stamp *st);
+
+/* One VMA as the kernel has it (ps_vma_ent, vm_pgoff in bytes or VM_PGOFF_UNKNOWN). */
+struct vm_kernel_area {
+	uint64_t start, end, flags, vpgoff;
+};
+#define VM_PGOFF_UNKNOWN	UINT64_MAX
+
+/*
+ * The kernel's VMAs intersecting [lo, hi) are K[0..n): makes the space say
+ * the same there (src/vm_sync.c). Where the boundaries, protections or
+ * sharing differ, the areas in the span are replaced by the kernel's,
+ * keeping what the model knew of each (file, owner, history); where they
+ * agree, only the flags and vm_pgoff are taken. FRESH fills in areas the
+ * model had nothing for. Returns 1 if boundaries were corrected, 0 if they
+ * agreed, -ENOMEM.
+ */
+int vm_space__sync(struct vm_space *s, uint64_t lo, uint64_t hi, const struct vm_kernel_area *k,
+		   size_t n, const struct vm_area *fresh);
+
 /* Copies SRC into DST (fork), leaving out VM_DONTCOPY areas. 0 or -ENOMEM. */
 int vm_space__copy(struct vm_space *dst, const struct vm_space *src);
 /* Gives back the room kept for growth (an exited process's space stays as it is). */
