@@ -5,9 +5,9 @@
  * address-space model applies the call as it understands it, then checks
  * itself against these and takes the kernel's boundaries where they differ.
  *
- * Included by procscope.bpf.c after its maps and helpers (events, lost,
- * targ_vma_iter, the bpf_iter_task_vma_* kfuncs); each memory-syscall
- * program ends with one call to vma_state__sync().
+ * Included by procscope.bpf.c after its helpers (output(), targ_vma_iter,
+ * the bpf_iter_task_vma_* kfuncs); each memory-syscall program ends with
+ * one call to vma_state__sync().
  *
  * Cost: the iterator takes mmap_lock for reading (a trylock: when another
  * thread holds it for writing, the walk is skipped and the model goes
@@ -33,7 +33,6 @@ struct {
 
 static __always_inline void sync_flush(struct ps_vma_sync *r, __u32 n, __u64 hi)
 {
-	__u32 type = PS_REC_VMA_SYNC;
 	__u64 size;
 
 	if (n > PS_SYNC_VMAS)
@@ -43,12 +42,7 @@ static __always_inline void sync_flush(struct ps_vma_sync *r, __u32 n, __u64 hi)
 	size = __builtin_offsetof(struct ps_vma_sync, vma) + n * sizeof(struct ps_vma_ent);
 	r->h.size = size;
 	r->h.ts_ns = bpf_ktime_get_ns();
-	if (bpf_ringbuf_output(&events, r, size, BPF_RB_NO_WAKEUP)) {
-		__u64 *cnt = bpf_map_lookup_elem(&lost, &type);
-
-		if (cnt)
-			(*cnt)++;
-	}
+	output(r, size, PS_REC_VMA_SYNC);
 }
 
 /*
