@@ -19,7 +19,7 @@ endif
 CFLAGS    ?= -g -O2
 WARN      := -Wall -Wextra -Werror
 INCLUDES  := -D_GNU_SOURCE -Iinclude -I$(OUTPUT)
-LDLIBS    := -lbpf -lelf -lz -lzstd -lm -lsqlite3
+LDLIBS    := -lbpf -ldw -lelf -lz -lzstd -lm -lsqlite3 -liberty
 
 SRCS      := $(wildcard src/*.c)
 OBJS      := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
@@ -75,9 +75,12 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) $(wildcard tests/unit/*.h) | $(OUT
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(WARN) $(INCLUDES) -Isrc -Itests/unit $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 # Workloads are plain programs the e2e tests trace; no sanitizers.
+WL_CFLAGS := -g -O1
+# the stack tests' workload: optimized and without frame pointers, like Debian's userland
+$(OUTPUT)/workloads/stacks_work: WL_CFLAGS := -g -O2 -fomit-frame-pointer
 $(OUTPUT)/workloads/%: tests/workloads/%.c | $(OUTPUT)/workloads
 	$(call msg,WORKLOAD,$@)
-	$(Q)$(CC) -g -O1 $(WARN) $< -o $@ -lpthread -ldl
+	$(Q)$(CC) $(WL_CFLAGS) $(WARN) $< -o $@ -lpthread -ldl
 
 # libFuzzer harnesses (tests/fuzz/): the user side rebuilt with clang under
 # -fsanitize=fuzzer,address,undefined into $(OUTPUT)/fuzz/; tests/fuzz/run.sh

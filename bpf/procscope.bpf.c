@@ -212,6 +212,8 @@ static __always_inline void read_file_path(struct file *f, char (*out)[PS_PATH_C
 		  (struct ps_path *)out);
 }
 
+#include "stacks.bpf.h"
+
 /* ---- syscalls ---------------------------------------------------------- */
 
 /*
@@ -235,6 +237,7 @@ int sys_exit_brk(struct trace_event_raw_sys_exit *ctx)
 		return TP_PASS;
 	r->req = PT_REGS_PARM1_CORE_SYSCALL(current_regs());
 	r->ret = ctx->ret;
+	stacks__emit(ctx, PS_STK_MEM, &r->h, tgid, tid, false);
 	submit(r);
 	/* moved: the heap's end and what is above it (r is the ring's after submit) */
 	if (ctx->ret && PT_REGS_PARM1_CORE_SYSCALL(current_regs()) == (__u64)ctx->ret)
@@ -278,6 +281,7 @@ int sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 			read_file_path(f, r->path);
 		}
 	}
+	stacks__emit(ctx, PS_STK_MEM, &r->h, tgid, tid, false);
 	submit(r);
 	if (!PS_IS_ERR(ctx->ret))
 		vma_state__sync(ctx->ret, PT_REGS_PARM2_CORE_SYSCALL(regs), PS_REC_MMAP, 0);
@@ -299,6 +303,7 @@ int sys_exit_munmap(struct trace_event_raw_sys_exit *ctx)
 	r->addr = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	r->len = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
+	stacks__emit(ctx, PS_STK_MEM, &r->h, tgid, tid, false);
 	submit(r);
 	if (!ctx->ret)
 		vma_state__sync(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
@@ -336,6 +341,7 @@ int sys_exit_mremap(struct trace_event_raw_sys_exit *ctx)
 	r->new_addr_arg = PT_REGS_PARM5_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
 	r->pad = 0;
+	stacks__emit(ctx, PS_STK_MEM, &r->h, tgid, tid, false);
 	submit(r);
 	if (!PS_IS_ERR(ctx->ret))
 		mremap_sync(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
@@ -360,6 +366,7 @@ int sys_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
 	r->prot = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	r->ret = ctx->ret;
 	r->pad = 0;
+	stacks__emit(ctx, PS_STK_MEM, &r->h, tgid, tid, false);
 	submit(r);
 	/* also on failure: mprotect may have changed part of the range before failing */
 	vma_state__sync(PT_REGS_PARM1_CORE_SYSCALL(regs), PT_REGS_PARM2_CORE_SYSCALL(regs),
@@ -592,6 +599,8 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 	}
 	read_totals(prev, &r->prev);
 	r->next_sum_exec_ns = next->se.sum_exec_runtime;
+	if (prev_user && prev_traced && (r->prev_state & (TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE)))
+		stacks__emit(ctx, PS_STK_OFFCPU, &r->h, prev_tgid, prev->pid, true);
 	submit(r);
 	if (prev_user && prev_traced)
 		note_stack_growth(prev, prev_tgid, prev->pid);

@@ -50,13 +50,16 @@ enum ps_rec_type {
 	PS_REC_SNAP_TASK = 17,	/* struct ps_snap_task: thread alive at start */
 	PS_REC_SNAP_MAP = 18,	/* struct ps_snap_map: /proc/PID/maps line */
 	PS_REC_LOST = 19,	/* struct ps_lost: lost-record counters */
+	/* call stacks: 30-39 */
+	PS_REC_USTACK = 30,	/* struct ps_ustack: registers, user stack bytes, kernel frames */
+	PS_REC_BUILDID = 31,	/* struct ps_buildid: a mapped file's identity (recorder) */
 	/* layout exactness: 20-29 */
 	PS_REC_VMA_SYNC = 20,	/* struct ps_vma_sync: the kernel's VMAs after a call */
 	PS_REC_MEMOP = 21,	/* struct ps_memop: madvise, mlock*, mseal, shmat, ... */
 	PS_REC_COMM = 22,	/* struct ps_comm: name of an untraced task that woke a traced one */
 	PS_REC_SNAP_SP = 23,	/* struct ps_snap_sp: user SP of a thread alive at start */
 	/* One more than the highest type; at most PS_REC_SLOTS. */
-	PS_REC_MAX = 24,
+	PS_REC_MAX = 40,
 };
 
 /*
@@ -354,6 +357,61 @@ struct ps_comm {
 struct ps_snap_sp {
 	struct ps_hdr h;	/* tgid/tid: the thread */
 	__u64 sp;		/* user stack pointer, 0 if the thread was running */
+};
+
+/*
+ * A call stack, emitted right after the record it belongs to, with that
+ * record's ts_ns, tgid and tid (kind PS_STK_MEM, PS_STK_OFFCPU), or alone
+ * (PS_STK_SAMPLE). It is unwound offline, as perf --call-graph dwarf does:
+ * the user registers plus a copy of the user stack from SP up to the top of
+ * the stack's mapping, at most the recorder's --stack-size, let the reader
+ * walk .eh_frame/.debug_frame CFI through code without frame pointers.
+ * After the fixed part: nkframes kernel return addresses (u64, innermost
+ * first), then ustack_len bytes of user stack (the lowest at regs[SP]),
+ * padded to 8.
+ */
+#define PS_STK_MEM	1	/* a memory syscall (ref_type says which) */
+#define PS_STK_OFFCPU	2	/* a switch-out that blocks or sleeps */
+#define PS_STK_SAMPLE	3	/* a CPU-clock sample of a running thread */
+
+#define PS_STK_ABI_NONE		0	/* no user registers (kernel thread, unknown arch) */
+#define PS_STK_ABI_X86_64	1	/* regs[] in DWARF order: rax rdx rcx rbx rsi rdi rbp rsp r8-r15 rip */
+#define PS_STK_NREGS	17
+#define PS_KSTACK_MAX	32	/* kernel frames kept */
+#define PS_USTACK_MAX	32768	/* user stack bytes copied, at most (hdr.size is a u16) */
+
+struct ps_ustack {
+	struct ps_hdr h;
+	__u16 kind;		/* PS_STK_* */
+	__u16 ref_type;		/* type of the record it belongs to, 0 for a sample */
+	__u16 nkframes;
+	__u16 abi;		/* PS_STK_ABI_* */
+	__u32 ustack_len;	/* bytes of user stack that follow */
+	__s32 ustack_err;	/* 0, or -errno of the copy (then ustack_len is 0) */
+	__u64 regs[PS_STK_NREGS];
+	/* __u64 kframes[nkframes]; __u8 ustack[ustack_len]; */
+};
+
+#define PS_BUILDID_MAX	20
+
+/*
+ * Identity of a file the traced processes mapped, read by the recorder when
+ * it first sees the file (by dev, ino): the reader symbolizes a module only
+ * when the file at PATH still has this build-id (or, without one, the same
+ * size and mtime), so a binary replaced or deleted since is never
+ * mis-symbolized.
+ */
+struct ps_buildid {
+	struct ps_hdr h;	/* tgid: the process that mapped it first */
+	__u64 dev;		/* as in ps_mmap/ps_vma (the kernel's s_dev) */
+	__u64 ino;
+	__u64 size;		/* bytes, at record time */
+	__s64 mtime_ns;
+	__u32 len;		/* build-id bytes, 0 if the file has none */
+	__s32 err;		/* 0, or -errno: the recorder could not read it */
+	__u8 id[PS_BUILDID_MAX];
+	__u32 pad;
+	char path[];		/* NUL-terminated, padded to 8 */
 };
 
 #endif /* PROCSCOPE_RECORDS_H */

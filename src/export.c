@@ -14,6 +14,7 @@
 #include "export.h"
 #include "out_file.h"
 #include "rec_info.h"
+#include "stack_model.h"
 #include "util.h"
 
 static const struct export_format *const formats[] = {
@@ -27,9 +28,10 @@ static struct {
 	const struct export_format *fmt;
 	long pid;
 	const char *from, *to;
+	int stacks;		/* enum stack_kind, -1: none */
 } env;
 
-enum { OPT_FROM = 0x100, OPT_TO };
+enum { OPT_STACKS = 0x200, OPT_FROM = 0x100, OPT_TO };
 
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
@@ -38,6 +40,7 @@ static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Only this process (and the CPUs while it ran)", 0 },
 	{ "from", OPT_FROM, "TIME", 0, "Start of the window, from the recording start (1.5, 200ms)", 0 },
 	{ "to", OPT_TO, "TIME", 0, "End of the window, same units, or 'end'", 0 },
+	{ "stacks", OPT_STACKS, "KIND", 0, "folded: call stacks of heap, mmap, mprotect, offcpu or oncpu", 0 },
 	{},
 };
 
@@ -92,6 +95,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			return EINVAL;
 		}
 		*(key == OPT_FROM ? &env.from : &env.to) = arg;
+		break;
+	case OPT_STACKS:
+		env.stacks = stack_model__parse_kind(arg);
+		if (env.stacks < 0) {
+			ps_err("unknown --stacks '%s' (heap, mmap, mprotect, offcpu, oncpu)", arg);
+			return EINVAL;
+		}
 		break;
 	case ARGP_KEY_ARG:
 		ps_err("unexpected argument '%s' (the session file goes after -i)", arg);
@@ -264,6 +274,7 @@ int cmd_export(int argc, char **argv)
 
 	memset(&env, 0, sizeof(env));
 	env.input = "procscope.data";
+	env.stacks = -1;
 	argv[0] = "procscope export";	/* how argp's own messages name us */
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
@@ -274,6 +285,8 @@ int cmd_export(int argc, char **argv)
 
 	/* one pass: the models may forget what has exited once the format saw it */
 	so.flags = fmt->models | SESSION_FORGET;
+	if (env.stacks >= 0)	/* stacks unwind in the layout of their time; offcpu needs the waits */
+		so.flags |= SESSION_VM | SESSION_SCHED;
 	c.s = session__open(env.input, &so);
 	if (!c.s)
 		return 1;
@@ -282,6 +295,7 @@ int cmd_export(int argc, char **argv)
 	c.pm = session__procs(c.s);
 	c.origin_ns = session__time_zero(c.s);
 	c.pid = env.pid;
+	c.stacks = env.stacks;
 	err = parse_window(&c);
 	if (err)
 		goto out_model;

@@ -29,6 +29,7 @@ struct export_ctx {
 	uint64_t to_ns;
 	uint64_t origin_ns;	/* zero of relative times: the session's time zero */
 	uint64_t end_ns;	/* set before finish(): end of the recording */
+	int stacks;		/* --stacks: an enum stack_kind, -1 if not asked for */
 	const char *out_path;	/* -o as given; own_output formats create it themselves */
 };
 

@@ -9,17 +9,27 @@
  * waiting for one, sleeping or blocked. Totals are kept per thread and
  * state (memory bounded by the threads seen) and written at the end, in
  * order of appearance. ';' in a name would split a frame: it becomes ':'.
+ *
+ * With --stacks KIND, one line per thread and distinct call stack instead,
+ * outermost frame first, kernel frames marked _[k], with the stack's sum
+ * (bytes for heap/mmap/mprotect, ns for offcpu, samples for oncpu):
+ *
+ *	stacks_work (4242);stacks_work (4242);main;grow_heap;malloc;...;__brk 16781312
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "export.h"
 #include "sched_model.h"
+#include "stack_agg.h"
 
 struct folded {
 	struct export_ctx *c;
 	struct sched_callbacks cb;
 	struct idmap totals;	/* ps_thread pointer -> uint64_t[TS_MAX] of ns */
+	struct stack_model *sm;	/* --stacks */
+	struct stack_callbacks scb;
+	struct stack_agg agg;
 	int err;
 };
 
@@ -30,6 +40,10 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 	uint64_t start = iv->start_ns, end = iv->end_ns;
 	uint64_t *ns;
 
+	if (f->sm) {
+		stack_model__interval(f->sm, iv);
+		return;
+	}
 	if (!t || t->tgid != iv->tgid || !export__want_pid(f->c, iv->tgid))
 		return;
 	if (!export__clip(f->c, &start, &end))
@@ -53,6 +67,15 @@ static void put_frame(FILE *out, const char *name, uint32_t id)
 	fprintf(out, " (%u)", id);
 }
 
+static void on_sample(void *ctx, const struct stack_sample *s)
+{
+	struct folded *f = ctx;
+
+	if (s->kind == (enum stack_kind)f->c->stacks && export__want_pid(f->c, s->tgid) &&
+	    export__want_ts(f->c, s->ts_ns))
+		stack_agg__add(&f->agg, s, true);
+}
+
 static void *fo_begin(struct export_ctx *c, struct session_callbacks *cb)
 {
 	struct folded *f = calloc(1, sizeof(*f));
@@ -60,6 +83,15 @@ static void *fo_begin(struct export_ctx *c, struct session_callbacks *cb)
 	if (!f)
 		return NULL;
 	f->c = c;
+	if (c->stacks >= 0) {
+		f->scb.sample = on_sample;
+		f->scb.ctx = f;
+		f->sm = stack_model__new(c->s, &f->scb);
+		if (!f->sm) {
+			free(f);
+			return NULL;
+		}
+	}
 	f->cb.interval = on_interval;
 	f->cb.ctx = f;
 	cb->sched = &f->cb;
@@ -70,8 +102,49 @@ static int fo_record(void *st, const struct session_event *ev)
 {
 	struct folded *f = st;
 
-	(void)ev;
+	if (f->sm && !f->err)
+		f->err = stack_model__apply(f->sm, ev);
 	return f->err;
+}
+
+static void put_name(FILE *out, const char *name)
+{
+	for (const char *s = name; *s; s++)
+		fputc(*s == ';' ? ':' : *s, out);
+}
+
+static int put_stacks(struct folded *f)
+{
+	char pname[PS_COMM_LEN + 16], tname[PS_COMM_LEN + 16];
+	FILE *out = f->c->out;
+
+	if (f->agg.err)
+		return f->agg.err;
+	stack_agg__sort(&f->agg);
+	for (size_t i = 0; i < f->agg.n; i++) {
+		const struct stack_total *t = &f->agg.t[i];
+		const struct ps_thread *th = proc_model__thread(f->c->pm, t->tid);
+		const struct stack_frame *fr;
+		uint32_t n;
+
+		if (th && th->tgid != t->tgid)
+			th = NULL;
+		export__process_name(pname, sizeof(pname), proc_model__process(f->c->pm, t->tgid),
+				     t->tgid);
+		export__thread_name(tname, sizeof(tname), th, t->tid);
+		put_frame(out, pname, t->tgid);
+		fputc(';', out);
+		put_frame(out, tname, t->tid);
+		fr = stack_model__frames(f->sm, t->stack, &n);
+		while (n--) {
+			fputc(';', out);
+			put_name(out, stack_model__frame_name(f->sm, &fr[n], false));
+			if (fr[n].module == SYM_MOD_KERNEL)
+				fputs("_[k]", out);
+		}
+		fprintf(out, " %llu\n", (unsigned long long)t->value);
+	}
+	return ferror(out) ? -EIO : 0;
 }
 
 static int fo_finish(void *st)
@@ -82,6 +155,8 @@ static int fo_finish(void *st)
 
 	if (f->err)
 		return f->err;
+	if (f->sm)
+		return put_stacks(f);
 	for (size_t i = 0; i < pm->nprocs; i++) {
 		const struct ps_process *p = pm->order[i];
 
@@ -116,6 +191,8 @@ static void fo_free(void *st)
 	for (size_t i = 0; i < f->totals.cap; i++)
 		free(f->totals.vals[i]);
 	idmap__free(&f->totals);
+	stack_agg__free(&f->agg);
+	stack_model__free(f->sm);
 	free(f);
 }
 

@@ -41,6 +41,8 @@ static const struct {
 	[PS_REC_SNAP_TASK]	= { "snap_task", sizeof(struct ps_snap_task) },
 	[PS_REC_SNAP_MAP]	= { "snap_map", sizeof(struct ps_snap_map) + 8 },
 	[PS_REC_LOST]		= { "lost", offsetof(struct ps_lost, lost_by_type) + PS_REC_SLOTS_V3 * 8 },
+	[PS_REC_USTACK]		= { "ustack", sizeof(struct ps_ustack) },
+	[PS_REC_BUILDID]	= { "buildid", sizeof(struct ps_buildid) + 8 },
 	[PS_REC_VMA_SYNC]	= { "vma_sync", offsetof(struct ps_vma_sync, vma) },
 	[PS_REC_MEMOP]		= { "memop", sizeof(struct ps_memop) },
 	[PS_REC_COMM]		= { "comm", sizeof(struct ps_comm) },
@@ -100,6 +102,24 @@ int rec_info__check(const struct ps_hdr *h, const char **why)
 		if (v->n > PS_SYNC_VMAS ||
 		    offsetof(struct ps_vma_sync, vma) + v->n * sizeof(v->vma[0]) > h->size) {
 			*why = "more VMAs than its record holds";
+			return -EBADMSG;
+		}
+	}
+	if (h->type == PS_REC_USTACK) {
+		const struct ps_ustack *u = (const void *)h;
+
+		if (u->nkframes > PS_KSTACK_MAX || u->ustack_len > PS_USTACK_MAX ||
+		    sizeof(*u) + u->nkframes * 8ul + u->ustack_len > h->size) {
+			*why = "stack larger than its record";
+			return -EBADMSG;
+		}
+	}
+	if (h->type == PS_REC_BUILDID) {
+		const struct ps_buildid *b = (const void *)h;
+		size_t off = offsetof(struct ps_buildid, path);
+
+		if (b->len > PS_BUILDID_MAX || !memchr(p + off, '\0', h->size - off)) {
+			*why = "bad build-id or path";
 			return -EBADMSG;
 		}
 	}

@@ -26,6 +26,8 @@
 #include "commands.h"
 #include "kernel_features.h"
 #include "procscope.skel.h"
+#include "buildid.h"
+#include "cpu_sampler.h"
 #include "snapshot.h"
 #include "trace_writer.h"
 #include "util.h"
@@ -49,10 +51,15 @@ static struct env {
 	bool all;
 	uint64_t duration_ns;	/* 0: until the targets are gone */
 	uint64_t ringbuf_bytes;
+	bool no_stacks;
+	unsigned sample_hz;	/* CPU samples per CPU and second, 0: none */
+	uint64_t stack_bytes;	/* user stack copied per stack, at most */
 	char **cmd;
 } env = {
 	.output = "procscope.data",
 	.ringbuf_bytes = 64 << 20,
+	.sample_hz = 99,
+	.stack_bytes = 8192,
 };
 
 static volatile sig_atomic_t exiting;
@@ -67,6 +74,8 @@ static const char doc[] =
 "    procscope record -p 1234 -d 10     # attach to running PID 1234 for 10 s\n"
 "    procscope record -a -d 5           # every process on the machine, 5 s\n";
 
+enum { OPT_SAMPLE = 0x100, OPT_NO_STACKS, OPT_STACK_SIZE };
+
 static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0, "Session file (default ./procscope.data; an old one is kept as .old)", 0 },
 	{ "pid", 'p', "PID[,PID]", 0, "Attach to running processes", 0 },
@@ -74,6 +83,9 @@ static const struct argp_option opts[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
 	{ "ringbuf-size", 'b', "SIZE", 0, "Ring buffer size (default 64M, a power of 2)", 0 },
 	{ "verbose", 'v', NULL, 0, "Say more; -vv adds libbpf's messages", 0 },
+	{ "sample", OPT_SAMPLE, "HZ", 0, "CPU samples with stacks, per CPU and second (default 99, 0: off)", 0 },
+	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "No call stacks (memory calls, off-CPU waits, CPU samples)", 0 },
+	{ "stack-size", OPT_STACK_SIZE, "SIZE", 0, "User stack bytes copied per stack (default 8K, 512..32K)", 0 },
 	{},
 };
 
@@ -113,6 +125,24 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		ps_verbose++;
+		break;
+	case OPT_SAMPLE: {
+		char *end;
+
+		errno = 0;
+		v = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || v < 0 || v > 10000)
+			argp_error(state, "invalid sample rate '%s' (0..10000 Hz)", arg);
+		env.sample_hz = v;
+		break;
+	}
+	case OPT_NO_STACKS:
+		env.no_stacks = true;
+		break;
+	case OPT_STACK_SIZE:
+		if (ps_parse_size(arg, &env.stack_bytes) || env.stack_bytes < 512 ||
+		    env.stack_bytes > PS_USTACK_MAX)
+			argp_error(state, "invalid stack size '%s' (512..32K)", arg);
 		break;
 	case ARGP_KEY_ARG:
 		env.cmd = state->argv + state->next - 1;
@@ -256,6 +286,8 @@ struct recorder {
 	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
 	int ngone;
 	struct features feat;
+	struct buildid_notes buildids;	/* mapped files whose build-ids are written */
+	struct cpu_sampler *sampler;
 	/* without the VMA iterator: processes to snapshot after this drain */
 	__u32 exec_pids[256];
 	int nexec;
@@ -289,6 +321,8 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (rec->err || len < sizeof(struct ps_hdr))
 		return 0;
 	err = trace_writer__add(rec->w, data);
+	if (!err && !env.no_stacks)
+		err = buildid__note(&rec->buildids, rec->w, data);
 	if (!err && !rec->feat.vma_iter)
 		note_new_image(rec, data);
 	if (err && err != -EINVAL)
@@ -327,6 +361,7 @@ static unsigned prog_record_type(const struct bpf_program *prog)
 		{ "sys_exit_mprotect", PS_REC_MPROTECT }, { "sys_exit_clone", PS_REC_CLONE },
 		{ "sys_exit_clone3", PS_REC_CLONE }, { "sys_exit_fork", PS_REC_CLONE },
 		{ "sys_exit_vfork", PS_REC_CLONE }, { "sys_exit_execve", PS_REC_EXECVE },
+		{ "cpu_sample", PS_REC_USTACK },
 		{ "sched_switch", PS_REC_SWITCH }, { "sched_waking", PS_REC_WAKEUP },
 		{ "sched_wakeup_new", PS_REC_WAKEUP }, { "sched_process_fork", PS_REC_FORK },
 		{ "sched_process_exec", PS_REC_EXEC }, { "sched_process_exit", PS_REC_EXIT },
@@ -510,6 +545,8 @@ static int load_probes(struct recorder *rec)
 	}
 	rec->skel->rodata->targ_all = env.all;
 	rec->skel->rodata->targ_self_tgid = getpid();
+	rec->skel->rodata->targ_stacks = !env.no_stacks;
+	rec->skel->rodata->targ_ustack_bytes = env.stack_bytes;
 	bpf_map__set_max_entries(rec->skel->maps.events, env.ringbuf_bytes);
 	ensure_tracefs();	/* the feature checks look for tracepoints there */
 	err = features__check(rec->skel, &rec->feat);
@@ -530,6 +567,11 @@ static int load_probes(struct recorder *rec)
 		ps_err("cannot attach probes: %s%s", strerror(-err),
 		       err == -ENOENT ? " (is tracefs mounted at /sys/kernel/tracing?)" : "");
 		return err;
+	}
+	if (env.sample_hz && !env.no_stacks) {
+		rec->sampler = cpu_sampler__open(rec->skel->progs.cpu_sample, env.sample_hz);
+		if (!rec->sampler)
+			return -errno;
 	}
 	rec->rb = ring_buffer__new(bpf_map__fd(rec->skel->maps.events), on_record, rec, NULL);
 	if (!rec->rb) {
@@ -728,7 +770,9 @@ int cmd_record(int argc, char **argv)
 out:
 	/* stop tracing before waiting, so a long-running CMD is not traced into the void */
 	ring_buffer__free(rec.rb);
+	cpu_sampler__free(rec.sampler);
 	procscope_bpf__destroy(rec.skel);
+	buildid__notes_free(&rec.buildids);
 	trace_writer__free(rec.w);
 	if (!child_done && child.pid > 0) {
 		if (waitpid(child.pid, &wstatus, 0) == child.pid)

@@ -4,7 +4,7 @@
 # and mounts tracefs. Quiet when everything is already there.
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libzstd-dev make gcc pkg-config
+pkgs=(clang llvm libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev zlib1g-dev libzstd-dev make gcc pkg-config
       python3 protobuf-compiler stress-ng linux-perf bpftrace chromium
       libsqlite3-dev clickhouse-server clickhouse-client)
 missing=()
