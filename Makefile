@@ -103,6 +103,20 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJS)
 	$(call msg,FUZZER,$@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(WARN) $(INCLUDES) -Isrc $< $(FUZZ_OBJS) $(LDLIBS) -o $@
 
+# The page of `export --format html` (assets/viewer/: HTML, CSS, JS) goes
+# into the binary as byte arrays, html_<file>[] in $(OUTPUT)/html_assets.h.
+HTML_ASSETS := $(sort $(wildcard assets/viewer/*.html assets/viewer/*.css assets/viewer/*.js))
+
+$(OUTPUT)/html_assets.h: $(HTML_ASSETS) | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)for f in $(HTML_ASSETS); do \
+		echo "static const unsigned char html_$$(basename $$f | tr -c 'a-zA-Z0-9\n' _)[] = {"; \
+		od -An -v -tx1 $$f | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+		echo "};"; \
+	done > $@
+
+$(OUTPUT)/export_html.o $(FUZZ_DIR)/export_html.o: $(OUTPUT)/html_assets.h
+
 # vmlinux.h holds the kernel's types for CO-RE; any kernel of the same
 # architecture with BTF will do, the probes relocate at load time.
 $(VMLINUX_H):

@@ -2,7 +2,7 @@
 /*
  * procscope export: argument parsing, and the one replay of the session
  * file (session.c) shared by every format (export_perfetto.c,
- * export_chrome.c, export_folded.c).
+ * export_chrome.c, export_folded.c, export_html.c).
  */
 #include <argp.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const struct export_format *const formats[] = {
-	&export_perfetto, &export_chrome, &export_speedscope, &export_folded,
+	&export_perfetto, &export_chrome, &export_speedscope, &export_folded, &export_html,
 	&export_sqlite, &export_clickhouse,
 };
 
@@ -36,7 +36,7 @@ enum { OPT_STACKS = 0x200, OPT_FROM = 0x100, OPT_TO };
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
 	{ "output", 'o', "FILE", 0, "Output file, '-' for stdout (default per format)", 0 },
-	{ "format", 'f', "FMT", 0, "perfetto, chrome, speedscope or folded", 0 },
+	{ "format", 'f', "FMT", 0, "perfetto, chrome, speedscope, folded or html", 0 },
 	{ "pid", 'p', "PID", 0, "Only this process (and the CPUs while it ran)", 0 },
 	{ "from", OPT_FROM, "TIME", 0, "Start of the window, from the recording start (1.5, 200ms)", 0 },
 	{ "to", OPT_TO, "TIME", 0, "End of the window, same units, or 'end'", 0 },
@@ -51,6 +51,7 @@ static const char doc[] =
 	"  chrome      Chrome trace JSON for chrome://tracing or Perfetto (procscope.json)\n"
 	"  speedscope  Chrome JSON with argument-free X events for speedscope (procscope.speedscope.json)\n"
 	"  folded      folded stacks for flamegraph.pl and speedscope (procscope.folded)\n"
+	"  html        one self-contained page: layout over time, threads, memory (procscope.html)\n"
 	"  sqlite      SQLite database of the session's tables (procscope.db; procscope sql --schema)\n"
 	"  clickhouse  directory of TABLE.sql (ClickHouse DDL) and TABLE.tsv per table (procscope-clickhouse)\n"
 	"\n"
@@ -76,7 +77,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			if (!strcmp(arg, formats[i]->name))
 				env.fmt = formats[i];
 		if (!env.fmt) {
-			ps_err("unknown export format '%s' (perfetto, chrome, speedscope, folded)", arg);
+			ps_err("unknown export format '%s' (perfetto, chrome, speedscope, folded, html)", arg);
 			return EINVAL;
 		}
 		break;
@@ -108,7 +109,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		return EINVAL;
 	case ARGP_KEY_END:
 		if (!env.fmt) {
-			ps_err("export needs --format perfetto, chrome, speedscope or folded");
+			ps_err("export needs --format perfetto, chrome, speedscope, folded or html");
 			return EINVAL;
 		}
 		break;

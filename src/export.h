@@ -105,6 +105,7 @@ extern const struct export_format export_perfetto;
 extern const struct export_format export_chrome;
 extern const struct export_format export_speedscope;
 extern const struct export_format export_folded;
+extern const struct export_format export_html;
 extern const struct export_format export_sqlite;
 extern const struct export_format export_clickhouse;
 

@@ -924,6 +924,13 @@ uint64_t vm_model__corrections(const struct vm_model *m)
 	return m->corrections;
 }
 
+uint64_t vm_model__generation(const struct vm_model *m, uint32_t pid)
+{
+	const struct vm_proc *vp = idmap__get(&m->procs, pid);
+
+	return vp ? vp->gen : 0;
+}
+
 uint64_t vm_model__thread_peak_depth(const struct vm_model *m, const struct ps_thread *t)
 {
 	const struct vm_thread *vt = t->vm;

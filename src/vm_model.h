@@ -117,6 +117,12 @@ struct vm_proc_stats {
 int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_stats *out);
 /* Corrections over every process of the session so far (see vm_proc_stats). */
 uint64_t vm_model__corrections(const struct vm_model *m);
+/*
+ * A number that changes whenever PID's regions may have changed (0 while
+ * PID has no address space): views that follow the layout over time look
+ * at the regions again only when it moved. O(1).
+ */
+uint64_t vm_model__generation(const struct vm_model *m, uint32_t pid);
 /* Deepest stack depth seen at a switch-out of T, 0 if never sampled. */
 uint64_t vm_model__thread_peak_depth(const struct vm_model *m, const struct ps_thread *t);
 

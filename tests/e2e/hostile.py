@@ -7,6 +7,7 @@ src/trace_format.h.
     hostile.py snapmap OUT   one 4 MiB chunk (the most a chunk holds) ending
                              in a snapshot map whose path has no NUL
     hostile.py big OUT       8 chunks of 1 MiB of brk records, then a footer
+    hostile.py empty OUT     a header and a footer, no record
 """
 import struct
 import sys
@@ -70,6 +71,10 @@ def big():
     return out + footer()
 
 
+def empty():
+    return header() + footer()
+
+
 if __name__ == '__main__':
-    data = {'snapmap': snapmap, 'big': big}[sys.argv[1]]()
+    data = {'snapmap': snapmap, 'big': big, 'empty': empty}[sys.argv[1]]()
     open(sys.argv[2], 'wb').write(data)

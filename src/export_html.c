@@ -1,0 +1,1120 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * HTML export: one self-contained page (assets/viewer/: page, CSS and JS
+ * compiled into the binary) that films each process: its layout moving
+ * through time on a slider, its memory counters, its threads' lanes, its
+ * memory calls and the process tree. The page fetches nothing.
+ *
+ * The data goes into the page as one JSON array of small arrays, written
+ * as the models produce them (the page groups them by process at load):
+ *
+ *   {header}                      first: time grid, command, kernel
+ *   ["S", idx, "path"]            a mapped file's path, before its first use
+ *   ["R", puid, "start", "end", prot|shared<<3, kind, path idx or -1, tid,
+ *    opened, closed or -1, created, created_tid, how, changes, changed]
+ *                                 one version of a region: [opened, closed)
+ *   ["C", puid, series, [t, v, ...]]   counter points (heap, anon, main
+ *                                 stack, thread stacks, RSS)
+ *   ["L", tuid, start, [item, ...]]    thread lane: contiguous items from START
+ *   ["W", tuid, [t, n, ...]]      wakeups: first in a pixel column, how many
+ *   ["K", tuid, [col, min, max, ...]]  stack depth bytes at switch-outs
+ *   ["M", puid, tid, t, "name", "args"]  a memory call
+ *   ["m", puid, col, n]           calls of a column not kept whole
+ *   ["X", puid, t, "filename"]    an exec
+ *   ["P", ...], ["T", ...]        processes and threads, at the end
+ *   {footer}                      last: records read, lost
+ *
+ * Times are ns from the grid's start (lo, below). Addresses are hex text:
+ * JavaScript numbers keep 53 bits.
+ *
+ * Size. The time axis is HTML_COLS pixel columns of col_ns each; the
+ * slider stops at each column's start (and at the end). Long timelines are
+ * folded per column, keeping what a column can show:
+ *   - a region version is kept only if the slider can stop inside it, so
+ *     the layout at every slider position is exact, and maps that came and
+ *     went between two positions cost nothing (their calls are marks);
+ *   - a thread's intervals shorter than a column are merged into one
+ *     "mixed" item per column holding the ns spent running, runnable and
+ *     blocked, so running time sums exactly;
+ *   - a counter keeps, per column, its first, lowest, highest and last
+ *     point; stack depth its lowest and highest; wakeups their first time
+ *     and count; memory calls the first HTML_CALLS_PER_COL whole, then a
+ *     count.
+ * Memory: per live process its open region versions, per thread a few
+ * numbers, and buffers of at most HTML_CHUNK numbers while it lives; never
+ * the trace length.
+ *
+ * The JSON sits in a <script> element: every '<' is written as \u003c (a
+ * '<' can only occur inside a JSON string) so no name or path can end the
+ * element.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "export.h"
+#include "json_writer.h"
+#include "sched_model.h"
+#include "task_state.h"
+#include "util.h"
+#include "vm_model.h"
+#include "html_assets.h"	/* generated from assets/viewer/ by the Makefile */
+
+#define HTML_COLS		1024	/* pixel columns of the time axis, slider stops */
+#define HTML_CALLS_PER_COL	4	/* memory calls kept whole per process and column */
+#define HTML_CHUNK		240	/* numbers per buffered lane/counter record, at most */
+#define HTML_FORMAT_VERSION	1
+
+enum { S_HEAP, S_ANON, S_STACK, S_TSTACK, S_RSS, NSERIES };
+
+/* lane item codes: a state (running: | (cpu + 1) << 3), or a mixed column */
+#define LANE_MIXED	7
+
+/* Numbers waiting to go out as one record: grows from 8 to HTML_CHUNK. */
+struct hx_buf {
+	int64_t *v;
+	unsigned n, cap;
+};
+
+/* One counter series, folded per column. */
+struct hx_series {
+	int64_t col;		/* column being folded, -1 none */
+	uint64_t t[4], v[4];	/* first, lowest, highest, last */
+	bool pre;		/* a value before the window */
+	uint64_t pre_v;
+	struct hx_buf out;
+};
+
+struct hx_region {
+	struct vm_region r;
+	uint64_t opened_ns;
+};
+
+struct hx_proc {
+	uint32_t uid;
+	uint32_t pid;
+	uint64_t gen;		/* vm_model__generation() when last looked at */
+	bool exited;		/* its last thread exited: the layout is final */
+	struct hx_region *open;	/* versions alive now, sorted by start */
+	size_t nopen, cap;
+	struct hx_series s[NSERIES];
+	int64_t call_col;	/* column of the calls counted below */
+	uint32_t call_n;
+};
+
+struct hx_thread {
+	uint32_t uid;
+	uint64_t lane_end;	/* end of the last lane item written */
+	bool mix;		/* a mixed item is being summed */
+	int64_t mix_col;
+	uint64_t mix_start, mix_end, mix_ns[3];	/* running, runnable, blocked */
+	struct hx_buf lane;	/* items of the current "L" record */
+	uint64_t lane_start;
+	int64_t wake_col;
+	uint64_t wake_t;
+	uint32_t wake_n;
+	struct hx_buf wake;
+	int64_t depth_col;
+	uint64_t depth_min, depth_max;
+	struct hx_buf depth;
+};
+
+struct html {
+	struct export_ctx *c;
+	struct sched_callbacks scb;
+	struct vm_callbacks vcb;
+	FILE *data;		/* c->out through the '<' escaper */
+	struct json_writer w;
+	uint64_t lo, hi, col_ns;	/* the grid: [lo, hi], HTML_COLS columns */
+	struct idmap procs;	/* ps_process pointer -> hx_proc */
+	struct idmap threads;	/* ps_thread pointer -> hx_thread */
+	struct idmap paths;	/* interned path pointer -> index + 1 */
+	uint32_t npaths, nuids;
+	struct vm_region *cur;	/* scratch: the model's regions of one process */
+	size_t ncur, curcap;
+	struct hx_region *next;	/* scratch: the next open list */
+	size_t nextcap;
+	bool oom;
+};
+
+static const char *const series_names[NSERIES] = {
+	"heap", "anon", "stack", "thread stacks", "rss",
+};
+
+/* ---- the page's bytes around the data ---- */
+
+/* fopencookie write: '<' becomes \u003c; everything else as is. */
+static ssize_t escape_write(void *cookie, const char *buf, size_t len)
+{
+	FILE *out = cookie;
+	size_t i = 0, j;
+
+	while (i < len) {
+		for (j = i; j < len && buf[j] != '<'; j++)
+			;
+		if (j > i && fwrite(buf + i, 1, j - i, out) != j - i)
+			return -1;
+		if (j < len && fputs("\\u003c", out) == EOF)
+			return -1;
+		i = j + (j < len);
+	}
+	return len;
+}
+
+/* Writes the template between marker FROM (NULL: its start) and marker TO (NULL: its end). */
+static void put_part(FILE *out, const char *from, const char *to)
+{
+	const char *t = (const char *)html_page_html, *end = t + sizeof(html_page_html);
+	const char *a = t, *b = end;
+
+	if (from) {
+		a = memmem(t, end - t, from, strlen(from));
+		a = a ? a + strlen(from) : end;
+	}
+	if (to) {
+		b = memmem(a, end - a, to, strlen(to));
+		if (!b)
+			b = end;
+	}
+	fwrite(a, 1, b - a, out);
+}
+
+/* ---- time grid ---- */
+
+static int64_t rel(const struct html *x, uint64_t ts)
+{
+	return (int64_t)(ts - x->lo);
+}
+
+static int64_t col_of(const struct html *x, uint64_t ts)
+{
+	uint64_t c;
+
+	if (ts <= x->lo)
+		return 0;
+	c = (ts - x->lo) / x->col_ns;
+	return c < HTML_COLS ? (int64_t)c : HTML_COLS - 1;
+}
+
+/* Slider position K: the start of column K; the last one is the end. */
+static uint64_t stop_ns(const struct html *x, uint64_t k)
+{
+	uint64_t t = x->lo + k * x->col_ns;
+
+	return k >= HTML_COLS || t > x->hi ? x->hi : t;
+}
+
+/* Can the slider stop in [opened, closed)? closed UINT64_MAX: still there at the end. */
+static bool seen_by_slider(const struct html *x, uint64_t opened, uint64_t closed)
+{
+	uint64_t k;
+
+	if (opened > x->hi)
+		return false;
+	if (closed == UINT64_MAX)
+		return true;
+	k = opened <= x->lo ? 0 : (opened - x->lo + x->col_ns - 1) / x->col_ns;
+	return stop_ns(x, k) < closed;
+}
+
+/* ---- buffered number lists ---- */
+
+static void buf_flush(struct html *x, struct hx_buf *b, const char *tag, uint32_t uid,
+		      int64_t head, bool has_head)
+{
+	if (!b->n)
+		return;
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, tag);
+	json_writer__uint(&x->w, uid);
+	if (has_head)
+		json_writer__int(&x->w, head);
+	json_writer__begin_array(&x->w);
+	for (unsigned i = 0; i < b->n; i++)
+		json_writer__int(&x->w, b->v[i]);
+	json_writer__end_array(&x->w);
+	json_writer__end_array(&x->w);
+	b->n = 0;
+}
+
+/*
+ * Room for K more numbers in B: false when B is full (flush it) or, with
+ * x->oom set, when there is no memory. Small first: most threads and
+ * processes write a few numbers only.
+ */
+static bool buf_room(struct html *x, struct hx_buf *b, unsigned k)
+{
+	if (b->n + k <= b->cap)
+		return true;
+	if (b->cap < HTML_CHUNK) {
+		unsigned cap = b->cap ? 4 * b->cap : 8;
+		int64_t *v;
+
+		if (cap > HTML_CHUNK)
+			cap = HTML_CHUNK;
+		v = realloc(b->v, cap * sizeof(*v));
+		if (!v) {
+			x->oom = true;
+			return false;
+		}
+		b->v = v;
+		b->cap = cap;
+		return b->n + k <= b->cap;
+	}
+	return false;
+}
+
+static void buf_release(struct hx_buf *b)
+{
+	free(b->v);
+	b->v = NULL;
+	b->n = b->cap = 0;
+}
+
+/* ---- processes and threads ---- */
+
+static struct hx_proc *proc_of(struct html *x, const struct ps_process *p)
+{
+	struct hx_proc *hp = idmap__get(&x->procs, (uintptr_t)p);
+
+	if (hp)
+		return hp;
+	hp = calloc(1, sizeof(*hp));
+	if (!hp || idmap__set(&x->procs, (uintptr_t)p, hp)) {
+		free(hp);
+		x->oom = true;
+		return NULL;
+	}
+	hp->uid = x->nuids++;
+	hp->pid = p->pid;
+	hp->call_col = -1;
+	for (int i = 0; i < NSERIES; i++)
+		hp->s[i].col = -1;
+	return hp;
+}
+
+static struct hx_thread *thread_of(struct html *x, const struct ps_thread *t)
+{
+	struct hx_thread *ht = idmap__get(&x->threads, (uintptr_t)t);
+
+	if (ht)
+		return ht;
+	ht = calloc(1, sizeof(*ht));
+	if (!ht || idmap__set(&x->threads, (uintptr_t)t, ht)) {
+		free(ht);
+		x->oom = true;
+		return NULL;
+	}
+	ht->uid = x->nuids++;
+	ht->mix_col = ht->wake_col = ht->depth_col = -1;
+	return ht;
+}
+
+/* The thread TID of process TGID as the model knows it now, NULL if not that one. */
+static const struct ps_thread *find_thread(const struct html *x, uint32_t tid, uint32_t tgid)
+{
+	const struct ps_thread *t = proc_model__thread(x->c->pm, tid);
+
+	return t && t->tgid == tgid ? t : NULL;
+}
+
+/* ---- thread lanes ---- */
+
+static void lane_item(struct html *x, struct hx_thread *ht, uint64_t start, uint64_t end,
+		      const int64_t *v, unsigned k)
+{
+	/* an item starts where the last ended; a gap starts a new record */
+	if (ht->lane.n && start != ht->lane_end)
+		buf_flush(x, &ht->lane, "L", ht->uid, rel(x, ht->lane_start), true);
+	if (!buf_room(x, &ht->lane, k)) {
+		if (x->oom)
+			return;
+		buf_flush(x, &ht->lane, "L", ht->uid, rel(x, ht->lane_start), true);
+	}
+	if (!ht->lane.n)
+		ht->lane_start = start;
+	memcpy(ht->lane.v + ht->lane.n, v, k * sizeof(*v));
+	ht->lane.n += k;
+	ht->lane_end = end;
+}
+
+static void mix_flush(struct html *x, struct hx_thread *ht)
+{
+	int64_t v[5];
+
+	if (!ht->mix)
+		return;
+	v[0] = LANE_MIXED;
+	v[1] = ht->mix_end - ht->mix_start;
+	v[2] = ht->mix_ns[0];
+	v[3] = ht->mix_ns[1];
+	v[4] = ht->mix_ns[2];
+	lane_item(x, ht, ht->mix_start, ht->mix_end, v, 5);
+	ht->mix = false;
+}
+
+static void on_interval(void *ctx, const struct sched_interval *iv)
+{
+	struct html *x = ctx;
+	uint64_t start = iv->start_ns, end = iv->end_ns;
+	const struct ps_thread *t;
+	struct hx_thread *ht;
+	int64_t col;
+
+	if (iv->state == TS_DEAD || !export__want_pid(x->c, iv->tgid))
+		return;
+	if (start < x->lo)
+		start = x->lo;
+	if (end > x->hi)
+		end = x->hi;
+	if (start >= end || !export__clip(x->c, &start, &end))
+		return;
+	t = find_thread(x, iv->tid, iv->tgid);
+	if (!t || !(ht = thread_of(x, t)))
+		return;
+	if (end - start >= x->col_ns) {
+		int64_t v[2] = { iv->state, end - start };
+
+		if (iv->state == TS_RUNNING && iv->cpu >= 0)
+			v[0] |= (int64_t)(iv->cpu + 1) << 3;
+		mix_flush(x, ht);
+		lane_item(x, ht, start, end, v, 2);
+		return;
+	}
+	/* shorter than a pixel column: summed into the column's mixed item */
+	col = col_of(x, start);
+	if (ht->mix && (col != ht->mix_col || start != ht->mix_end))
+		mix_flush(x, ht);
+	if (!ht->mix) {
+		ht->mix = true;
+		ht->mix_col = col;
+		ht->mix_start = start;
+		memset(ht->mix_ns, 0, sizeof(ht->mix_ns));
+	}
+	ht->mix_end = end;
+	if (iv->state == TS_RUNNING)
+		ht->mix_ns[0] += end - start;
+	else if (iv->state == TS_RUNNABLE)
+		ht->mix_ns[1] += end - start;
+	else if (iv->state == TS_BLOCKED)
+		ht->mix_ns[2] += end - start;
+}
+
+static void wake_flush(struct html *x, struct hx_thread *ht)
+{
+	if (ht->wake_col < 0)
+		return;
+	if (!buf_room(x, &ht->wake, 2)) {
+		if (x->oom)
+			return;
+		buf_flush(x, &ht->wake, "W", ht->uid, 0, false);
+	}
+	ht->wake.v[ht->wake.n++] = rel(x, ht->wake_t);
+	ht->wake.v[ht->wake.n++] = ht->wake_n;
+	ht->wake_col = -1;
+}
+
+static void on_wakeup(struct html *x, const struct ps_wakeup *r)
+{
+	const struct ps_thread *t;
+	struct hx_thread *ht;
+	int64_t col;
+
+	if (!export__want_pid(x->c, r->woken_tgid) || !export__want_ts(x->c, r->h.ts_ns) ||
+	    r->h.ts_ns < x->lo || r->h.ts_ns > x->hi)
+		return;
+	t = find_thread(x, r->woken_tid, r->woken_tgid);
+	if (!t || !(ht = thread_of(x, t)))
+		return;
+	col = col_of(x, r->h.ts_ns);
+	if (col != ht->wake_col) {
+		wake_flush(x, ht);
+		ht->wake_col = col;
+		ht->wake_t = r->h.ts_ns;
+		ht->wake_n = 0;
+	}
+	ht->wake_n++;
+}
+
+static void depth_flush(struct html *x, struct hx_thread *ht)
+{
+	if (ht->depth_col < 0)
+		return;
+	if (!buf_room(x, &ht->depth, 3)) {
+		if (x->oom)
+			return;
+		buf_flush(x, &ht->depth, "K", ht->uid, 0, false);
+	}
+	ht->depth.v[ht->depth.n++] = ht->depth_col;
+	ht->depth.v[ht->depth.n++] = ht->depth_min;
+	ht->depth.v[ht->depth.n++] = ht->depth_max;
+	ht->depth_col = -1;
+}
+
+static void on_stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, uint64_t depth)
+{
+	struct html *x = ctx;
+	struct hx_thread *ht;
+	int64_t col;
+
+	if (!export__want_pid(x->c, t->tgid) || !export__want_ts(x->c, ts) || ts < x->lo || ts > x->hi)
+		return;
+	ht = thread_of(x, t);
+	if (!ht)
+		return;
+	col = col_of(x, ts);
+	if (col != ht->depth_col) {
+		depth_flush(x, ht);
+		ht->depth_col = col;
+		ht->depth_min = ht->depth_max = depth;
+	}
+	if (depth < ht->depth_min)
+		ht->depth_min = depth;
+	if (depth > ht->depth_max)
+		ht->depth_max = depth;
+}
+
+/* Everything a thread still holds goes out; its buffers are freed. */
+static void thread_flush(struct html *x, struct hx_thread *ht)
+{
+	mix_flush(x, ht);
+	buf_flush(x, &ht->lane, "L", ht->uid, rel(x, ht->lane_start), true);
+	wake_flush(x, ht);
+	buf_flush(x, &ht->wake, "W", ht->uid, 0, false);
+	depth_flush(x, ht);
+	buf_flush(x, &ht->depth, "K", ht->uid, 0, false);
+	buf_release(&ht->lane);
+	buf_release(&ht->wake);
+	buf_release(&ht->depth);
+}
+
+/* ---- counters ---- */
+
+static void series_point(struct html *x, struct hx_series *s, uint32_t uid, int which,
+			 uint64_t t, uint64_t v)
+{
+	if (!buf_room(x, &s->out, 2)) {
+		if (x->oom)
+			return;
+		buf_flush(x, &s->out, "C", uid, which, true);
+	}
+	s->out.v[s->out.n++] = rel(x, t);
+	s->out.v[s->out.n++] = v;
+}
+
+/* The folded column's points, in time order, each once. */
+static void series_flush(struct html *x, struct hx_series *s, uint32_t uid, int which)
+{
+	int order[4] = { 0, 1, 2, 3 };
+
+	if (s->col < 0)
+		return;
+	if (s->t[2] < s->t[1]) {
+		order[1] = 2;
+		order[2] = 1;
+	}
+	for (int i = 0; i < 4; i++) {
+		int k = order[i];
+		bool dup = false;
+
+		for (int j = 0; j < i; j++)
+			if (s->t[order[j]] == s->t[k])
+				dup = true;
+		if (!dup)
+			series_point(x, s, uid, which, s->t[k], s->v[k]);
+	}
+	s->col = -1;
+}
+
+static void series_add(struct html *x, struct hx_series *s, uint32_t uid, int which,
+		       uint64_t t, uint64_t v)
+{
+	int64_t col;
+
+	if (t < x->lo) {	/* before the window: its value at the start */
+		s->pre = true;
+		s->pre_v = v;
+		return;
+	}
+	if (t > x->hi || !export__want_ts(x->c, t))
+		return;
+	if (s->pre) {
+		s->pre = false;
+		if (t > x->lo) {
+			s->col = 0;
+			for (int i = 0; i < 4; i++) {
+				s->t[i] = x->lo;
+				s->v[i] = s->pre_v;
+			}
+		}
+	}
+	col = col_of(x, t);
+	if (col != s->col) {
+		series_flush(x, s, uid, which);
+		s->col = col;
+		for (int i = 0; i < 4; i++) {
+			s->t[i] = t;
+			s->v[i] = v;
+		}
+		return;
+	}
+	if (v < s->v[1]) {
+		s->t[1] = t;
+		s->v[1] = v;
+	}
+	if (v > s->v[2]) {
+		s->t[2] = t;
+		s->v[2] = v;
+	}
+	s->t[3] = t;
+	s->v[3] = v;
+}
+
+static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts,
+			const struct vm_counters *vc)
+{
+	struct html *x = ctx;
+	struct vm_proc_stats st;
+	uint64_t v[NSERIES];
+	struct hx_proc *hp;
+
+	if (!export__want_pid(x->c, p->pid))
+		return;
+	hp = proc_of(x, p);
+	if (!hp)
+		return;
+	vm_model__proc_stats(session__vm(x->c->s), p->pid, &st);
+	v[S_HEAP] = vc->heap_bytes;
+	v[S_ANON] = vc->anon_bytes;
+	v[S_STACK] = vc->stack_bytes;
+	v[S_TSTACK] = st.thread_stack_bytes;
+	v[S_RSS] = vc->rss_bytes;
+	for (int i = 0; i < NSERIES; i++)
+		series_add(x, &hp->s[i], hp->uid, i, ts, v[i]);
+}
+
+/* ---- regions ---- */
+
+static int64_t path_index(struct html *x, const char *path)
+{
+	uintptr_t idx;
+
+	if (!path)
+		return -1;
+	idx = (uintptr_t)idmap__get(&x->paths, (uintptr_t)path);
+	if (idx)
+		return idx - 1;
+	idx = ++x->npaths;
+	if (idmap__set(&x->paths, (uintptr_t)path, (void *)idx)) {
+		x->oom = true;
+		return -1;
+	}
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "S");
+	json_writer__uint(&x->w, idx - 1);
+	json_writer__string(&x->w, path);
+	json_writer__end_array(&x->w);
+	return idx - 1;
+}
+
+static void hex(struct html *x, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llx", (unsigned long long)v);
+	json_writer__string(&x->w, buf);
+}
+
+/* A version that ended at CLOSED (UINT64_MAX: still there at the end, or at the exit). */
+static void region_out(struct html *x, const struct hx_proc *hp, const struct hx_region *v,
+		       uint64_t closed)
+{
+	const struct vm_region *r = &v->r;
+	int64_t path;
+
+	if (!seen_by_slider(x, v->opened_ns, closed))
+		return;
+	path = path_index(x, r->path);
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "R");
+	json_writer__uint(&x->w, hp->uid);
+	hex(x, r->start);
+	hex(x, r->end);
+	json_writer__uint(&x->w, (r->prot & 7) | (r->shared ? 8 : 0));
+	json_writer__string(&x->w, vm_model__kind_name(r->kind));
+	json_writer__int(&x->w, path);
+	json_writer__uint(&x->w, r->kind == VK_THREAD_STACK ? r->tid : 0);
+	json_writer__int(&x->w, rel(x, v->opened_ns));
+	json_writer__int(&x->w, closed == UINT64_MAX ? -1 : rel(x, closed));
+	json_writer__int(&x->w, rel(x, r->created_ns ? r->created_ns : v->opened_ns));
+	json_writer__uint(&x->w, r->created_tid);
+	json_writer__uint(&x->w, r->how);
+	json_writer__uint(&x->w, r->changes);
+	json_writer__int(&x->w, r->changed_ns ? rel(x, r->changed_ns) : -1);
+	json_writer__end_array(&x->w);
+}
+
+static bool same_region(const struct vm_region *a, const struct vm_region *b)
+{
+	return a->start == b->start && a->end == b->end && a->prot == b->prot &&
+	       a->shared == b->shared && a->kind == b->kind && a->path == b->path &&
+	       a->pgoff == b->pgoff && (a->kind != VK_THREAD_STACK || a->tid == b->tid);
+}
+
+static void collect(void *ctx, const struct vm_region *r)
+{
+	struct html *x = ctx;
+
+	if (x->ncur == x->curcap) {
+		size_t cap = x->curcap ? 2 * x->curcap : 256;
+		struct vm_region *a = realloc(x->cur, cap * sizeof(*a));
+
+		if (!a) {
+			x->oom = true;
+			return;
+		}
+		x->cur = a;
+		x->curcap = cap;
+	}
+	x->cur[x->ncur++] = *r;
+}
+
+/*
+ * Compares the model's regions of HP's process with its open versions:
+ * those that differ end at TS, the new ones open at TS. Both lists are
+ * sorted by start and disjoint: one merge pass, O(regions).
+ */
+static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
+{
+	size_t i = 0, j = 0, n = 0, cap;
+	struct hx_region *tmp;
+
+	x->ncur = 0;
+	vm_model__for_each_region(session__vm(x->c->s), hp->pid, collect, x);
+	if (x->oom)
+		return;
+	if (x->ncur > x->nextcap) {
+		tmp = realloc(x->next, x->ncur * sizeof(*tmp));
+		if (!tmp) {
+			x->oom = true;
+			return;
+		}
+		x->next = tmp;
+		x->nextcap = x->ncur;
+	}
+	while (i < hp->nopen || j < x->ncur) {
+		const struct hx_region *o = i < hp->nopen ? &hp->open[i] : NULL;
+		const struct vm_region *r = j < x->ncur ? &x->cur[j] : NULL;
+
+		if (o && r && same_region(&o->r, r)) {
+			x->next[n++] = *o;
+			i++, j++;
+		} else if (o && (!r || o->r.start <= r->start)) {
+			region_out(x, hp, o, ts);
+			i++;
+		} else {
+			x->next[n++] = (struct hx_region){ .r = *r, .opened_ns = ts };
+			j++;
+		}
+	}
+	/* the lists trade places: the old one is the next scratch */
+	tmp = hp->open;
+	hp->open = x->next;
+	x->next = tmp;
+	cap = hp->cap;
+	hp->cap = x->nextcap;
+	x->nextcap = cap;
+	hp->nopen = n;
+}
+
+/* Looks at PID's layout again if the model says it may have changed. */
+static void regions_check(struct html *x, uint32_t pid, uint64_t ts)
+{
+	const struct ps_process *p;
+	struct hx_proc *hp;
+	uint64_t gen;
+
+	if (!export__want_pid(x->c, pid))
+		return;
+	p = proc_model__process(x->c->pm, pid);
+	if (!p)
+		return;
+	gen = vm_model__generation(session__vm(x->c->s), pid);
+	hp = idmap__get(&x->procs, (uintptr_t)p);
+	if ((!hp && !gen) || (hp && (hp->gen == gen || hp->exited)))
+		return;
+	hp = hp ?: proc_of(x, p);
+	if (!hp)
+		return;
+	hp->gen = gen;
+	regions_diff(x, hp, ts);
+}
+
+/* The process is gone: its last layout stays open, as layout --at shows it after the exit. */
+static void proc_exit(struct html *x, struct hx_proc *hp)
+{
+	for (size_t i = 0; i < hp->nopen; i++)
+		region_out(x, hp, &hp->open[i], UINT64_MAX);
+	free(hp->open);
+	hp->open = NULL;
+	hp->nopen = hp->cap = 0;
+	hp->exited = true;
+}
+
+/* ---- memory calls and execs ---- */
+
+static void calls_flush(struct html *x, struct hx_proc *hp)
+{
+	if (hp->call_col < 0 || hp->call_n <= HTML_CALLS_PER_COL)
+		return;
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "m");
+	json_writer__uint(&x->w, hp->uid);
+	json_writer__int(&x->w, hp->call_col);
+	json_writer__uint(&x->w, hp->call_n - HTML_CALLS_PER_COL);
+	json_writer__end_array(&x->w);
+}
+
+static void on_mem_call(struct html *x, const struct session_event *ev)
+{
+	const struct ps_hdr *h = ev->h;
+	struct export_mem_call call;
+	char args[1024], num[32];
+	struct hx_proc *hp;
+	size_t len = 0;
+	int64_t col;
+
+	if (!ev->process || !export__want_pid(x->c, h->tgid) || !export__want_ts(x->c, h->ts_ns) ||
+	    h->ts_ns < x->lo || h->ts_ns > x->hi || !export__mem_call(h, &call))
+		return;
+	hp = proc_of(x, ev->process);
+	if (!hp)
+		return;
+	col = col_of(x, h->ts_ns);
+	if (col != hp->call_col) {
+		calls_flush(x, hp);
+		hp->call_col = col;
+		hp->call_n = 0;
+	}
+	if (hp->call_n++ >= HTML_CALLS_PER_COL)
+		return;
+	args[0] = '\0';
+	for (unsigned i = 0; i < call.nargs && len < sizeof(args) - 1; i++) {
+		const struct export_arg *a = &call.args[i];
+		const char *val = num;
+
+		switch (a->kind) {
+		case EA_PTR:
+			snprintf(num, sizeof(num), "0x%llx", (unsigned long long)a->u);
+			break;
+		case EA_UINT:
+			snprintf(num, sizeof(num), "%llu", (unsigned long long)a->u);
+			break;
+		case EA_INT:
+			snprintf(num, sizeof(num), "%lld", (long long)a->i);
+			break;
+		case EA_STR:
+			val = a->s;
+			break;
+		}
+		len += snprintf(args + len, sizeof(args) - len, "%s%s=%s", i ? " " : "", a->name, val);
+	}
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "M");
+	json_writer__uint(&x->w, hp->uid);
+	json_writer__uint(&x->w, h->tid);
+	json_writer__int(&x->w, rel(x, h->ts_ns));
+	json_writer__string(&x->w, call.name);
+	json_writer__string(&x->w, args);
+	json_writer__end_array(&x->w);
+}
+
+static void on_exec(struct html *x, const struct session_event *ev)
+{
+	const struct ps_exec *r = (const void *)ev->h;
+	struct hx_proc *hp;
+
+	if (!ev->process || !export__want_pid(x->c, r->h.tgid))
+		return;
+	hp = proc_of(x, ev->process);
+	if (!hp)
+		return;
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "X");
+	json_writer__uint(&x->w, hp->uid);
+	json_writer__int(&x->w, rel(x, r->h.ts_ns));
+	json_writer__string_n(&x->w, r->filename, sizeof(r->filename));
+	json_writer__end_array(&x->w);
+}
+
+static void on_task_exit(struct html *x, const struct session_event *ev)
+{
+	struct hx_thread *ht = ev->thread ? idmap__get(&x->threads, (uintptr_t)ev->thread) : NULL;
+	struct hx_proc *hp;
+
+	if (ht) {	/* its last switch-out may still add to the lane: the marks go now */
+		wake_flush(x, ht);
+		depth_flush(x, ht);
+	}
+	if (!((const struct ps_exit *)ev->h)->group_dead || !ev->process)
+		return;
+	hp = idmap__get(&x->procs, (uintptr_t)ev->process);
+	if (hp && !hp->exited)
+		proc_exit(x, hp);
+}
+
+static int hx_record(void *st, const struct session_event *ev)
+{
+	const struct ps_hdr *h = ev->h;
+	struct html *x = st;
+
+	switch (h->type) {
+	case PS_REC_SWITCH:
+		/* its last switch-out: the lane is complete, what the thread holds goes */
+		if (ev->thread && (((const struct ps_switch *)h)->prev_state &
+				   (TASK_DEAD | EXIT_DEAD | EXIT_ZOMBIE))) {
+			struct hx_thread *ht = idmap__get(&x->threads, (uintptr_t)ev->thread);
+
+			if (ht)
+				thread_flush(x, ht);
+		}
+		return x->oom ? -ENOMEM : json_writer__error(&x->w);
+	case PS_REC_LOST:
+		return 0;
+	case PS_REC_WAKEUP:
+		on_wakeup(x, (const void *)h);
+		return x->oom ? -ENOMEM : json_writer__error(&x->w);
+	case PS_REC_EXIT:
+		/* the model forgot the exited process already: no layout to look at */
+		on_task_exit(x, ev);
+		return x->oom ? -ENOMEM : json_writer__error(&x->w);
+	case PS_REC_EXEC:
+		on_exec(x, ev);
+		break;
+	case PS_REC_FORK:
+		regions_check(x, ((const struct ps_fork *)h)->child_tgid, h->ts_ns);
+		break;
+	default:
+		on_mem_call(x, ev);
+		break;
+	}
+	regions_check(x, h->tgid, h->ts_ns);
+	return x->oom ? -ENOMEM : json_writer__error(&x->w);
+}
+
+/* ---- begin and finish ---- */
+
+static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
+{
+	static const cookie_io_functions_t io = { .write = escape_write };
+	struct html *x = calloc(1, sizeof(*x));
+	uint64_t first, end;
+
+	if (!x)
+		return NULL;
+	x->c = c;
+	x->scb = (struct sched_callbacks){ .interval = on_interval, .ctx = x };
+	x->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = on_stack_depth,
+					.ctx = x };
+	cb->sched = &x->scb;
+	cb->vm = &x->vcb;
+
+	/* the grid: from the first record (a few ms before time zero with -p/-a) to the end */
+	first = session__first_ns(c->s);
+	end = session__end_ns(c->s);
+	x->lo = first && first < c->origin_ns ? first : c->origin_ns;
+	if (x->lo < c->from_ns)
+		x->lo = c->from_ns;
+	x->hi = end < c->to_ns ? end : c->to_ns;
+	if (x->hi <= x->lo)
+		x->hi = x->lo + 1;
+	x->col_ns = (x->hi - x->lo + HTML_COLS - 1) / HTML_COLS;
+
+	put_part(c->out, NULL, "@@CSS@@");
+	fwrite(html_viewer_css, 1, sizeof(html_viewer_css), c->out);
+	put_part(c->out, "@@CSS@@", "@@DATA@@");
+	x->data = fopencookie(c->out, "w", io);
+	if (!x->data) {
+		free(x);
+		return NULL;
+	}
+	json_writer__init(&x->w, x->data);
+	json_writer__set_line_depth(&x->w, 1);	/* one record per line */
+	json_writer__begin_array(&x->w);
+	json_writer__begin_object(&x->w);
+	json_writer__kv_str(&x->w, "format", "procscope-html");
+	json_writer__kv_uint(&x->w, "version", HTML_FORMAT_VERSION);
+	json_writer__kv_str(&x->w, "procscope_version", c->fh->procscope_version);
+	json_writer__kv_str(&x->w, "kernel", c->fh->kernel_release);
+	json_writer__kv_str(&x->w, "command", c->cmdline);
+	json_writer__kv_uint(&x->w, "pid", c->pid);
+	/* time zero (what --at and report count from) in grid time */
+	json_writer__kv_int(&x->w, "zero", (int64_t)(c->origin_ns - x->lo));
+	json_writer__kv_uint(&x->w, "span", x->hi - x->lo);
+	json_writer__kv_uint(&x->w, "cols", HTML_COLS);
+	json_writer__kv_uint(&x->w, "col_ns", x->col_ns);
+	json_writer__kv_uint(&x->w, "calls_per_col", HTML_CALLS_PER_COL);
+	json_writer__key(&x->w, "series");
+	json_writer__begin_array(&x->w);
+	for (int i = 0; i < NSERIES; i++)
+		json_writer__string(&x->w, series_names[i]);
+	json_writer__end_array(&x->w);
+	json_writer__end_object(&x->w);
+	return x;
+}
+
+static void meta_proc(struct html *x, const struct ps_process *p, const struct hx_proc *hp)
+{
+	char name[PS_COMM_LEN + 16];
+
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "P");
+	json_writer__uint(&x->w, hp->uid);
+	json_writer__uint(&x->w, p->pid);
+	json_writer__uint(&x->w, p->ppid);
+	json_writer__string(&x->w, export__process_name(name, sizeof(name), p, p->pid));
+	json_writer__string_n(&x->w, p->exe, sizeof(p->exe));
+	json_writer__int(&x->w, rel(x, p->start_ns));
+	json_writer__int(&x->w, p->exited ? rel(x, p->end_ns) : -1);
+	json_writer__int(&x->w, p->exited ? p->exit_code : -1);
+	json_writer__uint(&x->w, p->creator_tid);
+	json_writer__bool(&x->w, p->born_in_trace);
+	json_writer__bool(&x->w, p->vfork);
+	json_writer__end_array(&x->w);
+}
+
+static void meta_thread(struct html *x, const struct ps_thread *t, uint32_t puid)
+{
+	struct hx_thread *ht = thread_of(x, t);
+	char name[PS_COMM_LEN + 16];
+
+	if (!ht)
+		return;
+	thread_flush(x, ht);
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "T");
+	json_writer__uint(&x->w, ht->uid);
+	json_writer__uint(&x->w, puid);
+	json_writer__uint(&x->w, t->tid);
+	json_writer__string(&x->w, export__thread_name(name, sizeof(name), t, t->tid));
+	json_writer__int(&x->w, rel(x, t->start_ns));
+	json_writer__int(&x->w, t->exited ? rel(x, t->end_ns) : -1);
+	json_writer__uint(&x->w, t->creator_tid);
+	json_writer__end_array(&x->w);
+}
+
+/* With --pid: the process, its parent and its children make the tree. */
+static bool in_tree(const struct export_ctx *c, const struct ps_process *p)
+{
+	const struct ps_process *want;
+
+	if (!p->pid)
+		return false;
+	if (!c->pid || p->pid == c->pid || p->ppid == c->pid)
+		return true;
+	want = proc_model__process(c->pm, c->pid);
+	return want && want->ppid == p->pid;
+}
+
+/* What a process still holds goes out: counters, call counts, its layout at the end. */
+static void proc_finish(struct html *x, struct hx_proc *hp)
+{
+	for (int k = 0; k < NSERIES; k++) {
+		struct hx_series *s = &hp->s[k];
+
+		if (s->pre)	/* nothing moved in the window: the value it had */
+			series_point(x, s, hp->uid, k, x->lo, s->pre_v);
+		series_flush(x, s, hp->uid, k);
+		buf_flush(x, &s->out, "C", hp->uid, k, true);
+		buf_release(&s->out);
+	}
+	calls_flush(x, hp);
+	if (!hp->exited)
+		for (size_t k = 0; k < hp->nopen; k++)
+			region_out(x, hp, &hp->open[k], UINT64_MAX);
+}
+
+static int hx_finish(void *st)
+{
+	struct html *x = st;
+	const struct export_ctx *c = x->c;
+	const struct proc_model *pm = c->pm;
+	int err;
+
+	for (size_t i = 0; i < pm->nprocs && !x->oom; i++) {
+		const struct ps_process *p = pm->order[i];
+		struct hx_proc *hp;
+
+		if (!in_tree(c, p))
+			continue;
+		hp = proc_of(x, p);
+		if (!hp)
+			break;
+		proc_finish(x, hp);
+		meta_proc(x, p, hp);
+		if (!export__want_pid(c, p->pid))
+			continue;
+		for (size_t k = 0; k < p->nthreads; k++)
+			meta_thread(x, p->threads[k], hp->uid);
+	}
+	json_writer__begin_object(&x->w);
+	json_writer__kv_uint(&x->w, "records", session__stats(c->s)->records);
+	json_writer__kv_uint(&x->w, "lost_records", pm->lost_total);
+	json_writer__end_object(&x->w);
+	json_writer__end_array(&x->w);
+	err = x->oom ? -ENOMEM : json_writer__error(&x->w);
+	if (fclose(x->data) && !err)
+		err = -EIO;
+	x->data = NULL;
+	if (err)
+		return err;
+	put_part(c->out, "@@DATA@@", "@@JS@@");
+	fwrite(html_viewer_js, 1, sizeof(html_viewer_js), c->out);
+	put_part(c->out, "@@JS@@", NULL);
+	return ferror(c->out) ? -EIO : 0;
+}
+
+static void hx_free(void *st)
+{
+	struct html *x = st;
+
+	if (!x)
+		return;
+	if (x->data)
+		fclose(x->data);
+	for (size_t i = 0; i < x->procs.cap; i++) {
+		struct hx_proc *hp = x->procs.vals[i];
+
+		if (!hp)
+			continue;
+		for (int k = 0; k < NSERIES; k++)
+			buf_release(&hp->s[k].out);
+		free(hp->open);
+		free(hp);
+	}
+	for (size_t i = 0; i < x->threads.cap; i++) {
+		struct hx_thread *ht = x->threads.vals[i];
+
+		if (!ht)
+			continue;
+		buf_release(&ht->lane);
+		buf_release(&ht->wake);
+		buf_release(&ht->depth);
+		free(ht);
+	}
+	idmap__free(&x->procs);
+	idmap__free(&x->threads);
+	idmap__free(&x->paths);
+	free(x->cur);
+	free(x->next);
+	free(x);
+}
+
+const struct export_format export_html = {
+	.name = "html",
+	.default_output = "procscope.html",
+	.models = SESSION_SCHED | SESSION_VM,
+	.begin = hx_begin,
+	.record = hx_record,
+	.finish = hx_finish,
+	.free = hx_free,
+};
