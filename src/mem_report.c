@@ -12,6 +12,7 @@
 #include <string.h>
 #include "idmap.h"
 #include "mem_report.h"
+#include "rec_info.h"
 #include "util.h"
 
 #define MAX_POINTS	1024
@@ -170,6 +171,25 @@ static void chart(FILE *f, const struct heap_series *s, const struct session *se
 	fputc('\n', f);
 }
 
+/* The calls beyond mmap and friends, and how often the kernel corrected the layout. */
+static void print_calls(FILE *f, const struct vm_proc_stats *st)
+{
+	int n = 0;
+
+	fprintf(f, "    other calls:  ");
+	for (unsigned op = 1; op < PS_MEMOP_MAX; op++)
+		if (st->nmemop[op])
+			fprintf(f, "%s %s %llu", n++ ? "," : "", rec_info__memop_name(op),
+				(unsigned long long)st->nmemop[op]);
+	if (st->nmemop_failed)
+		fprintf(f, " (%llu failed)", (unsigned long long)st->nmemop_failed);
+	if (st->nbrk_failed)
+		fprintf(f, "%s brk failed %llu", n++ ? "," : "", (unsigned long long)st->nbrk_failed);
+	fprintf(f, "%s\n", n ? "" : " none");
+	/* the kernel's VMAs after a call differed from the model's: a modelling gap or a lost record */
+	fprintf(f, "    layout corrections: %llu\n", (unsigned long long)st->corrections);
+}
+
 void mem_report__process(FILE *f, const struct mem_report *mr, struct session *s,
 			 const struct ps_process *p)
 {
@@ -192,6 +212,7 @@ void mem_report__process(FILE *f, const struct mem_report *mr, struct session *s
 		ps_fmt_size(b, sizeof(b), st.now.anon_bytes), (unsigned long long)st.nmmap,
 		(unsigned long long)st.nmunmap, (unsigned long long)st.nmremap,
 		(unsigned long long)st.nmprotect);
+	print_calls(f, &st);
 	fprintf(f, "    main stack:    peak %s mapped, final %s\n",
 		ps_fmt_size(a, sizeof(a), st.stack_peak_bytes),
 		ps_fmt_size(b, sizeof(b), st.now.stack_bytes));

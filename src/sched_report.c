@@ -190,7 +190,7 @@ static void json_thread(struct json_writer *w, const struct sched_model *sm,
 }
 
 int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_model *sm,
-		       long pid, uint64_t end_ns)
+		       const struct vm_model *vm, long pid, uint64_t end_ns)
 {
 	uint64_t gap_ns, ngaps = sched_model__gaps(sm, &gap_ns);
 	struct sched_thread_stats s;
@@ -204,6 +204,8 @@ int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_
 	json_writer__kv_uint(&w, "first_ns", pm->first_ns);
 	json_writer__kv_uint(&w, "end_ns", end_ns);
 	json_writer__kv_uint(&w, "lost_records", pm->lost_total);
+	if (vm)
+		json_writer__kv_uint(&w, "layout_corrections", vm_model__corrections(vm));
 	json_writer__key(&w, "processes");
 	json_writer__begin_array(&w);
 	for (size_t i = 0; i < pm->nprocs; i++) {
@@ -225,6 +227,12 @@ int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_
 		json_kv_bool(&w, "born_in_trace", p->born_in_trace);
 		json_writer__kv_uint(&w, "creator_tid", p->creator_tid);
 		json_kv_bool(&w, "vfork", p->vfork);
+		if (vm) {
+			struct vm_proc_stats vs;
+
+			if (!vm_model__proc_stats(vm, p->pid, &vs))
+				json_writer__kv_uint(&w, "layout_corrections", vs.corrections);
+		}
 		json_stats(&w, &s);
 		json_writer__key(&w, "threads");
 		json_writer__begin_array(&w);

@@ -313,7 +313,7 @@ static int on_exec_vma(struct vm_model *m, struct vm_proc *vp, const struct ps_v
 	a.flags = r->vm_flags;
 	a.vpgoff = r->pgoff * VM_PAGE_SIZE;
 	a.r.prot = r->vm_flags & 7;
-	a.r.shared = r->vm_flags & VMF_SHARED;
+	a.r.shared = r->vm_flags & (VMF_SHARED | VMF_MAYSHARE);
 	a.ino = r->ino;
 	a.dev = r->dev;
 	rec_info__path(path, sizeof(path), r->path);

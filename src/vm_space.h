@@ -25,6 +25,7 @@
 #define VMF_WRITE	0x00000002ull
 #define VMF_EXEC	0x00000004ull
 #define VMF_SHARED	0x00000008ull
+#define VMF_MAYSHARE	0x00000080ull	/* MAP_SHARED: maps shows 's' (VM_SHARED only if writable) */
 #define VMF_GROWSDOWN	0x00000100ull
 #define VMF_PFNMAP	0x00000400ull
 #define VMF_LOCKED	0x00002000ull

@@ -19,11 +19,16 @@
 /* Flags that are ours, not the kernel's: kept across a sync. */
 #define VMF_OURS	VMF_NOMERGE
 
+/* MAP_SHARED as /proc/PID/maps tells it: a read-only file's shared map has VM_MAYSHARE only */
+static bool k_shared(const struct vm_kernel_area *k)
+{
+	return k->flags & (VMF_SHARED | VMF_MAYSHARE);
+}
+
 static bool same_shape(const struct vm_area *a, const struct vm_kernel_area *k)
 {
-	return a->r.start == k->start && a->r.end == k->end &&
-	       (a->flags & (VMF_READ | VMF_WRITE | VMF_EXEC | VMF_SHARED)) ==
-	       (k->flags & (VMF_READ | VMF_WRITE | VMF_EXEC | VMF_SHARED));
+	return a->r.start == k->start && a->r.end == k->end && a->r.prot == (k->flags & 7) &&
+	       a->r.shared == k_shared(k);
 }
 
 /* Takes the kernel's flags and vm_pgoff into an area of the same shape. */
@@ -105,7 +110,7 @@ int vm_space__sync(struct vm_space *s, uint64_t lo, uint64_t hi, const struct vm
 		a->r.start = k[c].start;
 		a->r.end = k[c].end;
 		a->r.prot = k[c].flags & 7;
-		a->r.shared = k[c].flags & VMF_SHARED;
+		a->r.shared = k_shared(&k[c]);
 		if (k[c].vpgoff == VM_PGOFF_UNKNOWN)
 			a->vpgoff = k[c].start;
 		adopt(a, &k[c]);

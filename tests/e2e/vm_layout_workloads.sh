@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # Records the vm_* workloads; each dumps its own /proc/self/maps right before
 # it exits, and `layout --at end --json` must equal it region for region,
-# with the kinds the kernel and the program itself give.
+# with the kinds the kernel and the program itself give, and the kernel's
+# VMAs after each call must never have had to correct the model.
 set -u
 [ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 77; }
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +18,12 @@ for w in vm_malloc vm_mmap vm_threads vm_dlopen vm_recurse vm_forkexec; do
 	fi
 	echo "== $w"
 	python3 "$here/vm_compare.py" "$PROCSCOPE" "$out/$w.data" "$out/$w" || fail=1
+	# the model follows every call of our own workloads: the kernel never had to correct it
+	"$PROCSCOPE" report -i "$out/$w.data" --json | python3 -c '
+import json, sys
+n = json.load(sys.stdin)["layout_corrections"]
+print("layout corrections: %d" % n)
+sys.exit(n != 0)' || fail=1
 done
 # forkexec: three processes (parent, forked child, exec'd child) were compared
 [ "$(ls "$out"/vm_forkexec/*.maps 2>/dev/null | wc -l)" -eq 3 ] || { echo "FAIL vm_forkexec: want 3 dumps"; fail=1; }

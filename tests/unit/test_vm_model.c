@@ -7,6 +7,7 @@
  * long random sequence of calls labelled incrementally against the same
  * sequence labelled from scratch after every call.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -232,6 +233,108 @@ static void test_mprotect_one_page(void)
 	CHECK(i >= 0);
 	if (i >= 0)
 		CHECK_EQ(g.r[i].end, b + 8 * PG);
+}
+
+/*
+ * A split and the merge back are one history: each call counts once per
+ * region (before, split halves copied the count and merges added them, so
+ * it doubled at every cycle).
+ */
+static void test_change_count_split_merge(void)
+{
+	uint64_t b = MMAP_BASE + 0x180000;
+	struct got g;
+	int i;
+
+	do_mmap(PID, 0, 8 * PG, 3, ANON_RW, b);
+	for (int k = 0; k < 10; k++) {
+		do_mprotect(PID, b + 3 * PG, PG, 1);
+		do_mprotect(PID, b + 3 * PG, PG, 3);
+	}
+	g = layout(PID);
+	i = at(&g, b);
+	CHECK(i >= 0);
+	if (i < 0)
+		return;
+	CHECK_EQ(g.r[i].end, b + 8 * PG);
+	CHECK_EQ(g.r[i].changes, 20);
+}
+
+static void do_sync(uint32_t pid, uint64_t lo, uint64_t hi, const struct ps_vma_ent *e, uint32_t n)
+{
+	struct ps_vma_sync s = { 0 };
+
+	hdr(&s.h, PS_REC_VMA_SYNC, offsetof(struct ps_vma_sync, vma) + n * sizeof(*e), pid, pid);
+	s.lo = lo;
+	s.hi = hi;
+	s.call = PS_REC_MMAP;
+	s.n = n;
+	memcpy(s.vma, e, n * sizeof(*e));
+	feed(&s.h);
+}
+
+static void do_madvise(uint32_t pid, uint64_t addr, uint64_t len, uint64_t advice)
+{
+	struct ps_memop m = { 0 };
+
+	hdr(&m.h, PS_REC_MEMOP, sizeof(m), pid, pid);
+	m.op = PS_MEMOP_MADVISE;
+	m.addr = addr;
+	m.len = len;
+	m.arg = advice;
+	feed(&m.h);
+}
+
+/*
+ * The kernel's VMAs after a call: agreeing ones correct nothing; an
+ * anon_vma split the model cannot see (two areas the model merged) is
+ * taken from the kernel and counted; madvise(MADV_HUGEPAGE) splits and
+ * splits off the range it covers.
+ */
+static void test_sync_and_madvise(void)
+{
+	uint64_t b = MMAP_BASE + 0x400000, flags = 0x100073;	/* rw, MAY*, ACCOUNT */
+	struct ps_vma_ent e[3] = {
+		{ b, b + 8 * PG, flags, b / PG },
+	};
+	struct vm_proc_stats st;
+	struct got g;
+	int i;
+
+	do_mmap(PID, 0, 8 * PG, 3, ANON_RW, b);
+	do_sync(PID, b - 1, b + 8 * PG + 1, e, 1);
+	CHECK_EQ(vm_model__proc_stats(vm, PID, &st), 0);
+	CHECK_EQ(st.corrections, 0);
+	/* the model merges the next map into the area below; the kernel did not */
+	do_mmap(PID, 0, 4 * PG, 3, ANON_RW, b + 8 * PG);
+	e[1] = (struct ps_vma_ent){ b + 8 * PG, b + 12 * PG, flags, (b + 8 * PG) / PG };
+	do_sync(PID, b + 8 * PG - 1, b + 12 * PG + 1, e, 2);
+	CHECK_EQ(vm_model__proc_stats(vm, PID, &st), 0);
+	CHECK_EQ(st.corrections, 1);
+	g = layout(PID);
+	i = at(&g, b);
+	CHECK(i >= 0);
+	if (i < 0)
+		return;
+	CHECK_EQ(g.r[i].end, b + 8 * PG);
+	CHECK_EQ(g.r[i + 1].start, b + 8 * PG);
+	CHECK_EQ(g.r[i + 1].end, b + 12 * PG);
+	/* MADV_HUGEPAGE on two middle pages: three areas, as the kernel makes them */
+	do_madvise(PID, b + 2 * PG, 2 * PG, 14);
+	g = layout(PID);
+	i = at(&g, b);
+	CHECK_EQ(g.r[i].end, b + 2 * PG);
+	CHECK_EQ(g.r[i + 1].end, b + 4 * PG);
+	CHECK_EQ(g.r[i + 2].end, b + 8 * PG);
+	/* MADV_NORMAL touches other bits: nothing changes; the kernel agrees, nothing counted */
+	do_madvise(PID, b + 2 * PG, 2 * PG, 0);
+	e[0] = (struct ps_vma_ent){ b, b + 2 * PG, flags, b / PG };
+	e[1] = (struct ps_vma_ent){ b + 2 * PG, b + 4 * PG, flags | 0x20000000, (b + 2 * PG) / PG };
+	e[2] = (struct ps_vma_ent){ b + 4 * PG, b + 8 * PG, flags, (b + 4 * PG) / PG };
+	do_sync(PID, b + 2 * PG - 1, b + 4 * PG + 1, e, 3);
+	CHECK_EQ(vm_model__proc_stats(vm, PID, &st), 0);
+	CHECK_EQ(st.corrections, 1);
+	CHECK_EQ(layout(PID).n, g.n);
 }
 
 static void test_mremap(void)
@@ -720,6 +823,8 @@ int main(void)
 		return 1;
 	test_map_fixed_and_holes();
 	test_mprotect_one_page();
+	test_change_count_split_merge();
+	test_sync_and_madvise();
 	test_mremap();
 	test_file_merge();
 	test_brk();
