@@ -86,7 +86,8 @@ static __always_inline void stacks__emit(void *ctx, __u16 kind, const struct ps_
 	read_uregs(regs, r);
 	data = (__u8 *)(r + 1);
 	if (kstack) {
-		n = bpf_get_stack(ctx, data, PS_KSTACK_MAX * 8, 0);
+		/* at sched_switch the innermost two are this program and bpf_trace_run4() */
+		n = bpf_get_stack(ctx, data, PS_KSTACK_MAX * 8, kind == PS_STK_OFFCPU ? 2 : 0);
 		if (n < 0)
 			n = 0;
 		if (n > PS_KSTACK_MAX * 8)

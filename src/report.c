@@ -14,6 +14,7 @@
 #include "rec_info.h"
 #include "sched_model.h"
 #include "sched_report.h"
+#include "stack_report.h"
 #include "session.h"
 #include "util.h"
 
@@ -109,6 +110,7 @@ int cmd_report(int argc, char **argv)
 	struct session_callbacks cb = {};
 	struct session_opts so = {};
 	struct mem_report *mr = NULL;
+	struct stack_report *sr = NULL;
 	struct sched_model *sm;
 	struct proc_model *pm;
 	struct session *s;
@@ -118,8 +120,8 @@ int cmd_report(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	/* --json: scheduling, and the layout corrections of the address-space model */
-	so.flags = SESSION_SCHED | SESSION_VM;
+	/* --json is scheduling only: no address-space model */
+	so.flags = SESSION_SCHED | (env.json ? 0 : SESSION_VM);
 	s = session__open(env.input, &so);
 	if (!s)
 		return 1;
@@ -131,10 +133,18 @@ int cmd_report(int argc, char **argv)
 			goto nomem;
 		}
 		cb.vm = mem_report__vm_callbacks(mr);
+		sr = stack_report__new(s);
+		if (!sr) {
+			err = -ENOMEM;
+			goto nomem;
+		}
+		stack_report__callbacks(sr, &cb);
 	}
 	err = session__replay(s, &cb);
 	if (!err && mr)
 		err = mem_report__error(mr);
+	if (!err && sr)
+		err = stack_report__error(sr);
 	if (err)
 		goto nomem;
 	sm = session__sched(s);
@@ -148,7 +158,7 @@ int cmd_report(int argc, char **argv)
 			err = -1;
 			goto out;
 		}
-		err = sched_report__json(stdout, pm, sm, session__vm(s), env.pid, session__end_ns(s));
+		err = sched_report__json(stdout, pm, sm, env.pid, session__end_ns(s));
 		if (err)
 			ps_err("cannot write the report: %s", strerror(-err));
 		goto out;
@@ -168,8 +178,7 @@ int cmd_report(int argc, char **argv)
 	for (int t = 0; t < PS_REC_MAX; t++)
 		if (lost_by_type[t])
 			printf(" %s=%llu", rec_info__name(t), (unsigned long long)lost_by_type[t]);
-	printf("\n# layout corrections: %llu (the kernel's VMAs after a call differed from the model's)\n",
-	       (unsigned long long)vm_model__corrections(session__vm(s)));
+	printf("\n");
 	if (ss->late)
 		printf("# %llu records came more than %.0f ms out of time order (up to %.3f ms): "
 		       "placed at the last time already replayed\n", (unsigned long long)ss->late,
@@ -185,6 +194,7 @@ int cmd_report(int argc, char **argv)
 		report_process(stdout, s, pm->order[i]);
 		sched_report__process(stdout, sm, pm->order[i]);
 		mem_report__process(stdout, mr, s, pm->order[i]);
+		stack_report__process(stdout, sr, pm->order[i]);
 		shown++;
 	}
 	if (env.pid && !shown) {
@@ -198,6 +208,7 @@ nomem:
 	ps_err("out of memory reading '%s'", env.input);
 out:
 	mem_report__free(mr);
+	stack_report__free(sr);
 	session__free(s);
 	return err ? 1 : 0;
 }

@@ -29,6 +29,7 @@ struct unwinder {
 	struct stack_frame *out;
 	int n, max;
 	Dwfl *dwfl;
+	uint32_t pid;
 	struct uw_proc *proc;
 };
 
@@ -229,9 +230,27 @@ static int build(struct unwinder *u, uint32_t pid, struct uw_proc *p)
 	return 0;
 }
 
+struct find_ctx {
+	uint64_t pc;
+	const struct vm_region *r;
+	const char *path;
+	uint64_t off;
+};
+
+static void find_region(void *ctx, const struct vm_region *r)
+{
+	struct find_ctx *c = ctx;
+
+	if (c->pc >= r->start && c->pc < r->end && r->path && r->path[0] == '/') {
+		c->path = r->path;
+		c->off = c->pc - r->start + r->pgoff;
+	}
+}
+
 /* The frame at PC: its module and address in the file, or the raw address. */
 static void resolve(struct unwinder *u, Dwarf_Addr pc, struct stack_frame *f)
 {
+	struct find_ctx fc = { .pc = pc };
 	Dwfl_Module *mod = u->dwfl ? dwfl_addrmodule(u->dwfl, pc) : NULL;
 	void **ud = NULL;
 	GElf_Addr bias = 0;
@@ -243,8 +262,14 @@ static void resolve(struct unwinder *u, Dwarf_Addr pc, struct stack_frame *f)
 		f->addr = pc - bias;
 		return;
 	}
-	f->module = SYM_MOD_UNKNOWN;
-	f->addr = pc;
+	/* a file left out (deleted, replaced): its name and the offset in it */
+	vm_model__for_each_region(u->vm, u->pid, find_region, &fc);
+	f->module = fc.path ? symbols__module(u->syms, fc.path) : 0;
+	f->addr = fc.off;
+	if (!f->module) {
+		f->module = SYM_MOD_UNKNOWN;
+		f->addr = pc;
+	}
 }
 
 static int frame_cb(Dwfl_Frame *state, void *arg)
@@ -291,6 +316,7 @@ int unwinder__unwind(struct unwinder *u, uint32_t pid, const struct ps_ustack *s
 	u->n = 0;
 	u->max = max;
 	u->dwfl = p->dwfl;
+	u->pid = pid;
 	if (p->attached)
 		dwfl_getthread_frames(p->dwfl, s->h.tid ? s->h.tid : pid, frame_cb, u);
 	if (u->n == 0)
