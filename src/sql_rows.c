@@ -412,7 +412,8 @@ static void close_vmas(struct sql_rows *r, struct row_proc *rp, uint64_t ts, boo
 static bool keeps_layout(unsigned type)
 {
 	return type == PS_REC_SWITCH || type == PS_REC_WAKEUP || type == PS_REC_LOST ||
-	       type == PS_REC_RENAME || type == PS_REC_EXIT;
+	       type == PS_REC_RENAME || type == PS_REC_EXIT || type == PS_REC_COMM ||
+	       type == PS_REC_USTACK || type == PS_REC_BUILDID;
 }
 
 static bool made_by_kernel(unsigned type)
@@ -527,6 +528,39 @@ static void on_mem_call(struct sql_rows *r, const struct session_event *ev,
 	emit(r, SQL_MEM_CALL, v);
 }
 
+/* madvise, mlock*, munlock*, pkey_mprotect, mseal, remap_file_pages, shmat, shmdt */
+static void on_memop(struct sql_rows *r, const struct session_event *ev, const struct ps_memop *m)
+{
+	struct row_thread *rt = ev->thread ? row_thread(r, ev->thread) : NULL;
+	struct row_proc *rp = ev->process ? row_proc(r, ev->process) : NULL;
+	char arg[96] = "";
+	const char *e;
+	struct sql_val v[32];
+
+	for (unsigned i = 0; i < sql_tables[SQL_MEM_CALL].ncols; i++)
+		v[i] = sql_null();
+	v[0] = sql_int(rel(r, m->h.ts_ns));
+	v[1] = opt_int(rt, rt ? rt->utid : 0);
+	v[2] = opt_int(rp, rp ? rp->upid : 0);
+	v[3] = sql_text(rec_info__memop_name(m->op));
+	put(v, SQL_MEM_CALL, "addr", sql_int((int64_t)m->addr));
+	put(v, SQL_MEM_CALL, "len", sql_int((int64_t)m->len));
+	if (m->op == PS_MEMOP_PKEY_MPROTECT)
+		put(v, SQL_MEM_CALL, "prot", sql_text(rec_info__prot(arg, sizeof(arg), m->arg)));
+	else if (m->op == PS_MEMOP_MADVISE)
+		put(v, SQL_MEM_CALL, "flags", sql_text(rec_info__advice(arg, sizeof(arg), m->arg)));
+	else if (m->arg)
+		put(v, SQL_MEM_CALL, "flags", sql_text((snprintf(arg, sizeof(arg), "0x%llx",
+							     (unsigned long long)m->arg), arg)));
+	if (PS_IS_ERR(m->ret)) {
+		e = strerrorname_np((int)-m->ret);
+		put(v, SQL_MEM_CALL, "errno", sql_text(e ? e : "unknown"));
+	} else {
+		put(v, SQL_MEM_CALL, "ret", sql_int(m->ret));
+	}
+	emit(r, SQL_MEM_CALL, v);
+}
+
 int sql_rows__record(void *ctx, const struct session_event *ev)
 {
 	struct sql_rows *r = ctx;
@@ -557,6 +591,9 @@ int sql_rows__record(void *ctx, const struct session_event *ev)
 			close_vmas(r, rp, h->ts_ns, true);
 		break;
 	}
+	case PS_REC_MEMOP:
+		on_memop(r, ev, (const void *)h);
+		break;
 	default:
 		if (export__mem_call(h, &call))
 			on_mem_call(r, ev, &call);
