@@ -120,8 +120,8 @@ int cmd_report(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
-	/* --json is scheduling only: no address-space model */
-	so.flags = SESSION_SCHED | (env.json ? 0 : SESSION_VM);
+	/* --json: scheduling, and the layout corrections of the address-space model */
+	so.flags = SESSION_SCHED | SESSION_VM;
 	s = session__open(env.input, &so);
 	if (!s)
 		return 1;
@@ -158,7 +158,7 @@ int cmd_report(int argc, char **argv)
 			err = -1;
 			goto out;
 		}
-		err = sched_report__json(stdout, pm, sm, env.pid, session__end_ns(s));
+		err = sched_report__json(stdout, pm, sm, session__vm(s), env.pid, session__end_ns(s));
 		if (err)
 			ps_err("cannot write the report: %s", strerror(-err));
 		goto out;
@@ -178,7 +178,8 @@ int cmd_report(int argc, char **argv)
 	for (int t = 0; t < PS_REC_MAX; t++)
 		if (lost_by_type[t])
 			printf(" %s=%llu", rec_info__name(t), (unsigned long long)lost_by_type[t]);
-	printf("\n");
+	printf("\n# layout corrections: %llu (the kernel's VMAs after a call differed from the model's)\n",
+	       (unsigned long long)vm_model__corrections(session__vm(s)));
 	if (ss->late)
 		printf("# %llu records came more than %.0f ms out of time order (up to %.3f ms): "
 		       "placed at the last time already replayed\n", (unsigned long long)ss->late,
