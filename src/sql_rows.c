@@ -14,7 +14,9 @@
  *                  can change them, with the shapes still open: O(regions)
  *                  per such record, which keeps this file ignorant of how
  *                  each call changes a space;
- *   lost           growth of the PS_REC_LOST counters.
+ *   lost           growth of the PS_REC_LOST counters;
+ *   stack_*        the stack model's samples, their stacks interned as
+ *                  Perfetto does: frames, and callsites (frame + caller).
  * utid/upid are handed out in order of first sight, 0 being the idle task
  * as in Perfetto; they key on the model's ps_thread/ps_process objects,
  * which outlive pid and tid reuse.
@@ -27,6 +29,7 @@
 #include "export.h"
 #include "rec_info.h"
 #include "sql_rows.h"
+#include "stack_model.h"
 #include "trace_reader.h"
 #include "util.h"
 
@@ -82,6 +85,12 @@ struct sql_rows {
 	size_t merged_cap;
 	uint64_t lost[PS_REC_SLOTS];
 	uint64_t lost_total;
+	struct stack_model *stk;
+	struct stack_callbacks stkcb;
+	struct idmap frames;	/* hash of (module, addr) -> intern chain */
+	struct idmap callsites;	/* hash of (parent, frame) -> intern chain */
+	struct idmap stacks;	/* stack id + 1 -> innermost callsite id */
+	int64_t next_frame, next_callsite;
 	char session_id[96];
 	int err;
 };
@@ -190,6 +199,7 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 	struct row_thread *rt = t ? row_thread(r, t) : NULL;
 	int64_t waker = -1;
 
+	stack_model__interval(r->stk, iv);
 	if (!rt)
 		return;
 	if (iv->state == TS_RUNNABLE && iv->waker_tid)
@@ -450,6 +460,123 @@ static void on_layout(struct sql_rows *r, const struct session_event *ev)
 	proc_counters(r, p, rp, h->ts_ns);
 }
 
+/* ---- stacks ---- */
+
+/* An interned pair (frames: module, addr; callsites: parent, frame) and its id. */
+struct pair_node {
+	struct pair_node *next;
+	uint64_t a, b;
+	int64_t id;
+};
+
+/* The id of (A, B) in MAP, NEW if first seen (then *FRESH). -1 on ENOMEM. */
+static int64_t intern_pair(struct idmap *map, uint64_t a, uint64_t b, int64_t *next, bool *fresh)
+{
+	uint64_t h = (a * 0x9e3779b97f4a7c15ull) ^ (b + 0x632be59bd9b4e019ull + (a << 6));
+	struct pair_node *head, *n;
+
+	h |= 1;
+	head = idmap__get(map, h);
+	for (n = head; n; n = n->next)
+		if (n->a == a && n->b == b) {
+			*fresh = false;
+			return n->id;
+		}
+	n = malloc(sizeof(*n));
+	if (!n)
+		return -1;
+	*n = (struct pair_node){ head, a, b, ++*next };
+	if (idmap__set(map, h, n)) {
+		free(n);
+		return -1;
+	}
+	*fresh = true;
+	return n->id;
+}
+
+static void free_pairs(struct idmap *map)
+{
+	for (size_t i = 0; i < map->cap; i++) {
+		struct pair_node *n = map->vals[i];
+
+		while (n) {
+			struct pair_node *next = n->next;
+
+			free(n);
+			n = next;
+		}
+	}
+	idmap__free(map);
+}
+
+/* The innermost callsite of stack ID, its frames and callsites written on first sight. */
+static int64_t callsite_of(struct sql_rows *r, uint32_t id)
+{
+	uintptr_t known = (uintptr_t)idmap__get(&r->stacks, id + 1ull);
+	const struct stack_frame *fr;
+	int64_t parent = -1;
+	uint32_t n;
+	bool fresh;
+
+	if (known)
+		return (int64_t)known;
+	fr = stack_model__frames(r->stk, id, &n);
+	/* outermost first: a callsite is its frame reached from its parent */
+	for (uint32_t i = n; i-- > 0;) {
+		int64_t f = intern_pair(&r->frames, fr[i].module, fr[i].addr, &r->next_frame, &fresh);
+		int64_t cs;
+
+		if (f < 0)
+			goto enomem;
+		if (fresh) {
+			struct sql_val v[] = {
+				sql_int(f), sql_text(stack_model__frame_name(r->stk, &fr[i], false)),
+				sql_int(fr[i].module), sql_int((int64_t)fr[i].addr),
+			};
+
+			emit(r, SQL_STACK_FRAME, v);
+		}
+		cs = intern_pair(&r->callsites, (uint64_t)parent, f, &r->next_callsite, &fresh);
+		if (cs < 0)
+			goto enomem;
+		if (fresh) {
+			struct sql_val v[] = {
+				sql_int(cs), sql_int(n - 1 - i), opt_int(parent >= 0, parent), sql_int(f),
+			};
+
+			emit(r, SQL_STACK_CALLSITE, v);
+		}
+		parent = cs;
+	}
+	if (parent < 0)
+		return -1;	/* an empty stack */
+	if (idmap__set(&r->stacks, id + 1ull, (void *)(uintptr_t)parent))
+		goto enomem;
+	return parent;
+enomem:
+	r->err = -ENOMEM;
+	return -1;
+}
+
+static void on_sample(void *ctx, const struct stack_sample *sm)
+{
+	struct sql_rows *r = ctx;
+	struct ps_thread *t = thread_of(r, sm->tid, sm->tgid);
+	struct row_thread *rt = t ? row_thread(r, t) : NULL;
+	int64_t cs = callsite_of(r, sm->stack);
+
+	if (cs < 0)
+		return;
+	{
+		struct sql_val v[] = {
+			sql_int(rel(r, sm->ts_ns)), opt_int(rt, rt ? rt->utid : 0),
+			sql_text(stack_model__kind_name(sm->kind)), sql_int(cs), sql_int(sm->value),
+		};
+
+		emit(r, SQL_STACK_SAMPLE, v);
+	}
+}
+
 /* ---- records ---- */
 
 static void lost_row(struct sql_rows *r, uint64_t ts, const char *type, uint64_t n)
@@ -566,7 +693,10 @@ int sql_rows__record(void *ctx, const struct session_event *ev)
 	struct sql_rows *r = ctx;
 	const struct ps_hdr *h = ev->h;
 	struct export_mem_call call;
+	int err = stack_model__apply(r->stk, ev);
 
+	if (err && !r->err)
+		r->err = err;
 	switch (h->type) {
 	case PS_REC_SWITCH: {
 		const struct ps_switch *sw = (const void *)h;
@@ -779,6 +909,12 @@ struct sql_rows *sql_rows__new(struct session *s, const struct sql_sink *sink,
 	else	/* files from before the boot id was stored */
 		snprintf(r->session_id, sizeof(r->session_id), "%08x-%" PRIu64, fh->header_crc32,
 			 (uint64_t)fh->start_ns);
+	r->stkcb = (struct stack_callbacks){ on_sample, r };
+	r->stk = stack_model__new(s, &r->stkcb);
+	if (!r->stk) {
+		free(r);
+		return NULL;
+	}
 	r->scb = (struct sched_callbacks){ on_interval, on_cpu_interval, r };
 	r->vcb = (struct vm_callbacks){ NULL, on_stack_depth, r };
 	cb->sched = &r->scb;
@@ -809,6 +945,10 @@ void sql_rows__free(struct sql_rows *r)
 	}
 	idmap__free(&r->threads);
 	idmap__free(&r->procs);
+	free_pairs(&r->frames);
+	free_pairs(&r->callsites);
+	idmap__free(&r->stacks);
+	stack_model__free(r->stk);
 	free(r->cur);
 	free(r->merged);
 	free(r);

@@ -138,6 +138,30 @@ static const struct sql_column lost_cols[] = {
 	I("count", "records of that type lost since the previous row"),
 };
 
+static const struct sql_column frame_cols[] = {
+	I("id", "frame id"),
+	T("name", "function (demangled), kernel functions with a _[k] suffix, or module+0xoffset "
+		  "when no symbol is known"),
+	I("mapping", "module: 0 the kernel, 1 no known file, 2 and up a mapped file"),
+	I("rel_pc", "address in the module's own terms (kernel: the address)"),
+};
+
+static const struct sql_column callsite_cols[] = {
+	I("id", "callsite id: one frame reached through one chain of callers"),
+	I("depth", "0 for the outermost frame (e.g. _start), +1 per callee"),
+	IN("parent_id", "the caller's callsite, NULL at depth 0"),
+	I("frame_id", "stack_profile_frame.id"),
+};
+
+static const struct sql_column sample_cols[] = {
+	I("ts", "the call, switch-out or CPU sample"),
+	IN("utid", "the thread"),
+	T("kind", "heap (bytes brk grew the heap by), mmap (bytes of an anonymous mmap), mprotect "
+		  "(bytes), offcpu (ns slept or blocked after a switch-out), oncpu (a CPU-clock sample)"),
+	I("callsite_id", "innermost callsite of the stack: walk parent_id up for its callers"),
+	I("value", "bytes, ns or 1 (see kind)"),
+};
+
 const struct sql_table sql_tables[SQL_NTABLES] = {
 	[SQL_SESSION] = { "session", "facts of the recording, one per row", TABLE(session_cols),
 			  NULL, "key" },
@@ -158,6 +182,12 @@ const struct sql_table sql_tables[SQL_NTABLES] = {
 		      TABLE(vma_cols), "upid, created_ts", "upid, start, created_ts" },
 	[SQL_LOST] = { "lost", "records the kernel could not hand to the recorder",
 		       TABLE(lost_cols), NULL, "ts" },
+	[SQL_STACK_FRAME] = { "stack_profile_frame", "frames of the recorded call stacks",
+			      TABLE(frame_cols), NULL, "id" },
+	[SQL_STACK_CALLSITE] = { "stack_profile_callsite", "call stacks as a tree of callsites",
+				 TABLE(callsite_cols), NULL, "id" },
+	[SQL_STACK_SAMPLE] = { "stack_sample", "what each recorded stack was the stack of",
+			       TABLE(sample_cols), "callsite_id", "kind, ts" },
 };
 
 struct sql_val sql_text_n(const char *s, size_t max)

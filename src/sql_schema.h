@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 /* Bumped whenever a table or column changes: cached databases are rebuilt. */
-#define SQL_SCHEMA_VERSION 1
+#define SQL_SCHEMA_VERSION 2
 
 enum sql_type { SQL_INT, SQL_REAL, SQL_TEXT };
 
@@ -35,6 +35,7 @@ struct sql_column {
 enum sql_table_id {
 	SQL_SESSION, SQL_PROCESS, SQL_THREAD, SQL_SCHED_SLICE, SQL_THREAD_STATE,
 	SQL_COUNTER_TRACK, SQL_COUNTER, SQL_MEM_CALL, SQL_VMA, SQL_LOST,
+	SQL_STACK_FRAME, SQL_STACK_CALLSITE, SQL_STACK_SAMPLE,
 	SQL_NTABLES,
 };
 

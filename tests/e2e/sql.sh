@@ -10,6 +10,8 @@ file; names in a trace are data, never SQL; damaged sessions say so.
 - vm_mmap dumps its own /proc/self/maps right before it exits: the vma rows
   alive then are those regions, and layout --at end --json says the same;
 - every memory call rec_basic logs is a mem_call row with its values;
+- stacks_work's heap growth, CPU samples and sleeps are stack_sample rows
+  whose callsites go through the function it spent them in;
 - a thread named with SQL in it (comm set by python3 through prctl) reads
   back byte for byte and every table is still there;
 - a new recording at the same path, or a touch, rebuilds FILE.db;
@@ -144,6 +146,38 @@ for w in log:
         check(found(call="mprotect", addr=int(w[1], 16), len=int(w[2]), prot="PROT_READ"), f"mem_call for {w}")
 check(nlogged >= 12, f"rec_basic logged its calls ({nlogged})")
 print(f"mem_call: the {nlogged} calls rec_basic logged are there")
+
+# ---- stacks: samples whose callsites name the function the workload spent in ----
+stk, p = record("stacks", [f"{WORKLOADS}/stacks_work"])
+facts = {w[0]: int(w[1]) for w in (line.split() for line in p.stdout.splitlines()) if len(w) == 2}
+
+
+def through(kind, fn, tid=None):
+    """(value of KIND samples whose stack has frame FN, value of all), of thread TID if given"""
+    r = sql(stk, f"""
+        WITH RECURSIVE anc(sid, cs) AS (
+            SELECT rowid, callsite_id FROM stack_sample WHERE kind = '{kind}'
+            UNION ALL
+            SELECT anc.sid, c.parent_id FROM anc JOIN stack_profile_callsite c ON c.id = anc.cs
+            WHERE c.parent_id IS NOT NULL),
+        named(sid) AS (
+            SELECT anc.sid FROM anc JOIN stack_profile_callsite c ON c.id = anc.cs
+            JOIN stack_profile_frame f ON f.id = c.frame_id WHERE f.name = '{fn}')
+        SELECT TOTAL(CASE WHEN s.rowid IN (SELECT sid FROM named) THEN s.value END) AS good,
+               TOTAL(s.value) AS total
+        FROM stack_sample s JOIN thread t USING (utid)
+        WHERE s.kind = '{kind}' {f"AND t.tid = {tid}" if tid else ""}""")
+    return r[0]["good"], r[0]["total"]
+
+
+good, total = through("heap", "grow_heap")
+check(good >= 0.9 * facts.get("heap_bytes", 1 << 62), f"heap: {good} bytes through grow_heap, "
+      f"the workload grew its heap by {facts.get('heap_bytes')}")
+good, total = through("oncpu", "spin_on_cpu", facts.get("spin_tid"))
+check(total >= 10 and good >= 0.9 * total, f"oncpu: {good}/{total} samples of the spinner in spin_on_cpu")
+good, total = through("offcpu", "sleep_in_nanosleep", facts.get("sleep_tid"))
+check(good >= 0.9 * 200e6, f"offcpu: {good} ns asleep in sleep_in_nanosleep (slept 20 x 10 ms)")
+print("stacks: samples and callsites name the functions the workload spent in")
 
 # ---- output formats, bad queries ----
 p = sql(basic, "SELECT tid, name FROM thread WHERE utid = 1", fmt="--csv")
