@@ -229,6 +229,42 @@ bool export__mem_call(const struct ps_hdr *h, struct export_mem_call *c)
 		arg_ret(c, r->ret);
 		return true;
 	}
+	case PS_REC_MEMOP: {
+		const struct ps_memop *r = (const void *)h;
+
+		c->name = rec_info__memop_name(r->op);
+		switch (r->op) {
+		case PS_MEMOP_MLOCKALL:
+			arg_uint(c, "flags", r->arg);
+			break;
+		case PS_MEMOP_MUNLOCKALL:
+			break;
+		case PS_MEMOP_SHMAT:
+			arg_uint(c, "shmid", r->arg);
+			arg_uint(c, "shmflg", (uint32_t)r->arg2);
+			arg_uint(c, "len", r->len);
+			break;
+		case PS_MEMOP_SHMDT:
+			arg_ptr(c, "addr", r->addr);
+			break;
+		default:
+			arg_ptr(c, "addr", r->addr);
+			arg_uint(c, "len", r->len);
+			if (r->op == PS_MEMOP_MADVISE)
+				arg_str(c, "advice", rec_info__advice(c->flags, sizeof(c->flags), r->arg));
+			else if (r->op == PS_MEMOP_PKEY_MPROTECT)
+				arg_str(c, "prot", rec_info__prot(c->prot, sizeof(c->prot), r->arg));
+			else if (r->op == PS_MEMOP_REMAP_FILE_PAGES)
+				arg_uint(c, "pgoff", r->arg);
+			else if (r->op != PS_MEMOP_MLOCK && r->op != PS_MEMOP_MUNLOCK)
+				arg_uint(c, "flags", r->arg);
+			if (r->op == PS_MEMOP_PKEY_MPROTECT)
+				arg_int(c, "pkey", r->arg2);
+		}
+		if (r->op == PS_MEMOP_SHMAT || PS_IS_ERR(r->ret))
+			arg_ret(c, r->ret);
+		return true;
+	}
 	}
 	return false;
 }

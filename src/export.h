@@ -58,7 +58,10 @@ static inline bool export__clip(const struct export_ctx *c, uint64_t *start, uin
 const char *export__thread_name(char *buf, size_t len, const struct ps_thread *t, uint32_t tid);
 const char *export__process_name(char *buf, size_t len, const struct ps_process *p, uint32_t pid);
 
-/* A memory syscall (brk, mmap, munmap, mremap, mprotect) as named arguments. */
+/*
+ * A memory syscall (brk, mmap, munmap, mremap, mprotect, and the
+ * PS_REC_MEMOP calls: madvise, mlock, ...) as named arguments.
+ */
 enum export_arg_kind { EA_PTR, EA_UINT, EA_INT, EA_STR };
 
 struct export_arg {

@@ -742,6 +742,7 @@ static int pf_record(void *st, const struct session_event *ev)
 	case PS_REC_MUNMAP:
 	case PS_REC_MREMAP:
 	case PS_REC_MPROTECT:
+	case PS_REC_MEMOP:
 		on_mem_call(e, h);
 		break;
 	}

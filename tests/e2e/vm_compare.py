@@ -73,7 +73,9 @@ def check(procscope, trace, pid, maps_path, facts_path):
         if kinds is not None and r["kind"] not in kinds:
             errors.append("pid %d: %x-%x %s %s: kind %s, want one of %s" %
                           (pid, lo, hi, perms, name, r["kind"], sorted(kinds)))
-        if name.startswith("/") and not name.startswith("/dev/zero") and r.get("path") != name.replace(" (deleted)", ""):
+        # /dev/zero and SysV segments (/SYSV<key>) are shmem files nothing names in the records
+        if name.startswith("/") and not name.startswith(("/dev/zero", "/SYSV")) and \
+                r.get("path") != name.replace(" (deleted)", ""):
             errors.append("pid %d: %x-%x path %r, kernel says %r" % (pid, lo, hi, r.get("path"), name))
     for lo, hi, r in regions:
         if (lo, hi, r["perms"]) not in want:

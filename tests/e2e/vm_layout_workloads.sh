@@ -11,7 +11,7 @@ out=$ARTIFACTS/vm_layout_workloads
 rm -rf "$out"
 mkdir -p "$out"
 fail=0
-for w in vm_malloc vm_mmap vm_threads vm_dlopen vm_recurse vm_forkexec; do
+for w in vm_malloc vm_mmap vm_threads vm_dlopen vm_recurse vm_forkexec vm_madvise; do
 	mkdir -p "$out/$w"
 	if ! VM_OUT=$out/$w "$PROCSCOPE" record -o "$out/$w.data" -- "$WORKLOADS/$w" >"$out/$w.log" 2>&1; then
 		echo "FAIL $w: record failed"; cat "$out/$w.log"; fail=1; continue
