@@ -872,3 +872,5 @@ int BPF_PROG(rss_stat, struct mm_struct *mm, int member)
 	submit(r);
 	return 0;
 }
+
+#include "coro.bpf.h"

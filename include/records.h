@@ -58,8 +58,12 @@ enum ps_rec_type {
 	PS_REC_MEMOP = 21,	/* struct ps_memop: madvise, mlock*, mseal, shmat, ... */
 	PS_REC_COMM = 22,	/* struct ps_comm: name of an untraced task that woke a traced one */
 	PS_REC_SNAP_SP = 23,	/* struct ps_snap_sp: user SP of a thread alive at start */
+	/* coroutines: 40-49 */
+	PS_REC_SIGALTSTACK = 40,	/* struct ps_sigaltstack: a thread's alternate signal stack */
+	PS_REC_CORO_MAKE = 41,	/* struct ps_coro_make: a context made on a stack (--coroutines) */
+	PS_REC_CORO_SWITCH = 42,	/* struct ps_coro_switch: a user-level stack switch (--coroutines) */
 	/* One more than the highest type; at most PS_REC_SLOTS. */
-	PS_REC_MAX = 40,
+	PS_REC_MAX = 43,
 };
 
 /*
@@ -412,6 +416,54 @@ struct ps_buildid {
 	__u8 id[PS_BUILDID_MAX];
 	__u32 pad;
 	char path[];		/* NUL-terminated, padded to 8 */
+};
+
+/*
+ * sigaltstack(2) at its exit: the thread's alternate signal stack as the
+ * kernel keeps it then (task->sas_ss_sp/size/flags), whatever the call
+ * asked. A stack pointer inside it is a signal handler, not a coroutine.
+ */
+struct ps_sigaltstack {
+	struct ps_hdr h;	/* tgid/tid: the thread (alternate stacks are per thread) */
+	__u64 sp;		/* lowest byte, 0 if none */
+	__u64 size;		/* bytes */
+	__u32 flags;		/* SS_AUTODISARM and the like, as the kernel keeps them */
+	__s32 ret;		/* 0 or -errno */
+};
+
+/* ps_coro_make.api, ps_coro_switch.api: which library */
+#define PS_CORO_UCONTEXT	1	/* glibc makecontext/swapcontext/setcontext */
+#define PS_CORO_FCONTEXT	2	/* boost.context make_fcontext/jump_fcontext/ontop_fcontext */
+
+/* makecontext(ucp, ...) or make_fcontext(sp, size, fn) at entry: a stack that will be switched to. */
+struct ps_coro_make {
+	struct ps_hdr h;
+	__u64 ctx;		/* ucontext_t address; make_fcontext: 0 */
+	__u64 stack_lo;		/* lowest byte of the stack */
+	__u64 stack_size;	/* bytes */
+	__u64 entry;		/* function the context starts in */
+	__u32 api;		/* PS_CORO_* */
+	__u32 pad;
+};
+
+/* ps_coro_switch.op */
+#define PS_CORO_SWAP	1	/* swapcontext(oucp, ucp) */
+#define PS_CORO_SET	2	/* setcontext(ucp): no way back saved */
+#define PS_CORO_JUMP	3	/* jump_fcontext(to, vp) */
+#define PS_CORO_ONTOP	4	/* ontop_fcontext(to, vp, fn) */
+
+/*
+ * A user-level stack switch, at the entry of the call that makes it (the
+ * switch itself follows within the call, a few hundred ns later): the
+ * thread leaves the stack holding from_sp for the one holding to_sp.
+ */
+struct ps_coro_switch {
+	struct ps_hdr h;
+	__u64 from_sp;		/* user SP at the call */
+	__u64 to_sp;		/* SP the target context resumes with */
+	__u64 to_ctx;		/* ucontext_t address, or fcontext_t (which is to_sp) */
+	__u32 api;		/* PS_CORO_* */
+	__u32 op;		/* PS_CORO_SWAP, ... */
 };
 
 #endif /* PROCSCOPE_RECORDS_H */

@@ -287,6 +287,32 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 		fprintf(f, " sp=0x%llx%s", (unsigned long long)r->sp, r->sp ? "" : " (running)");
 		break;
 	}
+	case PS_REC_SIGALTSTACK: {
+		const struct ps_sigaltstack *r = (const void *)h;
+
+		fprintf(f, " 0x%llx-0x%llx flags=0x%x ret=%d", (unsigned long long)r->sp,
+			(unsigned long long)(r->sp + r->size), r->flags, r->ret);
+		break;
+	}
+	case PS_REC_CORO_MAKE: {
+		const struct ps_coro_make *r = (const void *)h;
+
+		fprintf(f, " %s ctx=0x%llx stack=0x%llx-0x%llx entry=0x%llx",
+			r->api == PS_CORO_FCONTEXT ? "make_fcontext" : "makecontext",
+			(unsigned long long)r->ctx, (unsigned long long)r->stack_lo,
+			(unsigned long long)(r->stack_lo + r->stack_size), (unsigned long long)r->entry);
+		break;
+	}
+	case PS_REC_CORO_SWITCH: {
+		static const char *const ops[] = { "?", "swapcontext", "setcontext", "jump_fcontext",
+						   "ontop_fcontext" };
+		const struct ps_coro_switch *r = (const void *)h;
+
+		fprintf(f, " %s from_sp=0x%llx to_sp=0x%llx ctx=0x%llx",
+			ops[r->op < PS_ARRAY_SIZE(ops) ? r->op : 0], (unsigned long long)r->from_sp,
+			(unsigned long long)r->to_sp, (unsigned long long)r->to_ctx);
+		break;
+	}
 	case PS_REC_LOST: {
 		const struct ps_lost *r = (const void *)h;
 		/* format 3 and older: PS_REC_SLOTS_V3 counters */

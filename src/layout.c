@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "coro_report.h"
 #include "json_writer.h"
 #include "proc_model.h"
 #include "session.h"
@@ -102,8 +103,10 @@ static const char *perms(char *buf, const struct vm_region *r)
 	return buf;
 }
 
-static int print_json(FILE *f, uint32_t pid, uint64_t t_ns, const struct regions *rs)
+static int print_json(FILE *f, uint32_t pid, uint64_t t_ns, const struct regions *rs,
+		      const struct coro_model *cm)
 {
+	struct coro_region_info ci;
 	struct json_writer w;
 	char pb[8], addr[24];
 
@@ -123,12 +126,19 @@ static int print_json(FILE *f, uint32_t pid, uint64_t t_ns, const struct regions
 		json_writer__kv_str(&w, "start", addr);
 		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)r->end);
 		json_writer__kv_str(&w, "end", addr);
-		json_writer__kv_str(&w, "kind", vm_model__kind_name(r->kind));
+		coro_report__region(cm, pid, r->start, r->end, &ci);
+		json_writer__kv_str(&w, "kind", ci.kind ? ci.kind : vm_model__kind_name(r->kind));
 		json_writer__kv_str(&w, "perms", perms(pb, r));
 		if (r->path && r->path[0] == '/')
 			json_writer__kv_str(&w, "path", r->path);
 		if (r->kind == VK_THREAD_STACK)
 			json_writer__kv_uint(&w, "tid", r->tid);
+		if (ci.nstacks) {
+			/* threads that ran on the coroutine stacks in it (an M:N scheduler: several) */
+			json_writer__kv_uint(&w, "coroutine_stacks", ci.nstacks);
+			json_writer__kv_uint(&w, "threads", ci.nthreads);
+			json_writer__kv_uint(&w, "resumes", ci.resumes);
+		}
 		json_writer__end_object(&w);
 	}
 	json_writer__end_array(&w);
@@ -210,8 +220,10 @@ static void history(FILE *f, const struct vm_region *r, const struct session *s,
 }
 
 static void print_text(FILE *f, const struct session *s, const struct ps_process *p, uint64_t t_ns,
-		       const struct regions *rs, const struct vm_proc_stats *st)
+		       const struct regions *rs, const struct vm_proc_stats *st,
+		       const struct coro_model *cm)
 {
+	struct coro_region_info ci;
 	uint64_t mapped = 0, below;
 	char sz[32], lb[600], pb[8];
 
@@ -233,9 +245,21 @@ static void print_text(FILE *f, const struct session *s, const struct ps_process
 			gap(f, below - r->end, "unmapped");
 		if (r->end != below)
 			rule(f, r->end, "");
-		fprintf(f, "  %18s | %-12s %s %10s  %s\n", "", vm_model__kind_name(r->kind),
-			perms(pb, r), ps_fmt_size(sz, sizeof(sz), r->end - r->start),
-			label(lb, sizeof(lb), r, st));
+		coro_report__region(cm, p->pid, r->start, r->end, &ci);
+		if (ci.kind && !strcmp(ci.kind, "sigaltstack"))
+			snprintf(lb, sizeof(lb), "alternate signal stack (signal handlers ran on it)");
+		else if (ci.kind)
+			snprintf(lb, sizeof(lb), "coroutine stack: %zu thread%s ran on it, %llu resumes",
+				 ci.nthreads, ci.nthreads == 1 ? "" : "s",
+				 (unsigned long long)ci.resumes);
+		else
+			label(lb, sizeof(lb), r, st);
+		fprintf(f, "  %18s | %-12s %s %10s  %s\n", "", ci.kind ? ci.kind :
+			vm_model__kind_name(r->kind), perms(pb, r),
+			ps_fmt_size(sz, sizeof(sz), r->end - r->start), lb);
+		if (!ci.kind && ci.nstacks)
+			fprintf(f, "  %18s |   holds %zu coroutine stacks, %zu threads ran on them\n", "",
+				ci.nstacks, ci.nthreads);
 		history(f, r, s, st);
 		rule(f, r->start, "");
 		below = r->start;
@@ -282,7 +306,7 @@ int cmd_layout(int argc, char **argv)
 		"  procscope layout --pid 1234 --json", NULL, NULL, NULL };
 	struct vm_proc_stats st;
 	struct regions rs = { 0 };
-	struct session_opts so = { .flags = SESSION_VM };
+	struct session_opts so = { .flags = SESSION_VM | SESSION_CORO };
 	const struct ps_process *p;
 	struct proc_model *pm;
 	struct vm_model *vm;
@@ -349,14 +373,14 @@ int cmd_layout(int argc, char **argv)
 	if (env.json) {
 		/* time_ns counts from time zero; an instant before it shows as 0 */
 		err = print_json(stdout, p->pid, t_ns > session__time_zero(s) ?
-				 t_ns - session__time_zero(s) : 0, &rs);
+				 t_ns - session__time_zero(s) : 0, &rs, session__coro(s));
 		if (err) {
 			ps_err("cannot write the layout: %s", strerror(-err));
 			err = 1;
 			goto out;
 		}
 	} else
-		print_text(stdout, s, p, t_ns, &rs, &st);
+		print_text(stdout, s, p, t_ns, &rs, &st, session__coro(s));
 	err = fflush(stdout) ? 1 : 0;
 out:
 	free(rs.r);

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include "commands.h"
+#include "coro_attach.h"
 #include "kernel_features.h"
 #include "procscope.skel.h"
 #include "buildid.h"
@@ -54,6 +55,7 @@ static struct env {
 	bool no_stacks;
 	unsigned sample_hz;	/* CPU samples per CPU and second, 0: none */
 	uint64_t stack_bytes;	/* user stack copied per stack, at most */
+	bool coroutines;	/* --coroutines: uprobes on makecontext/swapcontext/... */
 	char **cmd;
 } env = {
 	.output = "procscope.data",
@@ -76,12 +78,18 @@ static const char doc[] =
 
 enum { OPT_SAMPLE = 0x100, OPT_NO_STACKS, OPT_STACK_SIZE };
 
+/* long-only options of --coroutines */
+enum { OPT_COROUTINES = 0x300 };
+
 static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0, "Session file (default ./procscope.data; an old one is kept as .old)", 0 },
 	{ "pid", 'p', "PID[,PID]", 0, "Attach to running processes", 0 },
 	{ "all", 'a', NULL, 0, "Trace every process on the machine", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
 	{ "ringbuf-size", 'b', "SIZE", 0, "Ring buffer size (default 64M, a power of 2)", 0 },
+	{ "coroutines", OPT_COROUTINES, NULL, 0,
+	  "Exact coroutine switches: uprobes on makecontext/swapcontext/setcontext and boost.context "
+	  "(a trap per switch, ~1.5 us)", 0 },
 	{ "verbose", 'v', NULL, 0, "Say more; -vv adds libbpf's messages", 0 },
 	{ "sample", OPT_SAMPLE, "HZ", 0, "CPU samples with stacks, per CPU and second (default 99, 0: off)", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "No call stacks (memory calls, off-CPU waits, CPU samples)", 0 },
@@ -107,6 +115,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				argp_error(state, "too many PIDs (at most %d)", PS_MAX_PIDS);
 			env.pids[env.npids++] = v;
 		}
+		break;
+	case OPT_COROUTINES:
+		env.coroutines = true;
 		break;
 	case 'a':
 		env.all = true;
@@ -286,6 +297,7 @@ struct recorder {
 	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
 	int ngone;
 	struct features feat;
+	struct coro_links *coro;	/* --coroutines */
 	struct buildid_notes buildids;	/* mapped files whose build-ids are written */
 	struct cpu_sampler *sampler;
 	/* without the VMA iterator: processes to snapshot after this drain */
@@ -552,6 +564,7 @@ static int load_probes(struct recorder *rec)
 	err = features__check(rec->skel, &rec->feat);
 	if (err)
 		return err;
+	coro_attach__setup(rec->skel, env.coroutines);
 	err = procscope_bpf__load(rec->skel);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
@@ -567,6 +580,11 @@ static int load_probes(struct recorder *rec)
 		ps_err("cannot attach probes: %s%s", strerror(-err),
 		       err == -ENOENT ? " (is tracefs mounted at /sys/kernel/tracing?)" : "");
 		return err;
+	}
+	if (env.coroutines) {
+		err = coro_attach__attach(rec->skel, env.pids, env.npids, &rec->coro);
+		if (err)
+			return err;
 	}
 	if (env.sample_hz && !env.no_stacks) {
 		rec->sampler = cpu_sampler__open(rec->skel->progs.cpu_sample, env.sample_hz);
@@ -771,6 +789,7 @@ out:
 	/* stop tracing before waiting, so a long-running CMD is not traced into the void */
 	ring_buffer__free(rec.rb);
 	cpu_sampler__free(rec.sampler);
+	coro_attach__free(rec.coro);
 	procscope_bpf__destroy(rec.skel);
 	buildid__notes_free(&rec.buildids);
 	trace_writer__free(rec.w);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "coro_report.h"
 #include "mem_report.h"
 #include "proc_model.h"
 #include "rec_info.h"
@@ -121,7 +122,7 @@ int cmd_report(int argc, char **argv)
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
 	/* --json: scheduling, and the layout corrections of the address-space model */
-	so.flags = SESSION_SCHED | SESSION_VM;
+	so.flags = SESSION_SCHED | SESSION_CORO;	/* CORO implies VM */
 	s = session__open(env.input, &so);
 	if (!s)
 		return 1;
@@ -158,7 +159,8 @@ int cmd_report(int argc, char **argv)
 			err = -1;
 			goto out;
 		}
-		err = sched_report__json(stdout, pm, sm, session__vm(s), env.pid, session__end_ns(s));
+		err = sched_report__json(stdout, pm, sm, session__vm(s), session__coro(s), env.pid,
+					 session__end_ns(s));
 		if (err)
 			ps_err("cannot write the report: %s", strerror(-err));
 		goto out;
@@ -195,6 +197,7 @@ int cmd_report(int argc, char **argv)
 		report_process(stdout, s, pm->order[i]);
 		sched_report__process(stdout, sm, pm->order[i]);
 		mem_report__process(stdout, mr, s, pm->order[i]);
+		coro_report__process(stdout, session__coro(s), pm->order[i]);
 		stack_report__process(stdout, sr, pm->order[i]);
 		shown++;
 	}

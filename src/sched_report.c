@@ -10,6 +10,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include "coro_report.h"
 #include "json_writer.h"
 #include "sched_report.h"
 
@@ -190,7 +191,8 @@ static void json_thread(struct json_writer *w, const struct sched_model *sm,
 }
 
 int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_model *sm,
-		       const struct vm_model *vm, long pid, uint64_t end_ns)
+		       const struct vm_model *vm, const struct coro_model *cm, long pid,
+		       uint64_t end_ns)
 {
 	uint64_t gap_ns, ngaps = sched_model__gaps(sm, &gap_ns);
 	struct sched_thread_stats s;
@@ -239,6 +241,8 @@ int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_
 		for (size_t j = 0; j < p->nthreads; j++)
 			json_thread(&w, sm, p->threads[j], end_ns);
 		json_writer__end_array(&w);
+		if (cm)
+			coro_report__json(&w, cm, p->pid);
 		json_writer__end_object(&w);
 	}
 	json_writer__end_array(&w);

@@ -75,6 +75,7 @@ struct session {
 	struct proc_model pm;
 	struct vm_model *vm;
 	struct sched_model *sm;
+	struct coro_model *cm;
 	struct session_stats stats;
 };
 
@@ -289,6 +290,8 @@ static int deliver(struct session *s, const struct ps_hdr *h, const struct sessi
 		err = sched_model__apply(s->sm, h);
 	if (!err && s->vm)
 		err = vm_model__apply(s->vm, h);
+	if (!err && s->cm)
+		err = coro_model__apply(s->cm, h);
 	if (err)
 		return err;
 	s->last_ns = h->ts_ns;
@@ -403,6 +406,11 @@ static int create_models(struct session *s, const struct session_callbacks *cb)
 			return -errno;
 		vm_model__forget_exited(s->vm, s->flags & SESSION_FORGET);
 	}
+	if (s->flags & SESSION_CORO) {
+		s->cm = coro_model__new(&s->pm, s->vm, cb->coro);
+		if (!s->cm)
+			return -errno;
+	}
 	if (s->flags & SESSION_SCHED) {
 		s->sm = sched_model__new(&s->pm, cb->sched);
 		if (!s->sm)
@@ -454,6 +462,8 @@ int session__replay(struct session *s, const struct session_callbacks *cb)
 	}
 	if (s->sm)
 		sched_model__finish(s->sm, s->stopped ? s->until_ns : session__end_ns(s));
+	if (s->cm)
+		coro_model__finish(s->cm, s->stopped ? s->until_ns : session__end_ns(s));
 	if (s->stats.late || s->stats.forced)
 		ps_dbg("%s: %llu records more than %llu ms out of time order (up to %.3f ms) and %llu "
 		       "released early by a full queue: placed at the last time replayed", s->path,
@@ -487,6 +497,8 @@ struct session *session__open(const char *path, const struct session_opts *opts)
 		return NULL;
 	}
 	s->flags = opts ? opts->flags : 0;
+	if (s->flags & SESSION_CORO)
+		s->flags |= SESSION_VM;	/* stack pointers are placed in the address space */
 	s->zero_ns = trace_reader__header(s->r)->start_ns;
 	/* the end before any record is read: the footer at the file's tail (one small read) */
 	if (!trace_reader__tail_footer(s->r, &tail)) {
@@ -503,6 +515,7 @@ void session__free(struct session *s)
 		return;
 	queue_free(&s->q);
 	sched_model__free(s->sm);
+	coro_model__free(s->cm);
 	vm_model__free(s->vm);
 	proc_model__free(&s->pm);
 	trace_reader__free(s->r);
@@ -633,4 +646,9 @@ struct vm_model *session__vm(struct session *s)
 struct sched_model *session__sched(struct session *s)
 {
 	return s->sm;
+}
+
+struct coro_model *session__coro(struct session *s)
+{
+	return s->cm;
 }

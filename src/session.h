@@ -29,8 +29,9 @@
  * first records of -p/-a sessions can sit a few ms before zero.
  *
  * Per record, the session applies the process tree, then the scheduling
- * model, then the address-space model (those the view asked for; the two
- * are independent, the order only fixes the order of their callbacks),
+ * model, then the address-space model, then the coroutine model, which
+ * places stack pointers in the address space (those the view asked for;
+ * the first two are independent, the order fixes their callbacks' order),
  * resolves the record once to its thread and process, and then calls the
  * view.
  * Memory: one chunk (trace_reader), the queue, and the models' live state.
@@ -40,6 +41,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "coro_model.h"
 #include "proc_model.h"
 #include "sched_model.h"
 #include "trace_reader.h"
@@ -55,6 +57,7 @@
 #define SESSION_VM	0x2	/* run the address-space model */
 #define SESSION_SCHED	0x4	/* run the scheduling model */
 #define SESSION_FORGET	0x8	/* one-pass views: models free exited threads' and processes' state */
+#define SESSION_CORO	0x10	/* run the coroutine model (implies SESSION_VM) */
 
 struct session_opts {
 	unsigned flags;
@@ -78,6 +81,7 @@ struct session_event {
 struct session_callbacks {
 	const struct vm_callbacks *vm;		/* given to the address-space model; may be NULL */
 	const struct sched_callbacks *sched;	/* given to the scheduling model; may be NULL */
+	const struct coro_callbacks *coro;	/* given to the coroutine model; may be NULL */
 	/* Each record, in delivery order; 0, or -errno to stop. May be NULL. */
 	int (*record)(void *ctx, const struct session_event *ev);
 	void *ctx;
@@ -131,5 +135,6 @@ struct proc_model *session__procs(struct session *s);
 /* NULL unless asked for with SESSION_VM / SESSION_SCHED, and before replay. */
 struct vm_model *session__vm(struct session *s);
 struct sched_model *session__sched(struct session *s);
+struct coro_model *session__coro(struct session *s);
 
 #endif

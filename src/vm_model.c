@@ -908,6 +908,21 @@ void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
 		fn(ctx, &vp->sp.a[i].r);
 }
 
+int vm_model__stack_region(const struct vm_model *m, uint32_t pid, uint64_t sp,
+			   struct vm_region *out)
+{
+	const struct vm_proc *vp = idmap__get(&m->procs, pid);
+	const struct vm_area *a;
+
+	if (!vp || !vp->st.known)
+		return -ENOENT;
+	a = stack_area(&vp->sp, sp);
+	if (!a)
+		return -ENOENT;
+	*out = a->r;
+	return 0;
+}
+
 int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_stats *out)
 {
 	const struct vm_proc *vp = idmap__get(&m->procs, pid);

@@ -113,6 +113,13 @@ struct vm_proc_stats {
 	struct vm_counters now;
 };
 
+/*
+ * The region a user stack pointer SP of PID lies in (as the stack depth
+ * finds it: the main stack below its known start counts, it grew by
+ * faults). 0, or -ENOENT if none or PID has no known layout. O(log n).
+ */
+int vm_model__stack_region(const struct vm_model *m, uint32_t pid, uint64_t sp,
+			   struct vm_region *out);
 /* 0, or -ENOENT if PID never appeared. */
 int vm_model__proc_stats(const struct vm_model *m, uint32_t pid, struct vm_proc_stats *out);
 /* Corrections over every process of the session so far (see vm_proc_stats). */

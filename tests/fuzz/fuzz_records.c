@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "coro_report.h"
 #include "mem_report.h"
 #include "proc_model.h"
 #include "rec_info.h"
@@ -46,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct proc_model pm;
 	struct vm_model *vm;
 	struct sched_model *sm;
+	struct coro_model *cm;
 	struct mem_report *mr;
 	uint64_t last = 0;
 	size_t off = 0;
@@ -56,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	vm = vm_model__new(&pm, mem_report__vm_callbacks(mr));
 	sm = sched_model__new(&pm, &scb);
-	if (!vm || !sm)
+	cm = coro_model__new(&pm, vm, NULL);
+	if (!vm || !sm || !cm)
 		abort();
 	while (size - off >= sizeof(struct ps_hdr)) {
 		struct ps_hdr hh;
@@ -78,24 +81,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (h->ts_ns > last)
 			last = h->ts_ns;
-		if (proc_model__apply(&pm, h) || vm_model__apply(vm, h) || sched_model__apply(sm, h)) {
+		if (proc_model__apply(&pm, h) || vm_model__apply(vm, h) || sched_model__apply(sm, h) ||
+		    coro_model__apply(cm, h)) {
 			free(h);
 			break;
 		}
 		free(h);
 	}
 	sched_model__finish(sm, last);
+	coro_model__finish(cm, last);
 	for (size_t i = 0; i < pm.nprocs; i++) {
 		struct vm_proc_stats st;
 
 		sched_report__process(devnull, sm, pm.order[i]);
+		coro_report__process(devnull, cm, pm.order[i]);
 		vm_model__for_each_region(vm, pm.order[i]->pid, on_region, NULL);
 		vm_model__proc_stats(vm, pm.order[i]->pid, &st);
 	}
 	sched_report__summary(devnull, &pm, sm);
-	sched_report__json(devnull, &pm, sm, 0, last);
+	sched_report__json(devnull, &pm, sm, vm, cm, 0, last);
 	mem_report__free(mr);
 	sched_model__free(sm);
+	coro_model__free(cm);
 	vm_model__free(vm);
 	proc_model__free(&pm);
 	return 0;
