@@ -21,7 +21,12 @@
 const volatile bool targ_stacks = true;			/* --no-stacks: false */
 const volatile __u32 targ_ustack_bytes = 8192;		/* --stack-size, <= PS_USTACK_MAX */
 
-#define PS_STK_RESERVE	(sizeof(struct ps_ustack) + PS_KSTACK_MAX * 8 + PS_USTACK_MAX)
+/*
+ * Reserved per stack: the largest record this recording makes. targ_ is
+ * read-only data, so the verifier knows it as a constant; the recorder
+ * stores only hdr.size bytes of it.
+ */
+#define PS_STK_RESERVE	(sizeof(struct ps_ustack) + PS_KSTACK_MAX * 8 + targ_ustack_bytes)
 
 static long stack_top_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
