@@ -48,7 +48,7 @@ usage "invalid width" timeline -i "$tmp/s.data" -w 99999999999999999999
 usage "invalid width" timeline -i "$tmp/s.data" -w 4294967396	# 2^32 + 100
 
 # one usage status for every verb
-for v in record report layout timeline dump export; do
+for v in record report layout timeline dump export sql; do
 	usage "unrecognized option|invalid option" "$v" --no-such-option
 done
 usage "nothing to trace" record -o "$tmp/r.data"
