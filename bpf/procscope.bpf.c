@@ -625,8 +625,8 @@ static __always_inline void name_waker(__u32 tgid, __u32 tid)
 	struct ps_comm *r;
 	__u64 *sent, head;
 
-	if (!tid)
-		return;	/* idle or an interrupt: the views name it */
+	if (!tid || tgid == targ_self_tgid)
+		return;	/* idle or an interrupt (the views name it), or the recorder */
 	bpf_get_current_comm(comm, sizeof(comm));
 	__builtin_memcpy(&head, comm, sizeof(head));
 	sent = bpf_map_lookup_elem(&comm_sent, &tid);

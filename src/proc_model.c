@@ -103,7 +103,37 @@ static void set_comm(char *dst, const char *src)
 /* Records emitted only for traced tasks: they make a process known. */
 static bool names_traced_task(unsigned type)
 {
-	return type != PS_REC_SWITCH && type != PS_REC_WAKEUP && type != PS_REC_LOST;
+	return type != PS_REC_SWITCH && type != PS_REC_WAKEUP && type != PS_REC_LOST &&
+	       type != PS_REC_COMM;
+}
+
+/* An untraced task that woke a traced one: its name, nothing more. */
+static int name_untraced(struct proc_model *m, const struct ps_comm *r)
+{
+	char *name = idmap__get(&m->untraced, r->h.tid);
+
+	if (!name) {
+		name = malloc(PS_COMM_LEN);
+		if (!name || idmap__set(&m->untraced, r->h.tid, name)) {
+			free(name);
+			return -ENOMEM;
+		}
+	}
+	memcpy(name, r->comm, PS_COMM_LEN);
+	name[PS_COMM_LEN - 1] = '\0';
+	return 0;
+}
+
+const char *proc_model__task_name(const struct proc_model *m, uint32_t tid)
+{
+	const struct ps_thread *t;
+
+	if (!tid)
+		return "idle/irq";
+	t = proc_model__thread(m, tid);
+	if (t)
+		return t->comm;
+	return idmap__get(&m->untraced, tid);
 }
 
 int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
@@ -129,6 +159,8 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 	}
 	if (!h->tid)
 		return 0;	/* the idle task */
+	if (h->type == PS_REC_COMM)
+		return name_untraced(m, (const void *)h);
 	if (names_traced_task(h->type)) {
 		p = get_process(m, h->tgid, h->ts_ns, false);
 		if (!p)
@@ -267,7 +299,10 @@ void proc_model__free(struct proc_model *m)
 		free(p);
 	}
 	free(m->order);
+	for (size_t i = 0; i < m->untraced.cap; i++)
+		free(m->untraced.vals[i]);
 	idmap__free(&m->procs);
 	idmap__free(&m->threads);
+	idmap__free(&m->untraced);
 	memset(m, 0, sizeof(*m));
 }

@@ -60,6 +60,7 @@ struct ps_process {
 struct proc_model {
 	struct idmap procs;	/* pid -> ps_process */
 	struct idmap threads;	/* tid -> ps_thread, the latest with that tid */
+	struct idmap untraced;	/* tid -> char[PS_COMM_LEN]: untraced wakers named by PS_REC_COMM */
 	struct ps_process **order;	/* in order of appearance */
 	size_t nprocs;
 	size_t order_cap;
@@ -74,6 +75,12 @@ void proc_model__init(struct proc_model *m);
 /* 0 or -ENOMEM. */
 int proc_model__apply(struct proc_model *m, const struct ps_hdr *h);
 void proc_model__free(struct proc_model *m);
+/*
+ * A task's name for a view: a traced thread's comm, an untraced waker's
+ * (PS_REC_COMM), "idle/irq" for tid 0 (a wakeup from idle or an
+ * interrupt); NULL if nothing named it.
+ */
+const char *proc_model__task_name(const struct proc_model *m, uint32_t tid);
 
 struct ps_process *proc_model__process(const struct proc_model *m, uint32_t pid);
 /* The latest thread with TID (pid reuse: older ones stay in their process). */

@@ -159,6 +159,11 @@ static uint64_t hist_value(unsigned b)
 	return lo + width / 2;
 }
 
+const struct proc_model *sched_model__procs(const struct sched_model *sm)
+{
+	return sm->pm;
+}
+
 struct sched_model *sched_model__new(struct proc_model *pm, const struct sched_callbacks *cb)
 {
 	struct sched_model *m = calloc(1, sizeof(*m));

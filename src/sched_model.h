@@ -124,6 +124,8 @@ struct sched_callbacks {
 
 /* NULL and errno on failure. CB may be NULL (stats only). */
 struct sched_model *sched_model__new(struct proc_model *pm, const struct sched_callbacks *cb);
+/* The process tree the model was made with. */
+const struct proc_model *sched_model__procs(const struct sched_model *sm);
 /* 0 or -errno. */
 int sched_model__apply(struct sched_model *m, const struct ps_hdr *h);
 /* Closes every open interval at END_NS (the end of the recording). */

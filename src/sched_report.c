@@ -19,17 +19,25 @@ static double ms(uint64_t ns)
 	return ns / 1e6;
 }
 
-static void print_wakers(FILE *f, const struct sched_thread_stats *s)
+/* "woken by 812 kworker/0:1(x12) 0 idle/irq(x3)": named when the recording named them */
+static void print_wakers(FILE *f, const struct sched_model *sm, const struct sched_thread_stats *s)
 {
+	const struct proc_model *pm = sched_model__procs(sm);
+
 	if (!s->top_waker_counts[0])
 		return;
 	fprintf(f, "  woken by");
-	for (int i = 0; i < 3 && s->top_waker_counts[i]; i++)
-		fprintf(f, " %u(x%u)", s->top_wakers[i], s->top_waker_counts[i]);
+	for (int i = 0; i < 3 && s->top_waker_counts[i]; i++) {
+		const char *name = proc_model__task_name(pm, s->top_wakers[i]);
+
+		fprintf(f, " %u%s%.16s(x%u)", s->top_wakers[i], name ? " " : "", name ? name : "",
+			s->top_waker_counts[i]);
+	}
 }
 
 /* LOST: records were lost in this session. */
-static void print_stats(FILE *f, const struct sched_thread_stats *s, bool lost)
+static void print_stats(FILE *f, const struct sched_model *sm, const struct sched_thread_stats *s,
+			bool lost)
 {
 	fprintf(f, "on-cpu %.3f  runnable %.3f  sleep %.3f  blocked %.3f", ms(s->oncpu_ns),
 		ms(s->runnable_ns), ms(s->sleep_ns), ms(s->blocked_ns));
@@ -42,7 +50,7 @@ static void print_stats(FILE *f, const struct sched_thread_stats *s, bool lost)
 	if (s->runq_samples)
 		fprintf(f, ", runq p50 %.3f p99 %.3f max %.3f ms", ms(s->runq_p50_ns),
 			ms(s->runq_p99_ns), ms(s->runq_max_ns));
-	print_wakers(f, s);
+	print_wakers(f, sm, s);
 	if (s->before_trace)
 		fprintf(f, "\n%14s before recording: %" PRIu64 " vol / %" PRIu64
 			" invol, %.3f ms on-cpu (in the totals; on-cpu total %.3f ms)", "",
@@ -63,7 +71,7 @@ void sched_report__process(FILE *f, const struct sched_model *sm, const struct p
 
 	sched_model__process_stats(sm, p, &s);
 	fprintf(f, "  sched:     ");
-	print_stats(f, &s, lost);
+	print_stats(f, sm, &s, lost);
 	for (size_t i = 0; i < p->nthreads; i++) {
 		const struct ps_thread *t = p->threads[i];
 
@@ -79,7 +87,7 @@ void sched_report__process(FILE *f, const struct sched_model *sm, const struct p
 		else
 			fprintf(f, "alive at end\n");
 		fprintf(f, "%14s", "");
-		print_stats(f, &s, lost);
+		print_stats(f, sm, &s, lost);
 	}
 }
 

@@ -19,14 +19,21 @@ ready = w.stdout.readline().split()
 pid = int(ready[1])
 maps_before = open(f"/proc/{pid}/maps").read().splitlines()
 tids_before = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
-rec = subprocess.Popen([PROCSCOPE, "record", "-o", out, "-p", str(pid)],
+rec = subprocess.Popen([PROCSCOPE, "record", "-v", "-o", out, "-p", str(pid)],
                        stderr=subprocess.PIPE, text=True)
-time.sleep(1.0)  # attached well before it starts working
+# attached (probes loaded, snapshot taken: -v says "recording to") before it starts working;
+# loading takes seconds on a busy machine
+early = []
+for line in rec.stderr:
+    early.append(line)
+    if "recording to" in line:
+        break
 os.kill(pid, 10)  # SIGUSR1: go
 log = [l.split() for l in w.stdout.read().splitlines()]
 w.wait()
 try:
     _, err = rec.communicate(timeout=20)
+    err = "".join(early) + err
 except subprocess.TimeoutExpired:
     rec.kill()
     fail("recording did not end when the target exited")

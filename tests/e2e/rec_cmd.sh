@@ -78,9 +78,10 @@ first_brk = next((r for r in mine if r.type == "brk"), None)
 check(first_brk and first_brk.ts > execs[0].ts, "exec recorded before the image's first syscall")
 
 # nothing from other processes, except scheduler records naming a traced task
+# and the names of the untraced tasks that woke one (comm)
 traced = {pid, child}
 for r in recs:
-    if r.type in ("sched_switch", "sched_wakeup", "lost"):
+    if r.type in ("sched_switch", "sched_wakeup", "lost", "comm"):
         continue
     if r.tgid not in traced:
         check(False, f"record of an untraced process leaked in: {r}")
