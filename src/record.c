@@ -3,12 +3,15 @@
  * procscope record: loads the probes, starts or attaches to the targets and
  * drains the ring buffer into the session file until they are gone.
  *
- * The ring buffer is drained on a timer (every PS_DRAIN_MS): probes submit
- * without wakeups (see bpf/procscope.bpf.c), and a chunk is written at least
- * once a second, so a recorder killed with SIGKILL loses at most the last
- * second.
+ * The probes' rings, one per CPU, are drained on a timer (every
+ * PS_DRAIN_MS) and merged by time (ring_set.h): probes submit without
+ * wakeups (see bpf/procscope.bpf.c), and a chunk is written at least once
+ * a second, so a recorder killed with SIGKILL loses at most the last
+ * second. Where the records go (one file, a capped series, the flight
+ * recorder) and the keyframes that let each file decode alone: rec_output.h.
  */
 #include <argp.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,6 +29,10 @@
 #include "commands.h"
 #include "coro_attach.h"
 #include "kernel_features.h"
+#include "rec_filter.h"
+#include "rec_output.h"
+#include "rec_status.h"
+#include "ring_set.h"
 #include "procscope.skel.h"
 #include "buildid.h"
 #include "cpu_sampler.h"
@@ -51,7 +58,12 @@ static struct env {
 	int npids;
 	bool all;
 	uint64_t duration_ns;	/* 0: until the targets are gone */
-	uint64_t ringbuf_bytes;
+	uint64_t buffer_bytes;	/* per CPU; 0: ring_set__default_bytes() */
+	uint64_t max_size;	/* bytes per file; 0: one file */
+	unsigned max_files;	/* 0: every file kept */
+	uint64_t ring_bytes;	/* flight recorder; 0: off */
+	struct rec_filter filter;
+	bool quiet;
 	bool no_stacks;
 	unsigned sample_hz;	/* CPU samples per CPU and second, 0: none */
 	uint64_t stack_bytes;	/* user stack copied per stack, at most */
@@ -59,12 +71,12 @@ static struct env {
 	char **cmd;
 } env = {
 	.output = "procscope.data",
-	.ringbuf_bytes = 64 << 20,
 	.sample_hz = 99,
 	.stack_bytes = 8192,
 };
 
 static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t save_requested;	/* SIGUSR1 */
 
 static const char doc[] =
 "Record memory-layout and scheduling events of processes into a session file.\n"
@@ -74,7 +86,12 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    procscope record -- ./myprog arg   # start ./myprog, trace it and its children\n"
 "    procscope record -p 1234 -d 10     # attach to running PID 1234 for 10 s\n"
-"    procscope record -a -d 5           # every process on the machine, 5 s\n";
+"    procscope record -a -d 5           # every process on the machine, 5 s\n"
+"    procscope record -a --cgroup /sys/fs/cgroup/app.slice   # one container\n"
+"    procscope record -a --ring 64M     # keep the last 64 MiB; kill -USR1 writes it out\n"
+"    procscope record -a --max-size 1G --max-files 4   # at most 4 files of 1 GiB\n";
+
+enum { OPT_RING = 0x200, OPT_MAX_SIZE, OPT_MAX_FILES, OPT_CGROUP, OPT_COMM };
 
 enum { OPT_SAMPLE = 0x100, OPT_NO_STACKS, OPT_STACK_SIZE };
 
@@ -86,7 +103,16 @@ static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID[,PID]", 0, "Attach to running processes", 0 },
 	{ "all", 'a', NULL, 0, "Trace every process on the machine", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
-	{ "ringbuf-size", 'b', "SIZE", 0, "Ring buffer size (default 64M, a power of 2)", 0 },
+	{ "buffer-size", 'b', "SIZE", 0,
+	  "Ring buffer per CPU (a power of 2; default 8M per CPU up to 32 CPUs, 256M in all beyond)", 0 },
+	{ "ring", OPT_RING, "SIZE", 0,
+	  "Flight recorder: keep the newest SIZE (compressed) in memory; written at the end and"
+	  " at each SIGUSR1 (FILE, FILE.1, ...)", 0 },
+	{ "max-size", OPT_MAX_SIZE, "SIZE", 0, "Start a new file (FILE.1, FILE.2, ...) when one reaches SIZE", 0 },
+	{ "max-files", OPT_MAX_FILES, "N", 0, "With --max-size: keep only the newest N files", 0 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Trace the tasks of a cgroup v2 directory and of those below it", 0 },
+	{ "comm", OPT_COMM, "NAME", 0, "Trace tasks named NAME and their children", 0 },
+	{ "quiet", 'q', NULL, 0, "No live status line", 0 },
 	{ "coroutines", OPT_COROUTINES, NULL, 0,
 	  "Exact coroutine switches: uprobes on makecontext/swapcontext/setcontext and boost.context "
 	  "(a trap per switch, ~1.5 us)", 0 },
@@ -128,11 +154,39 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				   arg);
 		break;
 	case 'b':
-		err = ps_parse_size(arg, &env.ringbuf_bytes);
-		if (err == -ERANGE || (!err && env.ringbuf_bytes > PS_RINGBUF_MAX))
-			argp_error(state, "ring buffer size '%s' too large (at most 1G)", arg);
-		if (err || env.ringbuf_bytes < 4096 || (env.ringbuf_bytes & (env.ringbuf_bytes - 1)))
-			argp_error(state, "invalid ring buffer size '%s' (a power of 2, 4K..1G)", arg);
+		err = ps_parse_size(arg, &env.buffer_bytes);
+		if (err == -ERANGE || (!err && env.buffer_bytes > PS_RINGBUF_MAX))
+			argp_error(state, "buffer size '%s' too large (at most 1G)", arg);
+		if (err || env.buffer_bytes < 4096 || (env.buffer_bytes & (env.buffer_bytes - 1)))
+			argp_error(state, "invalid buffer size '%s' (a power of 2, 4K..1G)", arg);
+		break;
+	case OPT_RING:
+		if (ps_parse_size(arg, &env.ring_bytes) || env.ring_bytes < (64 << 10) ||
+		    env.ring_bytes > (64ull << 30))
+			argp_error(state, "invalid --ring size '%s' (64K..64G)", arg);
+		break;
+	case OPT_MAX_SIZE:
+		if (ps_parse_size(arg, &env.max_size) || env.max_size < (64 << 10))
+			argp_error(state, "invalid --max-size '%s' (at least 64K)", arg);
+		break;
+	case OPT_MAX_FILES:
+		errno = 0;
+		v = strtol(arg, &tok, 10);
+		if (errno || tok == arg || *tok || v < 1 || v > 1000)
+			argp_error(state, "invalid --max-files '%s' (1..1000)", arg);
+		env.max_files = v;
+		break;
+	case OPT_CGROUP:
+		if (rec_filter__set_cgroup(&env.filter, arg))
+			exit(1);
+		break;
+	case OPT_COMM:
+		if (!*arg)
+			argp_error(state, "empty --comm");
+		rec_filter__set_comm(&env.filter, arg);
+		break;
+	case 'q':
+		env.quiet = true;
 		break;
 	case 'v':
 		ps_verbose++;
@@ -160,8 +214,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (!env.cmd && !env.npids && !env.all)
-			argp_error(state, "nothing to trace: give -- CMD, -p PID or -a");
+		if (!env.cmd && !env.npids && !env.all && !env.filter.on)
+			argp_error(state, "nothing to trace: give -- CMD, -p PID, -a, --cgroup or --comm");
+		if (env.max_files && !env.max_size)
+			argp_error(state, "--max-files needs --max-size");
+		if (env.ring_bytes && env.max_size)
+			argp_error(state, "give --ring or --max-size, not both");
 		if (!!env.cmd + !!env.npids + env.all > 1)
 			argp_error(state, "give only one of -- CMD, -p PID and -a");
 		break;
@@ -182,8 +240,10 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	exiting = 1;
+	if (sig == SIGUSR1)
+		save_requested = 1;
+	else
+		exiting = 1;
 }
 
 /* The kernel resolves tracepoint ids through tracefs, which may not be mounted. */
@@ -288,7 +348,9 @@ static int release_child(struct child *c)
 
 struct recorder {
 	struct procscope_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_set *rs;
+	struct rec_output *out;
+	/* where records the recorder makes go: rec_output__writer(), after each tick */
 	struct trace_writer *w;
 	int err;		/* first write error: recording stops */
 	__u64 lost[PS_REC_MAX];	/* summed over CPUs */
@@ -303,6 +365,7 @@ struct recorder {
 	/* without the VMA iterator: processes to snapshot after this drain */
 	__u32 exec_pids[256];
 	int nexec;
+	unsigned nrings;
 };
 
 /*
@@ -325,14 +388,14 @@ static void note_new_image(struct recorder *rec, const struct ps_hdr *h)
 		rec->exec_pids[rec->nexec++] = pid;
 }
 
-static int on_record(void *ctx, void *data, size_t len)
+static int on_record(void *ctx, const struct ps_hdr *data, size_t len)
 {
 	struct recorder *rec = ctx;
 	int err;
 
-	if (rec->err || len < sizeof(struct ps_hdr))
+	if (rec->err || data->size > len)
 		return 0;
-	err = trace_writer__add(rec->w, data);
+	err = rec_output__add(rec->out, data);
 	if (!err && !env.no_stacks)
 		err = buildid__note(&rec->buildids, rec->w, data);
 	if (!err && !rec->feat.vma_iter)
@@ -351,7 +414,7 @@ static int on_record(void *ctx, void *data, size_t len)
  */
 static void drain(struct recorder *rec)
 {
-	ring_buffer__consume(rec->rb);
+	ring_set__drain(rec->rs, on_record, rec);
 	for (int i = 0; i < rec->nexec && !rec->err; i++) {
 		int err = snapshot__maps(rec->w, rec->exec_pids[i], ps_now_ns(CLOCK_MONOTONIC));
 
@@ -430,7 +493,7 @@ static int update_lost(struct recorder *rec, bool force)
 	l.h.ts_ns = ps_now_ns(CLOCK_MONOTONIC);
 	l.lost_total = total;
 	memcpy(l.lost_by_type, rec->lost, sizeof(rec->lost));
-	return trace_writer__add(rec->w, &l.h);
+	return rec_output__lost(rec->out, &l);
 }
 
 /*
@@ -507,11 +570,17 @@ static void build_targets(char *targets, size_t tlen)
 		off = snprintf(targets, tlen, "pid:");
 		for (int i = 0; i < env.npids && off < tlen; i++)
 			off += snprintf(targets + off, tlen - off, "%s%d", i ? "," : "", env.pids[i]);
-	} else {
+	} else if (env.cmd) {
 		off = snprintf(targets, tlen, "cmd:");
 		for (int i = 0; env.cmd[i] && off < tlen; i++)
 			off += snprintf(targets + off, tlen - off, "%s%s", i ? " " : "", env.cmd[i]);
 	}
+	/* the filters narrow -a, or add to -p and CMD */
+	if (env.filter.cgroup_id && off < tlen)
+		off += snprintf(targets + off, tlen - off, "%scgroup:%s", off ? " " : "",
+				env.filter.cgroup_path);
+	if (env.filter.comm[0] && off < tlen)
+		snprintf(targets + off, tlen - off, "%scomm:%s", off ? " " : "", env.filter.comm);
 }
 
 /*
@@ -559,7 +628,22 @@ static int load_probes(struct recorder *rec)
 	rec->skel->rodata->targ_self_tgid = getpid();
 	rec->skel->rodata->targ_stacks = !env.no_stacks;
 	rec->skel->rodata->targ_ustack_bytes = env.stack_bytes;
-	bpf_map__set_max_entries(rec->skel->maps.events, env.ringbuf_bytes);
+	rec->skel->rodata->targ_all = env.all && !env.filter.on;
+	rec->skel->rodata->targ_filter = env.filter.on;
+	rec->skel->rodata->targ_cgroup_id = env.filter.cgroup_id;
+	rec->skel->rodata->targ_cgroup_level = env.filter.cgroup_level;
+	memcpy((char *)rec->skel->rodata->targ_comm, env.filter.comm, sizeof(env.filter.comm));
+	rec->nrings = libbpf_num_possible_cpus();
+	if (!env.buffer_bytes)
+		env.buffer_bytes = ring_set__default_bytes(rec->nrings);
+	rec->rs = ring_set__new(rec->skel->maps.rings, rec->nrings, env.buffer_bytes);
+	if (!rec->rs) {
+		err = -errno;
+		if (err == -EPERM || err == -EACCES)
+			ps_err("cannot load BPF programs: %s (run as root, or with CAP_BPF and CAP_PERFMON)",
+			       strerror(-err));
+		return err;
+	}
 	ensure_tracefs();	/* the feature checks look for tracepoints there */
 	err = features__check(rec->skel, &rec->feat);
 	if (err)
@@ -575,6 +659,10 @@ static int load_probes(struct recorder *rec)
 			       strerror(-err));
 		return err;
 	}
+	/* the rings are in place before any probe fires */
+	err = ring_set__attach(rec->rs, rec->skel->maps.rings);
+	if (err)
+		return err;
 	err = procscope_bpf__attach(rec->skel);
 	if (err) {
 		ps_err("cannot attach probes: %s%s", strerror(-err),
@@ -590,12 +678,6 @@ static int load_probes(struct recorder *rec)
 		rec->sampler = cpu_sampler__open(rec->skel->progs.cpu_sample, env.sample_hz);
 		if (!rec->sampler)
 			return -errno;
-	}
-	rec->rb = ring_buffer__new(bpf_map__fd(rec->skel->maps.events), on_record, rec, NULL);
-	if (!rec->rb) {
-		err = -errno;
-		ps_err("cannot set up the ring buffer: %s", strerror(-err));
-		return err;
 	}
 	return 0;
 }
@@ -619,17 +701,107 @@ static int exit_status_of(int wstatus)
 	return 1;
 }
 
+/*
+ * Processes in the trace now, for the keyframes and the status line: the
+ * live ones in the probes' filter, or every process with -a alone. Calls
+ * FN on each (if given); returns how many, or FN's -errno.
+ */
+static long each_target(struct recorder *rec, int (*fn)(void *ctx, pid_t pid), void *ctx)
+{
+	int fd = bpf_map__fd(rec->skel->maps.traced), err;
+	__u32 key, next, *prev = NULL;
+	struct dirent *de;
+	long n = 0;
+	__u8 val;
+	DIR *d;
+
+	if (env.all && !env.filter.on) {
+		d = opendir("/proc");
+		if (!d)
+			return -errno;
+		while ((de = readdir(d))) {
+			pid_t pid = atoi(de->d_name);
+
+			if (pid <= 0 || pid == getpid())
+				continue;
+			err = fn ? fn(ctx, pid) : 0;
+			if (err) {
+				closedir(d);
+				return err;
+			}
+			n++;
+		}
+		closedir(d);
+		return n;
+	}
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) || val != PS_TRACED_LIVE)
+			continue;
+		err = fn ? fn(ctx, key) : 0;
+		if (err)
+			return err;
+		n++;
+	}
+	return n;
+}
+
+static int snapshot_one(void *ctx, pid_t pid)
+{
+	int err = snapshot__process(ctx, pid, true);
+
+	/* gone meanwhile, or hidden from us: the file does without it */
+	if (err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM)
+		return 0;
+	return err;
+}
+
+/*
+ * A keyframe (rec_output.h): the kernel's state of every traced process,
+ * read from /proc now, as an attached recording starts from.
+ */
+static int keyframe(void *ctx, struct trace_writer *w)
+{
+	long n = each_target(ctx, snapshot_one, w);
+
+	return n < 0 ? n : 0;
+}
+
+/* --cgroup, --comm: the processes running now that match join the trace, with a snapshot. */
+static int admit_running(struct recorder *rec, struct trace_writer *w)
+{
+	struct dirent *de;
+	int err = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && !err) {
+		pid_t pid = atoi(de->d_name);
+
+		if (pid <= 0 || pid == getpid() || !rec_filter__match(&env.filter, pid))
+			continue;
+		err = add_target(rec, pid);
+		if (!err)
+			err = snapshot_one(w, pid);
+	}
+	closedir(d);
+	return err;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, NULL, doc, NULL, NULL, NULL };
 	char cmdline[4096], targets[4096], sz[32], host[256], boot_id[64];
 	struct ps_file_header hdr = {};
-	struct ps_footer footer = {};
+	struct rec_output_opts oo = {};
+	struct rec_status st;
 	struct recorder rec = {};
 	struct child child = { .pid = -1 };
 	struct utsname uts;
 	struct timespec tick = { 0, PS_DRAIN_MS * 1000000L };
-	__u64 start_ns, last_flush, records = 0;
+	__u64 start_ns, last_flush;
 	int err, wstatus, status = 0;
 	bool child_done = true;
 
@@ -680,14 +852,22 @@ int cmd_record(int argc, char **argv)
 	hdr.realtime_offset_ns = (__s64)(ps_now_ns(CLOCK_REALTIME) - start_ns);
 	hdr.start_ns = start_ns;
 	host_facts(host, sizeof(host), boot_id, sizeof(boot_id));
-	rec.w = trace_writer__open(env.output, &hdr, cmdline, targets, host, boot_id);
-	if (!rec.w) {
+	oo = (struct rec_output_opts){
+		.path = env.output, .hdr = &hdr, .cmdline = cmdline, .targets = targets,
+		.hostname = host, .boot_id = boot_id, .max_size = env.max_size,
+		.max_files = env.max_files, .ring_bytes = env.ring_bytes,
+		.keyframe = keyframe, .ctx = &rec,
+	};
+	rec.out = rec_output__open(&oo);
+	if (!rec.out) {
 		err = -errno;
 		goto out;
 	}
+	rec.w = rec_output__writer(rec.out);
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, env.ring_bytes ? on_signal : SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (env.cmd) {
@@ -720,7 +900,7 @@ int cmd_record(int argc, char **argv)
 				goto out;
 			}
 		}
-	} else {
+	} else if (!env.filter.on) {
 		err = snapshot__all(rec.w, getpid());
 		if (err < 0) {
 			ps_err("cannot snapshot processes: %s", strerror(-err));
@@ -728,7 +908,15 @@ int cmd_record(int argc, char **argv)
 		}
 		err = 0;
 	}
+	if (env.filter.on) {
+		err = admit_running(&rec, rec.w);
+		if (err) {
+			ps_err("cannot snapshot processes: %s", strerror(-err));
+			goto out;
+		}
+	}
 	ps_dbg("recording to %s", env.output);
+	rec_status__init(&st, env.quiet);
 
 	last_flush = ps_now_ns(CLOCK_MONOTONIC);
 	while (!exiting && !rec.err) {
@@ -741,43 +929,60 @@ int cmd_record(int argc, char **argv)
 			child_done = true;
 			status = exit_status_of(wstatus);
 		}
-		if (now - last_flush >= PS_FLUSH_NS) {
+		if (!rec.err)
+			rec.err = rec_output__tick(rec.out);
+		if (now - last_flush >= PS_FLUSH_NS && !rec.err) {
 			int e = update_lost(&rec, false);
 
 			if (!e)
-				e = trace_writer__flush(rec.w);
+				e = rec_output__flush(rec.out);
 			if (e)
 				rec.err = e;
 			last_flush = now;
 		}
+		if (save_requested && !rec.err) {
+			save_requested = 0;
+			update_lost(&rec, true);
+			rec.err = rec_output__save(rec.out, -1);
+			if (!rec.err)
+				fprintf(stderr, "%sprocscope: flight recorder written to '%s'\n",
+					st.shown ? "\n" : "", rec_output__last_path(rec.out));
+		}
+		rec.w = rec_output__writer(rec.out);
+		if (st.on)
+			rec_status__update(&st, now, &(struct rec_status_figures){
+				.elapsed_ns = now - start_ns, .records = rec_output__records(rec.out),
+				.lost = rec.lost_total, .bytes = rec_output__bytes(rec.out),
+				.files = rec_output__files(rec.out),
+				.processes = each_target(&rec, NULL, NULL) });
 		if (env.duration_ns && now - start_ns >= env.duration_ns)
 			break;
-		if (!env.all && child_done && live_targets(&rec) == 0)
+		if (!env.all && !env.filter.on && child_done && live_targets(&rec) == 0)
 			break;
 	}
+	rec_status__clear(&st);
 	/* what the probes wrote up to now, then close the file */
 	drain(&rec);
 	if (!rec.err)
 		rec.err = update_lost(&rec, true);
-	footer.end_ns = ps_now_ns(CLOCK_MONOTONIC);
-	footer.lost_total = rec.lost_total;
-	memcpy(footer.lost_by_type, rec.lost, sizeof(rec.lost));
-	footer.exit_status = env.cmd ? status : -1;
 	if (!rec.err)
-		rec.err = trace_writer__finish(rec.w, &footer);
-	for (int t = 0; t < PS_REC_MAX; t++)
-		records += trace_writer__counts(rec.w)[t];
+		rec.err = rec_output__finish(rec.out, env.cmd ? status : -1);
 	if (rec.err) {
 		err = rec.err;
-		ps_err("cannot write '%s': %s: recording stopped; %s", env.output,
+		ps_err("cannot write '%s': %s: recording stopped; %s", rec_output__last_path(rec.out),
 		       err == -ENOSPC ? "disk full" : strerror(-err),
-		       trace_writer__in_place(rec.w) ?
+		       rec_output__in_place(rec.out) ?
 		       "the file keeps everything up to its last whole chunk" :
 		       "nothing was recorded and the previous file is as it was");
+	} else if (rec_output__files(rec.out) > 1) {
+		fprintf(stderr, "procscope: %llu records in %u files, the last '%s' (%s)\n",
+			(unsigned long long)rec_output__records(rec.out), rec_output__files(rec.out),
+			rec_output__last_path(rec.out),
+			ps_fmt_size(sz, sizeof(sz), rec_output__bytes(rec.out)));
 	} else {
 		fprintf(stderr, "procscope: %llu records, %s written to '%s'\n",
-			(unsigned long long)records,
-			ps_fmt_size(sz, sizeof(sz), trace_writer__bytes(rec.w)), env.output);
+			(unsigned long long)rec_output__records(rec.out),
+			ps_fmt_size(sz, sizeof(sz), rec_output__bytes(rec.out)), env.output);
 	}
 	if (rec.lost_total)
 		fprintf(stderr, "procscope: lost %llu records (ring buffer full: %llu, try a larger -b;"
@@ -787,12 +992,12 @@ int cmd_record(int argc, char **argv)
 
 out:
 	/* stop tracing before waiting, so a long-running CMD is not traced into the void */
-	ring_buffer__free(rec.rb);
+	ring_set__free(rec.rs);
 	cpu_sampler__free(rec.sampler);
 	coro_attach__free(rec.coro);
 	procscope_bpf__destroy(rec.skel);
 	buildid__notes_free(&rec.buildids);
-	trace_writer__free(rec.w);
+	rec_output__free(rec.out);
 	if (!child_done && child.pid > 0) {
 		if (waitpid(child.pid, &wstatus, 0) == child.pid)
 			status = exit_status_of(wstatus);

@@ -9,6 +9,11 @@
  * place, the previous file becoming PATH.old, only once its first chunk is
  * written: a run that fails before recording anything (a command that
  * cannot be executed) leaves the previous files as they were.
+ *
+ * A writer in memory (trace_writer__open_mem) keeps its chunks, compressed,
+ * in one growing buffer instead: the flight recorder holds its window as a
+ * list of such writers, one per keyframe group, and trace_writer__save()
+ * writes any run of them out as one session file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +28,10 @@
 #include "util.h"
 
 struct trace_writer {
-	int fd;
+	int fd;			/* -1 in memory */
 	struct out_file out_file;
+	__u8 *mem;		/* in memory: the chunks written, back to back */
+	size_t mem_len, mem_cap;
 	__u8 *raw;		/* records of the chunk being filled */
 	size_t raw_len;
 	__u32 nrecords;
@@ -54,34 +61,16 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-struct trace_writer *trace_writer__open(const char *path, const struct ps_file_header *hdr,
-					const char *cmdline, const char *targets,
-					const char *hostname, const char *boot_id)
+/* The header and its strings; their length in bytes, or -errno. */
+static long write_header(int fd, const struct ps_file_header *hdr, const char *cmdline,
+			 const char *targets, const char *hostname, const char *boot_id)
 {
 	const char *strs[] = { cmdline, targets, hostname ? hostname : "", boot_id ? boot_id : "" };
 	struct ps_file_header h = *hdr;
-	struct trace_writer *w;
 	size_t len[4];
 	uLong crc;
 	int err;
 
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->fd = -1;
-	w->out_file.fd = -1;
-	w->raw = malloc(PS_CHUNK_MAX_RAW);
-	w->out_cap = sizeof(struct ps_chunk_header) + ZSTD_compressBound(PS_CHUNK_MAX_RAW);
-	w->out = malloc(w->out_cap);
-	w->zctx = ZSTD_createCCtx();
-	if (!w->raw || !w->out || !w->zctx) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-	err = out_file__create(&w->out_file, path);
-	if (err)
-		goto err_free;
-	w->fd = w->out_file.fd;
 	memcpy(h.magic, PS_FILE_MAGIC, sizeof(h.magic));
 	h.version = PS_FILE_VERSION;
 	h.header_len = sizeof(h);
@@ -94,20 +83,82 @@ struct trace_writer *trace_writer__open(const char *path, const struct ps_file_h
 	for (size_t i = 0; i < PS_ARRAY_SIZE(strs); i++)
 		crc = crc32(crc, (const Bytef *)strs[i], len[i]);
 	h.header_crc32 = crc;
-	err = write_all(w->fd, &h, sizeof(h));
+	err = write_all(fd, &h, sizeof(h));
 	for (size_t i = 0; i < PS_ARRAY_SIZE(strs) && !err; i++)
-		err = write_all(w->fd, strs[i], len[i]);
-	if (err) {
+		err = write_all(fd, strs[i], len[i]);
+	return err ? err : (long)h.header_len;
+}
+
+static struct trace_writer *writer_new(void)
+{
+	struct trace_writer *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->fd = -1;
+	w->out_file.fd = -1;
+	w->raw = malloc(PS_CHUNK_MAX_RAW);
+	w->out_cap = sizeof(struct ps_chunk_header) + ZSTD_compressBound(PS_CHUNK_MAX_RAW);
+	w->out = malloc(w->out_cap);
+	w->zctx = ZSTD_createCCtx();
+	if (!w->raw || !w->out || !w->zctx) {
+		trace_writer__free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return w;
+}
+
+struct trace_writer *trace_writer__open(const char *path, const struct ps_file_header *hdr,
+					const char *cmdline, const char *targets,
+					const char *hostname, const char *boot_id)
+{
+	struct trace_writer *w = writer_new();
+	long len;
+	int err;
+
+	if (!w)
+		return NULL;
+	err = out_file__create(&w->out_file, path);
+	if (err)
+		goto err_free;
+	w->fd = w->out_file.fd;
+	len = write_header(w->fd, hdr, cmdline, targets, hostname, boot_id);
+	if (len < 0) {
+		err = len;
 		ps_err("cannot write '%s': %s", path, err == -ENOSPC ? "disk full" : strerror(-err));
 		goto err_free;
 	}
-	w->good_off = h.header_len;
+	w->good_off = len;
 	return w;
 
 err_free:
 	trace_writer__free(w);
 	errno = -err;
 	return NULL;
+}
+
+/* In memory: keeps a chunk. The buffer grows by half, so it holds at most 1.5x its chunks. */
+static int mem_append(struct trace_writer *w, const void *chunk, size_t len)
+{
+	if (w->mem_len + len > w->mem_cap) {
+		size_t cap = w->mem_cap + w->mem_cap / 2;
+		__u8 *p;
+
+		if (cap < w->mem_len + len)
+			cap = w->mem_len + len;
+		p = realloc(w->mem, cap);
+		if (!p) {
+			w->err = -ENOMEM;
+			return w->err;
+		}
+		w->mem = p;
+		w->mem_cap = cap;
+	}
+	memcpy(w->mem + w->mem_len, chunk, len);
+	w->mem_len += len;
+	w->good_off += len;
+	return 0;
 }
 
 static int write_chunk(struct trace_writer *w, __u32 flags, const void *payload,
@@ -137,6 +188,8 @@ static int write_chunk(struct trace_writer *w, __u32 flags, const void *payload,
 	}
 	ch->stored_len = clen;
 	ch->crc32 = crc32(0, w->out + sizeof(*ch), clen);
+	if (w->fd < 0)
+		return mem_append(w, w->out, sizeof(*ch) + clen);
 	err = write_all(w->fd, w->out, sizeof(*ch) + clen);
 	if (err) {
 		/* drop the partial chunk so the file ends on a whole one */
@@ -216,12 +269,79 @@ __u64 trace_writer__bytes(const struct trace_writer *w)
 	return w->good_off;
 }
 
+size_t trace_writer__raw_bytes(const struct trace_writer *w)
+{
+	return w->raw_len;
+}
+
+struct trace_writer *trace_writer__open_mem(void)
+{
+	return writer_new();
+}
+
+int trace_writer__seal(struct trace_writer *w)
+{
+	int err = trace_writer__flush(w);
+
+	if (err)
+		return err;
+	free(w->raw);
+	free(w->out);
+	ZSTD_freeCCtx(w->zctx);
+	w->raw = w->out = NULL;
+	w->zctx = NULL;
+	w->err = -EROFS;	/* sealed: nothing more goes in */
+	return 0;
+}
+
+int trace_writer__save(const char *path, const struct ps_file_header *hdr, const char *cmdline,
+		       const char *targets, const char *hostname, const char *boot_id,
+		       struct trace_writer *const *groups, size_t n, struct ps_footer *footer)
+{
+	struct out_file o = { .fd = -1 };
+	struct {
+		struct ps_chunk_header ch;
+		struct ps_footer f;
+	} fc = {};
+	long len;
+	int err;
+
+	memset(footer->records_by_type, 0, sizeof(footer->records_by_type));
+	for (size_t i = 0; i < n; i++)
+		for (int t = 0; t < PS_REC_MAX; t++)
+			footer->records_by_type[t] += groups[i]->counts[t];
+	err = out_file__create(&o, path);
+	if (err)
+		return err;
+	len = write_header(o.fd, hdr, cmdline, targets, hostname, boot_id);
+	err = len < 0 ? len : 0;
+	for (size_t i = 0; i < n && !err; i++)
+		err = write_all(o.fd, groups[i]->mem, groups[i]->mem_len);
+	if (!err) {
+		fc.ch.magic = PS_CHUNK_MAGIC;
+		fc.ch.flags = PS_CHUNK_FOOTER;
+		fc.ch.stored_len = fc.ch.raw_len = sizeof(fc.f);
+		fc.f = *footer;
+		fc.ch.crc32 = crc32(0, (const Bytef *)&fc.f, sizeof(fc.f));
+		err = write_all(o.fd, &fc, sizeof(fc));
+	}
+	if (!err && fsync(o.fd) && errno != EINVAL)
+		err = -errno;
+	if (err)
+		ps_err("cannot write '%s': %s", path, err == -ENOSPC ? "disk full" : strerror(-err));
+	else
+		err = out_file__publish(&o, true);
+	out_file__close(&o);
+	return err;
+}
+
 void trace_writer__free(struct trace_writer *w)
 {
 	if (!w)
 		return;
 	/* an unpublished file recorded nothing: only its temporary name goes */
 	out_file__close(&w->out_file);
+	free(w->mem);
 	free(w->raw);
 	free(w->out);
 	ZSTD_freeCCtx(w->zctx);

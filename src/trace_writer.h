@@ -26,10 +26,27 @@ int trace_writer__flush(struct trace_writer *w);
 /* Flushes, then writes the footer; records_by_type is filled in here. */
 int trace_writer__finish(struct trace_writer *w, struct ps_footer *footer);
 void trace_writer__free(struct trace_writer *w);
+/*
+ * A writer that keeps its chunks in memory (no header, no file): one
+ * keyframe group of the flight recorder. NULL and errno.
+ */
+struct trace_writer *trace_writer__open_mem(void);
+/* Flushes and frees the compression buffers of a writer in memory; adds fail after. */
+int trace_writer__seal(struct trace_writer *w);
+/*
+ * Writes a session file at PATH (made safely, an old one kept as PATH.old)
+ * from the chunks of N writers in memory, in order, and FOOTER, whose
+ * records_by_type is filled in here. 0 or -errno, with the message printed.
+ */
+int trace_writer__save(const char *path, const struct ps_file_header *hdr, const char *cmdline,
+		       const char *targets, const char *hostname, const char *boot_id,
+		       struct trace_writer *const *groups, size_t n, struct ps_footer *footer);
 /* True once the file is at PATH (its first chunk is written). */
 bool trace_writer__in_place(const struct trace_writer *w);
-/* Records appended so far, per type, and bytes on disk. */
+/* Records appended so far, per type, and bytes on disk (in memory: chunk bytes kept). */
 const __u64 *trace_writer__counts(const struct trace_writer *w);
 __u64 trace_writer__bytes(const struct trace_writer *w);
+/* Bytes of records buffered, not yet in a chunk. */
+size_t trace_writer__raw_bytes(const struct trace_writer *w);
 
 #endif

@@ -35,7 +35,7 @@ usage "invalid duration 'inf'" record -o "$tmp/r.data" -a -d inf
 usage "invalid duration '1e300'" record -o "$tmp/r.data" -a -d 1e300
 usage "too large" record -o "$tmp/r.data" -a -d 1 -b 0x40000000000004K
 usage "too large" record -o "$tmp/r.data" -a -d 1 -b 4G
-usage "invalid ring buffer size" record -o "$tmp/r.data" -a -d 1 -b -4096
+usage "invalid buffer size" record -o "$tmp/r.data" -a -d 1 -b -4096
 usage "invalid PID '4294967297'" report -i "$tmp/s.data" -p 4294967297
 for t in 1e300 inf nan -1 -inf 1e19; do
 	usage "invalid|time" layout -i "$tmp/s.data" --pid 1 --at "$t"
@@ -48,7 +48,7 @@ usage "invalid width" timeline -i "$tmp/s.data" -w 99999999999999999999
 usage "invalid width" timeline -i "$tmp/s.data" -w 4294967396	# 2^32 + 100
 
 # one usage status for every verb
-for v in record report layout timeline dump export sql; do
+for v in record report layout timeline dump export; do
 	usage "unrecognized option|invalid option" "$v" --no-such-option
 done
 usage "nothing to trace" record -o "$tmp/r.data"
