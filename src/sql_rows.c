@@ -607,11 +607,12 @@ static void on_lost(struct sql_rows *r, const struct ps_lost *l)
 		lost_row(r, l->h.ts_ns, "unknown", total - typed);
 }
 
-/* export_mem_call argument names -> mem_call columns */
+/* export_mem_call argument names -> mem_call columns; the others have none */
 static const char *const arg_cols[][2] = {
 	{ "addr", "addr" }, { "old_addr", "addr" }, { "len", "len" }, { "old_len", "len" },
-	{ "new_len", "new_len" }, { "prot", "prot" }, { "flags", "flags" }, { "fd", "fd" },
-	{ "offset", "offset" }, { "file", "path" }, { "ret", "ret" }, { "error", "errno" },
+	{ "new_len", "new_len" }, { "prot", "prot" }, { "flags", "flags" }, { "advice", "flags" },
+	{ "fd", "fd" }, { "offset", "offset" }, { "file", "path" }, { "ret", "ret" },
+	{ "error", "errno" },
 };
 
 static int column_of(enum sql_table_id t, const char *name)
@@ -630,12 +631,15 @@ static void put(struct sql_val *v, enum sql_table_id t, const char *name, struct
 		v[c] = x;
 }
 
+/* Every memory call export__mem_call() knows: brk, mmap, ..., madvise, mlock*, shmat, ... */
 static void on_mem_call(struct sql_rows *r, const struct session_event *ev,
 			const struct export_mem_call *c)
 {
 	struct row_thread *rt = ev->thread ? row_thread(r, ev->thread) : NULL;
 	struct row_proc *rp = ev->process ? row_proc(r, ev->process) : NULL;
+	char hex[EXPORT_MAX_ARGS][24];
 	struct sql_val v[32];
+	int ret = column_of(SQL_MEM_CALL, "ret"), err = column_of(SQL_MEM_CALL, "errno");
 
 	for (unsigned i = 0; i < sql_tables[SQL_MEM_CALL].ncols; i++)
 		v[i] = sql_null();
@@ -646,45 +650,23 @@ static void on_mem_call(struct sql_rows *r, const struct session_event *ev,
 	for (unsigned i = 0; i < c->nargs; i++) {
 		const struct export_arg *a = &c->args[i];
 
-		for (size_t k = 0; k < PS_ARRAY_SIZE(arg_cols); k++)
-			if (!strcmp(arg_cols[k][0], a->name))
-				put(v, SQL_MEM_CALL, arg_cols[k][1],
-				    a->kind == EA_STR ? sql_text(a->s)
-				    : a->kind == EA_INT ? sql_int(a->i) : sql_int((int64_t)a->u));
-	}
-	emit(r, SQL_MEM_CALL, v);
-}
+		for (size_t k = 0; k < PS_ARRAY_SIZE(arg_cols); k++) {
+			int col = strcmp(arg_cols[k][0], a->name) ? -1 : column_of(SQL_MEM_CALL, arg_cols[k][1]);
 
-/* madvise, mlock*, munlock*, pkey_mprotect, mseal, remap_file_pages, shmat, shmdt */
-static void on_memop(struct sql_rows *r, const struct session_event *ev, const struct ps_memop *m)
-{
-	struct row_thread *rt = ev->thread ? row_thread(r, ev->thread) : NULL;
-	struct row_proc *rp = ev->process ? row_proc(r, ev->process) : NULL;
-	char arg[96] = "";
-	const char *e;
-	struct sql_val v[32];
-
-	for (unsigned i = 0; i < sql_tables[SQL_MEM_CALL].ncols; i++)
-		v[i] = sql_null();
-	v[0] = sql_int(rel(r, m->h.ts_ns));
-	v[1] = opt_int(rt, rt ? rt->utid : 0);
-	v[2] = opt_int(rp, rp ? rp->upid : 0);
-	v[3] = sql_text(rec_info__memop_name(m->op));
-	put(v, SQL_MEM_CALL, "addr", sql_int((int64_t)m->addr));
-	put(v, SQL_MEM_CALL, "len", sql_int((int64_t)m->len));
-	if (m->op == PS_MEMOP_PKEY_MPROTECT)
-		put(v, SQL_MEM_CALL, "prot", sql_text(rec_info__prot(arg, sizeof(arg), m->arg)));
-	else if (m->op == PS_MEMOP_MADVISE)
-		put(v, SQL_MEM_CALL, "flags", sql_text(rec_info__advice(arg, sizeof(arg), m->arg)));
-	else if (m->arg)
-		put(v, SQL_MEM_CALL, "flags", sql_text((snprintf(arg, sizeof(arg), "0x%llx",
-							     (unsigned long long)m->arg), arg)));
-	if (PS_IS_ERR(m->ret)) {
-		e = strerrorname_np((int)-m->ret);
-		put(v, SQL_MEM_CALL, "errno", sql_text(e ? e : "unknown"));
-	} else {
-		put(v, SQL_MEM_CALL, "ret", sql_int(m->ret));
+			if (col < 0)
+				continue;
+			if (a->kind == EA_STR)
+				v[col] = sql_text(a->s);
+			else if (sql_tables[SQL_MEM_CALL].cols[col].type == SQL_TEXT)	/* flag bits */
+				v[col] = sql_text((snprintf(hex[i], sizeof(hex[i]), "0x%llx",
+							    (unsigned long long)a->u), hex[i]));
+			else
+				v[col] = a->kind == EA_INT ? sql_int(a->i) : sql_int((int64_t)a->u);
+		}
 	}
+	/* calls whose success is 0 say nothing more: their ret is 0 */
+	if (v[ret].null && v[err].null)
+		v[ret] = sql_int(0);
 	emit(r, SQL_MEM_CALL, v);
 }
 
@@ -721,9 +703,6 @@ int sql_rows__record(void *ctx, const struct session_event *ev)
 			close_vmas(r, rp, h->ts_ns, true);
 		break;
 	}
-	case PS_REC_MEMOP:
-		on_memop(r, ev, (const void *)h);
-		break;
 	default:
 		if (export__mem_call(h, &call))
 			on_mem_call(r, ev, &call);

@@ -107,7 +107,7 @@ static const struct sql_column mem_call_cols[] = {
 	IN("fd", "mmap: file descriptor (-1 anonymous)"),
 	IN("offset", "mmap: file offset"),
 	TN("path", "mmap: the mapped file"),
-	IN("ret", "result address (mmap, mremap, brk) or 0; NULL on error"),
+	IN("ret", "result: the address (mmap, mremap, brk, shmat), else 0; NULL on error"),
 	TN("errno", "error name, e.g. ENOMEM; NULL on success"),
 };
 

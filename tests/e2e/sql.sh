@@ -7,8 +7,10 @@ file; names in a trace are data, never SQL; damaged sessions say so.
 - per thread, SUM(dur) of sched_slice is report's running_ns and the
   thread_state sums per state are its state times, exactly; thread.oncpu_ns
   is report's oncpu_ns;
-- vm_mmap dumps its own /proc/self/maps right before it exits: the vma rows
-  alive then are those regions, and layout --at end --json says the same;
+- vm_mmap, vm_madvise and vm_threads dump their own /proc/self/maps right
+  before they exit: the vma rows alive then are those regions, and layout
+  --at end --json says the same; vm_madvise's madvise, mlock*, shm* calls
+  are mem_call rows;
 - every memory call rec_basic logs is a mem_call row with its values;
 - stacks_work's heap growth, CPU samples and sleeps are stack_sample rows
   whose callsites go through the function it spent them in;
@@ -91,30 +93,36 @@ check(not bad, f"overlapping thread_state rows: {bad}")
 print(f"sched: {nthreads} threads, slices and states equal report --json")
 
 # ---- regions: vma alive at the end == layout --at end == /proc/self/maps ----
-vmdir = os.path.join(out, "vm_mmap")
-os.makedirs(vmdir)
-vm, _ = record("vm_mmap", [f"{WORKLOADS}/vm_mmap"], env=dict(os.environ, VM_OUT=vmdir))
-maps = [f for f in os.listdir(vmdir) if f.endswith(".maps")]
-check(len(maps) == 1, f"vm_mmap dumped its maps: {maps}")
-for m in maps:
-    pid = int(m.split(".")[0])
-    kernel = {(lo, hi, perms) for lo, hi, perms, _ in parse_maps(os.path.join(vmdir, m))}
-    alive = sql(vm, f"""SELECT v.start, v."end", v.perms, v.kind FROM vma v JOIN process p USING (upid)
-                       WHERE p.pid = {pid} AND v.created_ts <= COALESCE(p.end_ts, 1 << 62)
-                       AND (v.removed_ts IS NULL OR v.removed_ts >= COALESCE(p.end_ts, 1 << 62))""")
-    got = {(r["start"], r["end"], r["perms"]) for r in alive}
-    lay = subprocess.run([PROCSCOPE, "layout", "-i", vm, "--pid", str(pid), "--at", "end", "--json"],
-                         capture_output=True, text=True)
-    check(lay.returncode == 0, f"layout: {lay.stderr}")
-    layout = {(int(r["start"], 16), int(r["end"], 16), r["perms"]) for r in json.loads(lay.stdout)["regions"]}
-    check(got == kernel, f"pid {pid}: vma alive at end != /proc/self/maps: only sql {sorted(got - kernel)[:5]}, "
-          f"only kernel {sorted(kernel - got)[:5]}")
-    check(got == layout, f"pid {pid}: vma alive at end != layout --at end: {sorted(got ^ layout)[:5]}")
-    kinds = {(r["start"], r["end"]): r["kind"] for r in alive}
-    lkinds = {(int(r["start"], 16), int(r["end"], 16)): r["kind"]
-              for r in json.loads(lay.stdout)["regions"]}
-    check(kinds == lkinds, "vma kinds == layout kinds")
-    print(f"vma: pid {pid}: {len(got)} regions alive at end, equal to /proc/self/maps and layout")
+for w in ("vm_mmap", "vm_madvise", "vm_threads"):
+    vmdir = os.path.join(out, w)
+    os.makedirs(vmdir)
+    vm, _ = record(w, [f"{WORKLOADS}/{w}"], env=dict(os.environ, VM_OUT=vmdir))
+    maps = [f for f in os.listdir(vmdir) if f.endswith(".maps")]
+    check(len(maps) == 1, f"{w} dumped its maps: {maps}")
+    for m in maps:
+        pid = int(m.split(".")[0])
+        kernel = {(lo, hi, perms) for lo, hi, perms, _ in parse_maps(os.path.join(vmdir, m))}
+        alive = sql(vm, f"""SELECT v.start, v."end", v.perms, v.kind FROM vma v JOIN process p USING (upid)
+                           WHERE p.pid = {pid} AND v.created_ts <= COALESCE(p.end_ts, 1 << 62)
+                           AND (v.removed_ts IS NULL OR v.removed_ts >= COALESCE(p.end_ts, 1 << 62))""")
+        got = {(r["start"], r["end"], r["perms"]) for r in alive}
+        lay = subprocess.run([PROCSCOPE, "layout", "-i", vm, "--pid", str(pid), "--at", "end", "--json"],
+                             capture_output=True, text=True)
+        check(lay.returncode == 0, f"layout: {lay.stderr}")
+        regions = json.loads(lay.stdout)["regions"] if lay.returncode == 0 else []
+        layout = {(int(r["start"], 16), int(r["end"], 16), r["perms"]) for r in regions}
+        check(got == kernel, f"{w} pid {pid}: vma alive at end != /proc/self/maps: only sql "
+              f"{sorted(got - kernel)[:5]}, only kernel {sorted(kernel - got)[:5]}")
+        check(got == layout, f"{w} pid {pid}: vma alive at end != layout --at end: {sorted(got ^ layout)[:5]}")
+        kinds = {(r["start"], r["end"]): r["kind"] for r in alive}
+        lkinds = {(int(r["start"], 16), int(r["end"], 16)): r["kind"] for r in regions}
+        check(kinds == lkinds, f"{w}: vma kinds == layout kinds")
+        print(f"vma: {w} pid {pid}: {len(got)} regions alive at end, equal to /proc/self/maps and layout")
+    if w == "vm_madvise":
+        calls = {r["call"] for r in sql(vm, "SELECT DISTINCT call FROM mem_call")}
+        want = {"madvise", "mlock", "mlock2", "munlock", "mlockall", "munlockall", "shmat", "shmdt",
+                "remap_file_pages"}
+        check(want <= calls, f"vm_madvise's calls in mem_call: missing {sorted(want - calls)}")
 
 # ---- mem_call: every call rec_basic logged ----
 basic, p = record("basic", [f"{WORKLOADS}/rec_basic"])
