@@ -44,9 +44,34 @@ static int by_oncpu(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static const char *kind_name(const struct coro_stack *s)
+/*
+ * Go carves goroutine stacks out of its heap spans (8 KiB and up, moved to
+ * a bigger one when they grow) and gives every thread a 32 KiB signal stack
+ * from the same heap. On x86_64 it reserves its heap arenas at the hints
+ * (i << 40) | 0xc000000000 (runtime/malloc.go). A passive stack, i.e. a
+ * whole region, at such an address that holds one of the process's
+ * alternate signal stacks is a Go heap region: the goroutine stacks in it
+ * cannot be told apart from the kernel side, and it is named for all of them.
+ */
+#define GO_ARENA_HINT	0xc000000000ull
+#define GO_HINT_MASK	((1ull << 40) - 1)
+
+static bool go_heap(const struct stack_list *l, const struct coro_stack *s)
 {
-	return s->kind == CORO_KIND_SIGALTSTACK ? "sigaltstack" : "coroutine_stack";
+	if (s->bounds != CORO_FROM_REGION || (s->start & GO_HINT_MASK) < GO_ARENA_HINT)
+		return false;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i]->kind == CORO_KIND_SIGALTSTACK && l->v[i]->start >= s->start &&
+		    l->v[i]->end <= s->end)
+			return true;
+	return false;
+}
+
+static const char *kind_name(const struct stack_list *l, const struct coro_stack *s)
+{
+	if (s->kind == CORO_KIND_SIGALTSTACK)
+		return "sigaltstack";
+	return go_heap(l, s) ? "goroutine_stacks" : "coroutine_stack";
 }
 
 static const char *bounds_name(const struct coro_stack *s)
@@ -65,7 +90,7 @@ void coro_report__process(FILE *f, const struct coro_model *cm, const struct ps_
 {
 	struct stack_list l = {};
 	uint64_t resumes = 0, oncpu = 0;
-	size_t ncoro = 0, nalt = 0, heap = 0;
+	size_t ncoro = 0, nalt = 0, heap = 0, go = 0;
 	bool exact;
 	char sz[32];
 
@@ -86,10 +111,13 @@ void coro_report__process(FILE *f, const struct coro_model *cm, const struct ps_
 		resumes += s->resumes;
 		oncpu += s->oncpu_ns;
 		heap += s->bounds == CORO_FROM_REGION && s->region_kind == VK_HEAP;
+		go += go_heap(&l, s);
 	}
 	qsort(l.v, l.n, sizeof(*l.v), by_oncpu);
-	fprintf(f, "  coroutines: %zu stack%s, %llu resumes%s, %.3f ms on CPU on them", ncoro,
-		ncoro == 1 ? "" : "s", (unsigned long long)resumes,
+	fprintf(f, "  coroutines: %zu stack%s", ncoro - go, ncoro - go == 1 ? "" : "s");
+	if (go)
+		fprintf(f, ", %zu Go heap region%s with goroutine stacks", go, go == 1 ? "" : "s");
+	fprintf(f, ", %llu resumes%s, %.3f ms on CPU on them", (unsigned long long)resumes,
 		exact ? "" : " at least", oncpu / 1e6);
 	if (nalt)
 		fprintf(f, "; %zu alternate signal stack%s", nalt, nalt == 1 ? "" : "s");
@@ -97,10 +125,16 @@ void coro_report__process(FILE *f, const struct coro_model *cm, const struct ps_
 		"switches recorded (--coroutines): resumes exact, on-CPU split at the switches" :
 		"found from stack pointers at switch-outs: resumes are a lower bound, on-CPU is "
 		"that of the runs that ended on the stack (record --coroutines for exact switches)");
+	if (go)
+		fprintf(f, "    goroutine_stacks: a Go heap region. Go carves goroutine stacks from its "
+			"spans and moves them as they grow, so one row stands for every goroutine in it; "
+			"its resumes are entries onto it seen at switch-outs, and its threads are those "
+			"seen with their SP in it (running a goroutine, or on the runtime's g0 stack, "
+			"which Go also allocates there)\n");
 	if (heap)
 		fprintf(f, "    stacks carved from the heap cannot be told apart without "
 			"--coroutines: one row stands for all of them\n");
-	fprintf(f, "    %-33s %-15s %-11s %9s %12s  %s\n", "stack", "kind", "bounds", "resumes",
+	fprintf(f, "    %-33s %-16s %-11s %9s %12s  %s\n", "stack", "kind", "bounds", "resumes",
 		"on-CPU ms", "threads");
 	for (size_t i = 0; i < l.n && i < TOP_ROWS; i++) {
 		const struct coro_stack *s = l.v[i];
@@ -108,7 +142,7 @@ void coro_report__process(FILE *f, const struct coro_model *cm, const struct ps_
 
 		snprintf(range, sizeof(range), "0x%llx-0x%llx", (unsigned long long)s->start,
 			 (unsigned long long)s->end);
-		fprintf(f, "    %-33s %-15s %-11s %9llu %12.3f  ", range, kind_name(s),
+		fprintf(f, "    %-33s %-16s %-11s %9llu %12.3f  ", range, kind_name(&l, s),
 			bounds_name(s), (unsigned long long)s->resumes, s->oncpu_ns / 1e6);
 		for (size_t j = 0; j < s->ntids && j < 8; j++)
 			fprintf(f, "%s%u", j ? "," : "", s->tids[j]);
@@ -142,7 +176,7 @@ void coro_report__json(struct json_writer *w, const struct coro_model *cm, uint3
 		json_writer__kv_str(w, "stack_start", addr);
 		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)s->end);
 		json_writer__kv_str(w, "stack_end", addr);
-		json_writer__kv_str(w, "kind", kind_name(s));
+		json_writer__kv_str(w, "kind", kind_name(&l, s));
 		json_writer__kv_str(w, "bounds", bounds_name(s));
 		json_writer__kv_uint(w, "resumes", s->resumes);
 		json_writer__key(w, "resumes_exact");
@@ -164,7 +198,9 @@ void coro_report__json(struct json_writer *w, const struct coro_model *cm, uint3
 struct region_ctx {
 	uint64_t start, end;
 	struct coro_region_info *out;
-	const struct coro_stack *one;
+	struct stack_list all;	/* every stack of the process (go_heap() looks at them) */
+	const struct coro_stack *coro, *alt;	/* the last of each kind in the region */
+	size_t ncoro, nalt;
 	uint32_t tids[64];
 	size_t ntids;
 };
@@ -173,11 +209,18 @@ static void in_region(void *ctx, const struct coro_stack *s)
 {
 	struct region_ctx *c = ctx;
 
+	collect(&c->all, s);
 	if (s->end <= c->start || s->start >= c->end)
 		return;
 	c->out->nstacks++;
+	if (s->kind == CORO_KIND_SIGALTSTACK) {
+		c->alt = s;
+		c->nalt++;
+		return;	/* a signal stack: no resumes, its thread is in the threads of its region */
+	}
+	c->coro = s;
+	c->ncoro++;
 	c->out->resumes += s->resumes;
-	c->one = s;
 	for (size_t i = 0; i < s->ntids; i++) {
 		size_t j = 0;
 
@@ -186,6 +229,12 @@ static void in_region(void *ctx, const struct coro_stack *s)
 		if (j == c->ntids && c->ntids < PS_ARRAY_SIZE(c->tids))
 			c->tids[c->ntids++] = s->tids[i];
 	}
+}
+
+/* S is the region [START, END), or most of it (a malloc'd stack: header and page rounding) */
+static bool fills(const struct coro_stack *s, uint64_t start, uint64_t end)
+{
+	return (s->end - s->start) * 2 > end - start;
 }
 
 void coro_report__region(const struct coro_model *cm, uint32_t pid, uint64_t start,
@@ -198,7 +247,9 @@ void coro_report__region(const struct coro_model *cm, uint32_t pid, uint64_t sta
 		return;
 	coro_model__for_each_stack(cm, pid, in_region, &c);
 	out->nthreads = c.ntids;
-	/* one stack that is the region, or most of it (a malloc'd stack: header and page rounding) */
-	if (out->nstacks == 1 && (c.one->end - c.one->start) * 2 > end - start)
-		out->kind = c.one->kind == CORO_KIND_SIGALTSTACK ? "sigaltstack" : "coroutine_stack";
+	if (c.ncoro == 1 && fills(c.coro, start, end))
+		out->kind = kind_name(&c.all, c.coro);
+	else if (!c.ncoro && c.nalt == 1 && fills(c.alt, start, end))
+		out->kind = "sigaltstack";
+	free(c.all.v);
 }

@@ -19,7 +19,7 @@ void coro_report__process(FILE *f, const struct coro_model *cm, const struct ps_
 void coro_report__json(struct json_writer *w, const struct coro_model *cm, uint32_t pid);
 
 struct coro_region_info {
-	const char *kind;	/* "coroutine_stack" or "sigaltstack" when one stack fills the region, else NULL */
+	const char *kind;	/* "coroutine_stack", "goroutine_stacks" or "sigaltstack" when one fills it, else NULL */
 	size_t nstacks;		/* confirmed stacks within the region */
 	size_t nthreads;	/* distinct threads that ran on them */
 	uint64_t resumes;

@@ -247,7 +247,10 @@ static void print_text(FILE *f, const struct session *s, const struct ps_process
 			rule(f, r->end, "");
 		coro_report__region(cm, p->pid, r->start, r->end, &ci);
 		if (ci.kind && !strcmp(ci.kind, "sigaltstack"))
-			snprintf(lb, sizeof(lb), "alternate signal stack (signal handlers ran on it)");
+			snprintf(lb, sizeof(lb), "alternate signal stack (sigaltstack)");
+		else if (ci.kind && !strcmp(ci.kind, "goroutine_stacks"))
+			snprintf(lb, sizeof(lb), "Go heap: goroutine stacks, %zu threads ran on them",
+				 ci.nthreads);
 		else if (ci.kind)
 			snprintf(lb, sizeof(lb), "coroutine stack: %zu thread%s ran on it, %llu resumes",
 				 ci.nthreads, ci.nthreads == 1 ? "" : "s",
@@ -258,8 +261,8 @@ static void print_text(FILE *f, const struct session *s, const struct ps_process
 			vm_model__kind_name(r->kind), perms(pb, r),
 			ps_fmt_size(sz, sizeof(sz), r->end - r->start), lb);
 		if (!ci.kind && ci.nstacks)
-			fprintf(f, "  %18s |   holds %zu coroutine stacks, %zu threads ran on them\n", "",
-				ci.nstacks, ci.nthreads);
+			fprintf(f, "  %18s |   holds %zu coroutine or signal stacks, %zu threads ran "
+				"on them\n", "", ci.nstacks, ci.nthreads);
 		history(f, r, s, st);
 		rule(f, r->start, "");
 		below = r->start;

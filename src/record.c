@@ -115,7 +115,7 @@ static const struct argp_option opts[] = {
 	{ "quiet", 'q', NULL, 0, "No live status line", 0 },
 	{ "coroutines", OPT_COROUTINES, NULL, 0,
 	  "Exact coroutine switches: uprobes on makecontext/swapcontext/setcontext and boost.context "
-	  "(a trap per switch, ~1.5 us)", 0 },
+	  "(a trap per switch: README, Coroutines)", 0 },
 	{ "verbose", 'v', NULL, 0, "Say more; -vv adds libbpf's messages", 0 },
 	{ "sample", OPT_SAMPLE, "HZ", 0, "CPU samples with stacks, per CPU and second (default 99, 0: off)", 0 },
 	{ "no-stacks", OPT_NO_STACKS, NULL, 0, "No call stacks (memory calls, off-CPU waits, CPU samples)", 0 },

@@ -20,7 +20,8 @@
  *   sched tid=T           (each scheduler thread)
  * Usage: coro_ucontext [ROUNDS [SPIN_US]]   (defaults 20, 2000)
  *        coro_ucontext pingpong N           N swapcontext round trips,
- *        prints "pingpong switches=2N ns_per_switch=X" (bench/coro_uprobe.sh)
+ *        prints "pingpong switches=2N ns_per_switch=X cpu_ns_per_switch=Y" (wall
+ *        and process CPU time, user + system, per switch: bench/coro_uprobe.sh)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -234,8 +235,8 @@ static void pp_body(void)
 static int pingpong(long n)
 {
 	char *stack = map_stack(STACK_BYTES);
-	struct timespec a, b;
-	double ns;
+	struct timespec a, b, ca, cb;
+	double ns, cpu;
 
 	pp_n = n;
 	getcontext(&pp_co);
@@ -243,11 +244,15 @@ static int pingpong(long n)
 	pp_co.uc_stack.ss_size = STACK_BYTES;
 	makecontext(&pp_co, pp_body, 0);
 	clock_gettime(CLOCK_MONOTONIC, &a);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
 	for (long i = 0; i < n; i++)
 		swapcontext(&pp_main, &pp_co);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cb);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ns = (b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec);
-	printf("pingpong switches=%ld ns_per_switch=%.1f\n", 2 * n, ns / (2.0 * n));
+	cpu = (cb.tv_sec - ca.tv_sec) * 1e9 + (cb.tv_nsec - ca.tv_nsec);
+	printf("pingpong switches=%ld ns_per_switch=%.1f cpu_ns_per_switch=%.1f\n", 2 * n,
+	       ns / (2.0 * n), cpu / (2.0 * n));
 	return 0;
 }
 
