@@ -20,6 +20,8 @@
 #     switch: perf bench sched pipe (sched_switch, sched_waking)
 #     brk:    stress-ng --brk 1 (brk, mmap, munmap, rss_stat)
 #     brk2:   stress-ng --brk 2 (two busy CPUs)
+#     mmap:   stress-ng --mmap 1 (mmap, munmap, mprotect, madvise, with the
+#             VMA walk that follows each of them)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -56,6 +58,7 @@ start_load() {	# workload -> pid in $load
 	switch) perf bench sched pipe -l 100000000 >/dev/null 2>&1 & ;;
 	brk) stress-ng --brk 1 --quiet -t 600 & ;;
 	brk2) stress-ng --brk 2 --quiet -t 600 & ;;
+	mmap) stress-ng --mmap 1 --mmap-bytes 4M --quiet -t 600 & ;;
 	*) die "unknown workload '$1'" ;;
 	esac
 	load=$!

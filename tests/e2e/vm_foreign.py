@@ -111,12 +111,25 @@ def attach(procscope, data, d, cmd, env, warmup, run):
         rec.kill()
         return False
     time.sleep(run)
+    # --at 0 is before the snapshot: the layout shown is the snapshot's
+    at0 = subprocess.run([procscope, "layout", "-i", data, "--pid", str(prog.pid), "--at", "0"],
+                         capture_output=True, text=True)
     os.kill(prog.pid, signal.SIGSTOP)
     copy_maps(str(prog.pid), d)
     time.sleep(0.1)  # the recorder drains on a timer (not needed for correctness)
     prog.kill()
     prog.wait()
     rec.wait(timeout=60)
+    if at0.returncode != 0 or "snapshot" not in at0.stderr or "from snapshot at" not in at0.stdout:
+        print("layout --at 0 of an attached process: want the snapshot, got %d: %s" %
+              (at0.returncode, at0.stderr.strip()))
+        return False
+    late = subprocess.run([procscope, "layout", "-i", data, "--pid", str(prog.pid), "--at", "100000"],
+                          capture_output=True, text=True)
+    if late.returncode == 0 or "past the end" not in late.stderr:
+        print("layout --at past the end: want a clear refusal, got %d: %s" %
+              (late.returncode, late.stderr.strip()))
+        return False
     return True
 
 

@@ -88,4 +88,14 @@ printf 'int f(int);\nint g(int);\nint main(void) { long s = 0; for (int i = 0; i
 printf 'int f(int x) { return x * 3 + 1; }\n' >"$b/lto/b.c"
 printf 'int g(int x) { return x ^ 0x55; }\n' >"$b/lto/c.c"
 
-python3 "$here/vm_foreign.py" "$PROCSCOPE" "$out" ${VM_FOREIGN_CASES:-java java-attach go go-attach gcc-lto}
+python3 "$here/vm_foreign.py" "$PROCSCOPE" "$out" ${VM_FOREIGN_CASES:-java java-attach go go-attach gcc-lto} || exit 1
+
+# the header keeps the command line as typed: both PIDs of -p, quoting where sh needs it
+sleep 30 & a=$!
+sleep 30 & b=$!
+"$PROCSCOPE" record -d 0.3 -p "$a,$b" -o "$out/two pids.data" >/dev/null 2>&1
+kill $a $b
+want="record -d 0.3 -p $a,$b -o '$out/two pids.data'"
+got=$("$PROCSCOPE" dump -i "$out/two pids.data" | sed -n 's/^# command: //p')
+[[ $got == *"$want" ]] || { echo "header command line: got '$got', want '...$want'"; exit 1; }
+echo "header command line: $got"
