@@ -11,7 +11,9 @@
  * appear. Memory goes out as track events: memory syscalls as instants on
  * the calling thread's track, and per-process counter tracks (heap, anon,
  * stack, RSS) plus a per-thread stack-depth counter from the address-space
- * model.
+ * model. Coroutine stacks (coro_model) get a track each under their
+ * process, with a slice per span a thread ran on them: a coroutine that
+ * moves between threads stays on its one track.
  *
  * Field numbers are those of the public schema (protos/perfetto/trace/...),
  * written with pb_writer; nothing is generated from the .proto file.
@@ -70,6 +72,8 @@
 #define TE_CATEGORIES		22
 #define TE_NAME			23
 #define TE_COUNTER_VALUE	30
+#define TE_TYPE_SLICE_BEGIN	1
+#define TE_TYPE_SLICE_END	2
 #define TE_TYPE_INSTANT		3
 #define TE_TYPE_COUNTER		4
 #define DA_UINT			3
@@ -93,6 +97,7 @@
 #define UUID_THREAD(tgid, tid)	((2ull << 56) | ((uint64_t)(tgid) << 24) | (tid))
 #define UUID_COUNTER(k, pid)	(((3ull + (k)) << 56) | (pid))
 #define UUID_DEPTH(tgid, tid)	((8ull << 56) | ((uint64_t)(tgid) << 24) | (tid))
+#define UUID_CORO(pid, id)	((9ull << 56) | ((uint64_t)(pid) << 24) | (id))
 
 enum ev_kind { EV_SWITCH, EV_WAKING, EV_WAKEUP_NEW, EV_NEWTASK, EV_RENAME, EV_FREE };
 
@@ -139,6 +144,8 @@ struct perfetto {
 	struct export_ctx *c;
 	struct pb_writer pb;
 	struct vm_callbacks vcb;
+	struct coro_callbacks ccb;
+	struct idmap coro_end;	/* coroutine track uuid -> end of its last slice (boxed u64) */
 	struct cpu_queue *cpus;
 	size_t ncpus;
 	bool first_track_packet;
@@ -665,6 +672,68 @@ static void on_stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, ui
 	counter_value(e, UUID_DEPTH(t->tgid, t->tid), ts, depth);
 }
 
+/*
+ * Thread TID ran on a coroutine stack from start to end: a slice on the
+ * stack's track. Segments come when they end, so on one track they come in
+ * order of their ends; a start before the previous end (passive spans are
+ * approximate) is moved to it, so slices on a track never overlap.
+ */
+static void on_coro_segment(void *ctx, const struct coro_segment *seg)
+{
+	const struct coro_stack *cs = seg->stack;
+	uint64_t uuid = UUID_CORO(seg->tgid, cs->id), start = seg->start_ns, end = seg->end_ns;
+	struct perfetto *e = ctx;
+	char name[96], tb[PS_COMM_LEN + 16];
+	struct pf_thread *pt;
+	uint64_t *last;
+
+	if (!export__want_pid(e->c, seg->tgid) || !export__clip(e->c, &start, &end))
+		return;
+	last = idmap__get(&e->coro_end, uuid);
+	if (last && start < *last)
+		start = *last;
+	if (start >= end)
+		return;
+	if (!last) {
+		last = malloc(sizeof(*last));
+		if (!last || idmap__set(&e->coro_end, uuid, last)) {
+			free(last);
+			e->err = -ENOMEM;
+			return;
+		}
+		announce(e, seg->tid, start);
+		snprintf(name, sizeof(name), "%s 0x%llx-0x%llx",
+			 cs->kind == CORO_KIND_SIGALTSTACK ? "sigaltstack" : "coroutine stack",
+			 (unsigned long long)cs->start, (unsigned long long)cs->end);
+		begin_seq_packet(e, start);
+		pb_writer__begin(&e->pb, TP_TRACK_DESCRIPTOR);
+		pb_writer__varint(&e->pb, TD_UUID, uuid);
+		pb_writer__varint(&e->pb, TD_PARENT_UUID, UUID_PROCESS(seg->tgid));
+		pb_writer__string(&e->pb, TD_NAME, name, SIZE_MAX);
+		pb_writer__end(&e->pb);
+		pb_writer__end(&e->pb);
+	}
+	*last = end;
+	pt = idmap__get(&e->threads, seg->tid);
+	snprintf(tb, sizeof(tb), "%s %u", pt && pt->t ? pt->t->comm : "thread", seg->tid);
+	for (int i = 0; i < 2; i++) {
+		begin_seq_packet(e, i ? end : start);
+		pb_writer__begin(&e->pb, TP_TRACK_EVENT);
+		pb_writer__varint(&e->pb, TE_TYPE, i ? TE_TYPE_SLICE_END : TE_TYPE_SLICE_BEGIN);
+		pb_writer__varint(&e->pb, TE_TRACK_UUID, uuid);
+		if (!i) {
+			pb_writer__string(&e->pb, TE_CATEGORIES, "coroutine", 16);
+			pb_writer__string(&e->pb, TE_NAME, tb, sizeof(tb));
+			pb_writer__begin(&e->pb, TE_DEBUG_ANNOTATIONS);
+			pb_writer__string(&e->pb, DA_NAME, "exact", 8);
+			pb_writer__varint(&e->pb, DA_UINT, seg->exact);
+			pb_writer__end(&e->pb);
+		}
+		pb_writer__end(&e->pb);
+		pb_writer__end(&e->pb);
+	}
+}
+
 /* ---- the format ---- */
 
 static void system_info(struct perfetto *e)
@@ -697,6 +766,9 @@ static void pf_free(void *st)
 		free(e->threads.vals ? e->threads.vals[i] : NULL);
 	idmap__free(&e->procs);
 	idmap__free(&e->threads);
+	for (size_t i = 0; i < e->coro_end.cap; i++)
+		free(e->coro_end.vals ? e->coro_end.vals[i] : NULL);
+	idmap__free(&e->coro_end);
 	pb_writer__free(&e->pb);
 	free(e);
 }
@@ -713,6 +785,8 @@ static void *pf_begin(struct export_ctx *c, struct session_callbacks *cb)
 	e->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = on_stack_depth,
 					.ctx = e };
 	cb->vm = &e->vcb;
+	e->ccb = (struct coro_callbacks){ .segment = on_coro_segment, .ctx = e };
+	cb->coro = &e->ccb;
 	system_info(e);
 	return e;
 }
@@ -766,7 +840,7 @@ static int pf_finish(void *st)
 const struct export_format export_perfetto = {
 	.name = "perfetto",
 	.default_output = "procscope.pftrace",
-	.models = SESSION_VM,
+	.models = SESSION_VM | SESSION_CORO,
 	.begin = pf_begin,
 	.record = pf_record,
 	.finish = pf_finish,

@@ -13,7 +13,9 @@ by the threads that ran it, with resumes a lower bound; the alternate
 signal stack is labelled sigaltstack, with its exact bounds, and is not a
 coroutine; layout calls each stack's region coroutine_stack.
 With --coroutines: the bounds are exactly the workload's, resumes exact,
-on-CPU within 1% of the coroutine's own clock."""
+on-CPU within 1% of the coroutine's own clock, and the Perfetto export has
+a track per coroutine stack with one slice per resume, covering its on-CPU
+time (decoded with protoc and the public trace.proto)."""
 import json
 import os
 import re
@@ -103,8 +105,46 @@ def passive(tmp):
               f"layout: coroutine {i}'s region: {r}")
 
 
+def perfetto_slices(data, tmp):
+    """{track name: [(begin_ts, end_ts)]} of the slices on coroutine tracks."""
+    pf = os.path.join(tmp, "x.pftrace")
+    e = subprocess.run([PROCSCOPE, "export", "-f", "perfetto", "-i", data, "-o", pf],
+                       capture_output=True, text=True)
+    proto = os.environ.get("PERFETTO_PROTO", "../shared/perfetto")  # as export_check.py
+    dec = subprocess.run(["protoc", "--proto_path=" + proto, "--decode=perfetto.protos.Trace",
+                          "perfetto_trace.proto"], stdin=open(pf, "rb"), capture_output=True,
+                         text=True)
+    if e.returncode or dec.returncode:
+        fail(f"perfetto export/decode failed: {e.stderr} {dec.stderr}")
+    names, events = {}, []
+    for pkt in dec.stdout.split("\npacket {")[1:]:
+        m = re.search(r"track_descriptor \{\s*uuid: (\d+)\s*name: \"(coroutine stack [^\"]+)\"", pkt)
+        if m:
+            names[m[1]] = m[2]
+        m = re.search(r"timestamp: (\d+).*type: TYPE_SLICE_(BEGIN|END)\s*track_uuid: (\d+)", pkt,
+                      re.S)
+        if m:
+            events.append((int(m[1]), m[2], m[3]))
+    slices, open_ = {}, {}
+    for ts, kind, uuid in sorted(events):
+        if uuid not in names:
+            continue
+        if kind == "BEGIN":
+            open_[uuid] = ts
+        elif uuid in open_:
+            slices.setdefault(names[uuid], []).append((open_.pop(uuid), ts))
+    return slices
+
+
 def exact(tmp):
-    _, truth, proc = run(["--coroutines"], tmp, "exact")
+    data, truth, proc = run(["--coroutines"], tmp, "exact")
+    slices = perfetto_slices(data, tmp)
+    for i, c in enumerate(truth["coro"]):
+        sl = slices.get(f"coroutine stack {c['lo']:#x}-{c['hi']:#x}", [])
+        span = sum(b - a for a, b in sl)
+        check(len(sl) == c["resumes"] and span >= c["oncpu"],
+              f"perfetto: coroutine {i}: {len(sl)} slices ({c['resumes']} resumes), "
+              f"{span} ns (on-CPU {c['oncpu']} ns)")
     found = stacks(proc, "coroutine_stack")
     check(len(found) == 3, f"exact: {len(found)} coroutine stacks, want 3: {found}")
     for i, c in enumerate(truth["coro"]):
