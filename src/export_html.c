@@ -2,17 +2,22 @@
 /*
  * HTML export: one self-contained page (assets/viewer/: page, CSS and JS
  * compiled into the binary) that films each process: its layout moving
- * through time on a slider, its memory counters, its threads' lanes, its
- * memory calls and the process tree. The page fetches nothing.
+ * through time on a slider, its memory counters, its threads' lanes
+ * (export_html_lanes.c), its memory calls and the process tree. The page
+ * fetches nothing.
  *
  * The data goes into the page as one JSON array of small arrays, written
  * as the models produce them (the page groups them by process at load):
  *
  *   {header}                      first: time grid, command, kernel
  *   ["S", idx, "path"]            a mapped file's path, before its first use
- *   ["R", puid, "start", "end", prot|shared<<3, kind, path idx or -1, tid,
- *    opened, closed or -1, created, created_tid, how, changes, changed]
- *                                 one version of a region: [opened, closed)
+ *   ["R", puid, id, "start", "end", prot|shared<<3, kind, path idx or -1,
+ *    tid, opened, closed or -1 [, created, created_tid [, how, changes,
+ *    changed]]]                   one version of a region: [opened, closed)
+ *   ["F", child, parent, t]       a fork: the child has the parent's versions
+ *                                 alive at t, from t on, until
+ *   ["r", puid, id, t]            one of them ends in the child, or
+ *   ["E", puid, t]                all those left end (exec, or never seen)
  *   ["C", puid, series, [t, v, ...]]   counter points (heap, anon, main
  *                                 stack, thread stacks, RSS)
  *   ["L", tuid, start, [item, ...]]    thread lane: contiguous items from START
@@ -51,29 +56,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "export.h"
-#include "json_writer.h"
-#include "sched_model.h"
+#include "export_html.h"
 #include "task_state.h"
 #include "util.h"
-#include "vm_model.h"
 #include "html_assets.h"	/* generated from assets/viewer/ by the Makefile */
 
-#define HTML_COLS		1024	/* pixel columns of the time axis, slider stops */
 #define HTML_CALLS_PER_COL	4	/* memory calls kept whole per process and column */
-#define HTML_CHUNK		240	/* numbers per buffered lane/counter record, at most */
 #define HTML_FORMAT_VERSION	1
 
 enum { S_HEAP, S_ANON, S_STACK, S_TSTACK, S_RSS, NSERIES };
-
-/* lane item codes: a state (running: | (cpu + 1) << 3), or a mixed column */
-#define LANE_MIXED	7
-
-/* Numbers waiting to go out as one record: grows from 8 to HTML_CHUNK. */
-struct hx_buf {
-	int64_t *v;
-	unsigned n, cap;
-};
 
 /* One counter series, folded per column. */
 struct hx_series {
@@ -87,53 +78,22 @@ struct hx_series {
 struct hx_region {
 	struct vm_region r;
 	uint64_t opened_ns;
+	uint32_t id;		/* the version's number in the page */
+	bool inherited;		/* the parent's version, copied at fork ("F") */
+	bool referenced;	/* a child inherited it: written whatever the slider sees */
 };
 
 struct hx_proc {
 	uint32_t uid;
 	uint32_t pid;
 	uint64_t gen;		/* vm_model__generation() when last looked at */
+	uint64_t first_ns;	/* its first layout */
 	bool exited;		/* its last thread exited: the layout is final */
 	struct hx_region *open;	/* versions alive now, sorted by start */
 	size_t nopen, cap;
 	struct hx_series s[NSERIES];
 	int64_t call_col;	/* column of the calls counted below */
 	uint32_t call_n;
-};
-
-struct hx_thread {
-	uint32_t uid;
-	uint64_t lane_end;	/* end of the last lane item written */
-	bool mix;		/* a mixed item is being summed */
-	int64_t mix_col;
-	uint64_t mix_start, mix_end, mix_ns[3];	/* running, runnable, blocked */
-	struct hx_buf lane;	/* items of the current "L" record */
-	uint64_t lane_start;
-	int64_t wake_col;
-	uint64_t wake_t;
-	uint32_t wake_n;
-	struct hx_buf wake;
-	int64_t depth_col;
-	uint64_t depth_min, depth_max;
-	struct hx_buf depth;
-};
-
-struct html {
-	struct export_ctx *c;
-	struct sched_callbacks scb;
-	struct vm_callbacks vcb;
-	FILE *data;		/* c->out through the '<' escaper */
-	struct json_writer w;
-	uint64_t lo, hi, col_ns;	/* the grid: [lo, hi], HTML_COLS columns */
-	struct idmap procs;	/* ps_process pointer -> hx_proc */
-	struct idmap threads;	/* ps_thread pointer -> hx_thread */
-	struct idmap paths;	/* interned path pointer -> index + 1 */
-	uint32_t npaths, nuids;
-	struct vm_region *cur;	/* scratch: the model's regions of one process */
-	size_t ncur, curcap;
-	struct hx_region *next;	/* scratch: the next open list */
-	size_t nextcap;
-	bool oom;
 };
 
 static const char *const series_names[NSERIES] = {
@@ -179,22 +139,6 @@ static void put_part(FILE *out, const char *from, const char *to)
 }
 
 /* ---- time grid ---- */
-
-static int64_t rel(const struct html *x, uint64_t ts)
-{
-	return (int64_t)(ts - x->lo);
-}
-
-static int64_t col_of(const struct html *x, uint64_t ts)
-{
-	uint64_t c;
-
-	if (ts <= x->lo)
-		return 0;
-	c = (ts - x->lo) / x->col_ns;
-	return c < HTML_COLS ? (int64_t)c : HTML_COLS - 1;
-}
-
 /* Slider position K: the start of column K; the last one is the end. */
 static uint64_t stop_ns(const struct html *x, uint64_t k)
 {
@@ -218,8 +162,8 @@ static bool seen_by_slider(const struct html *x, uint64_t opened, uint64_t close
 
 /* ---- buffered number lists ---- */
 
-static void buf_flush(struct html *x, struct hx_buf *b, const char *tag, uint32_t uid,
-		      int64_t head, bool has_head)
+void html__buf_flush(struct html *x, struct hx_buf *b, const char *tag, uint32_t uid,
+		     int64_t head, bool has_head)
 {
 	if (!b->n)
 		return;
@@ -241,7 +185,7 @@ static void buf_flush(struct html *x, struct hx_buf *b, const char *tag, uint32_
  * x->oom set, when there is no memory. Small first: most threads and
  * processes write a few numbers only.
  */
-static bool buf_room(struct html *x, struct hx_buf *b, unsigned k)
+bool html__buf_room(struct html *x, struct hx_buf *b, unsigned k)
 {
 	if (b->n + k <= b->cap)
 		return true;
@@ -263,7 +207,7 @@ static bool buf_room(struct html *x, struct hx_buf *b, unsigned k)
 	return false;
 }
 
-static void buf_release(struct hx_buf *b)
+void html__buf_release(struct hx_buf *b)
 {
 	free(b->v);
 	b->v = NULL;
@@ -292,212 +236,17 @@ static struct hx_proc *proc_of(struct html *x, const struct ps_process *p)
 	return hp;
 }
 
-static struct hx_thread *thread_of(struct html *x, const struct ps_thread *t)
-{
-	struct hx_thread *ht = idmap__get(&x->threads, (uintptr_t)t);
-
-	if (ht)
-		return ht;
-	ht = calloc(1, sizeof(*ht));
-	if (!ht || idmap__set(&x->threads, (uintptr_t)t, ht)) {
-		free(ht);
-		x->oom = true;
-		return NULL;
-	}
-	ht->uid = x->nuids++;
-	ht->mix_col = ht->wake_col = ht->depth_col = -1;
-	return ht;
-}
-
-/* The thread TID of process TGID as the model knows it now, NULL if not that one. */
-static const struct ps_thread *find_thread(const struct html *x, uint32_t tid, uint32_t tgid)
-{
-	const struct ps_thread *t = proc_model__thread(x->c->pm, tid);
-
-	return t && t->tgid == tgid ? t : NULL;
-}
-
-/* ---- thread lanes ---- */
-
-static void lane_item(struct html *x, struct hx_thread *ht, uint64_t start, uint64_t end,
-		      const int64_t *v, unsigned k)
-{
-	/* an item starts where the last ended; a gap starts a new record */
-	if (ht->lane.n && start != ht->lane_end)
-		buf_flush(x, &ht->lane, "L", ht->uid, rel(x, ht->lane_start), true);
-	if (!buf_room(x, &ht->lane, k)) {
-		if (x->oom)
-			return;
-		buf_flush(x, &ht->lane, "L", ht->uid, rel(x, ht->lane_start), true);
-	}
-	if (!ht->lane.n)
-		ht->lane_start = start;
-	memcpy(ht->lane.v + ht->lane.n, v, k * sizeof(*v));
-	ht->lane.n += k;
-	ht->lane_end = end;
-}
-
-static void mix_flush(struct html *x, struct hx_thread *ht)
-{
-	int64_t v[5];
-
-	if (!ht->mix)
-		return;
-	v[0] = LANE_MIXED;
-	v[1] = ht->mix_end - ht->mix_start;
-	v[2] = ht->mix_ns[0];
-	v[3] = ht->mix_ns[1];
-	v[4] = ht->mix_ns[2];
-	lane_item(x, ht, ht->mix_start, ht->mix_end, v, 5);
-	ht->mix = false;
-}
-
-static void on_interval(void *ctx, const struct sched_interval *iv)
-{
-	struct html *x = ctx;
-	uint64_t start = iv->start_ns, end = iv->end_ns;
-	const struct ps_thread *t;
-	struct hx_thread *ht;
-	int64_t col;
-
-	if (iv->state == TS_DEAD || !export__want_pid(x->c, iv->tgid))
-		return;
-	if (start < x->lo)
-		start = x->lo;
-	if (end > x->hi)
-		end = x->hi;
-	if (start >= end || !export__clip(x->c, &start, &end))
-		return;
-	t = find_thread(x, iv->tid, iv->tgid);
-	if (!t || !(ht = thread_of(x, t)))
-		return;
-	if (end - start >= x->col_ns) {
-		int64_t v[2] = { iv->state, end - start };
-
-		if (iv->state == TS_RUNNING && iv->cpu >= 0)
-			v[0] |= (int64_t)(iv->cpu + 1) << 3;
-		mix_flush(x, ht);
-		lane_item(x, ht, start, end, v, 2);
-		return;
-	}
-	/* shorter than a pixel column: summed into the column's mixed item */
-	col = col_of(x, start);
-	if (ht->mix && (col != ht->mix_col || start != ht->mix_end))
-		mix_flush(x, ht);
-	if (!ht->mix) {
-		ht->mix = true;
-		ht->mix_col = col;
-		ht->mix_start = start;
-		memset(ht->mix_ns, 0, sizeof(ht->mix_ns));
-	}
-	ht->mix_end = end;
-	if (iv->state == TS_RUNNING)
-		ht->mix_ns[0] += end - start;
-	else if (iv->state == TS_RUNNABLE)
-		ht->mix_ns[1] += end - start;
-	else if (iv->state == TS_BLOCKED)
-		ht->mix_ns[2] += end - start;
-}
-
-static void wake_flush(struct html *x, struct hx_thread *ht)
-{
-	if (ht->wake_col < 0)
-		return;
-	if (!buf_room(x, &ht->wake, 2)) {
-		if (x->oom)
-			return;
-		buf_flush(x, &ht->wake, "W", ht->uid, 0, false);
-	}
-	ht->wake.v[ht->wake.n++] = rel(x, ht->wake_t);
-	ht->wake.v[ht->wake.n++] = ht->wake_n;
-	ht->wake_col = -1;
-}
-
-static void on_wakeup(struct html *x, const struct ps_wakeup *r)
-{
-	const struct ps_thread *t;
-	struct hx_thread *ht;
-	int64_t col;
-
-	if (!export__want_pid(x->c, r->woken_tgid) || !export__want_ts(x->c, r->h.ts_ns) ||
-	    r->h.ts_ns < x->lo || r->h.ts_ns > x->hi)
-		return;
-	t = find_thread(x, r->woken_tid, r->woken_tgid);
-	if (!t || !(ht = thread_of(x, t)))
-		return;
-	col = col_of(x, r->h.ts_ns);
-	if (col != ht->wake_col) {
-		wake_flush(x, ht);
-		ht->wake_col = col;
-		ht->wake_t = r->h.ts_ns;
-		ht->wake_n = 0;
-	}
-	ht->wake_n++;
-}
-
-static void depth_flush(struct html *x, struct hx_thread *ht)
-{
-	if (ht->depth_col < 0)
-		return;
-	if (!buf_room(x, &ht->depth, 3)) {
-		if (x->oom)
-			return;
-		buf_flush(x, &ht->depth, "K", ht->uid, 0, false);
-	}
-	ht->depth.v[ht->depth.n++] = ht->depth_col;
-	ht->depth.v[ht->depth.n++] = ht->depth_min;
-	ht->depth.v[ht->depth.n++] = ht->depth_max;
-	ht->depth_col = -1;
-}
-
-static void on_stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, uint64_t depth)
-{
-	struct html *x = ctx;
-	struct hx_thread *ht;
-	int64_t col;
-
-	if (!export__want_pid(x->c, t->tgid) || !export__want_ts(x->c, ts) || ts < x->lo || ts > x->hi)
-		return;
-	ht = thread_of(x, t);
-	if (!ht)
-		return;
-	col = col_of(x, ts);
-	if (col != ht->depth_col) {
-		depth_flush(x, ht);
-		ht->depth_col = col;
-		ht->depth_min = ht->depth_max = depth;
-	}
-	if (depth < ht->depth_min)
-		ht->depth_min = depth;
-	if (depth > ht->depth_max)
-		ht->depth_max = depth;
-}
-
-/* Everything a thread still holds goes out; its buffers are freed. */
-static void thread_flush(struct html *x, struct hx_thread *ht)
-{
-	mix_flush(x, ht);
-	buf_flush(x, &ht->lane, "L", ht->uid, rel(x, ht->lane_start), true);
-	wake_flush(x, ht);
-	buf_flush(x, &ht->wake, "W", ht->uid, 0, false);
-	depth_flush(x, ht);
-	buf_flush(x, &ht->depth, "K", ht->uid, 0, false);
-	buf_release(&ht->lane);
-	buf_release(&ht->wake);
-	buf_release(&ht->depth);
-}
-
 /* ---- counters ---- */
 
 static void series_point(struct html *x, struct hx_series *s, uint32_t uid, int which,
 			 uint64_t t, uint64_t v)
 {
-	if (!buf_room(x, &s->out, 2)) {
+	if (!html__buf_room(x, &s->out, 2)) {
 		if (x->oom)
 			return;
-		buf_flush(x, &s->out, "C", uid, which, true);
+		html__buf_flush(x, &s->out, "C", uid, which, true);
 	}
-	s->out.v[s->out.n++] = rel(x, t);
+	s->out.v[s->out.n++] = html__rel(x, t);
 	s->out.v[s->out.n++] = v;
 }
 
@@ -547,7 +296,7 @@ static void series_add(struct html *x, struct hx_series *s, uint32_t uid, int wh
 			}
 		}
 	}
-	col = col_of(x, t);
+	col = html__col_of(x, t);
 	if (col != s->col) {
 		series_flush(x, s, uid, which);
 		s->col = col;
@@ -592,6 +341,8 @@ static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts,
 		series_add(x, &hp->s[i], hp->uid, i, ts, v[i]);
 }
 
+static void proc_flush(struct html *x, struct hx_proc *hp);
+
 /* ---- regions ---- */
 
 static int64_t path_index(struct html *x, const char *path)
@@ -631,25 +382,40 @@ static void region_out(struct html *x, const struct hx_proc *hp, const struct hx
 	const struct vm_region *r = &v->r;
 	int64_t path;
 
-	if (!seen_by_slider(x, v->opened_ns, closed))
+	if (v->inherited) {	/* the page has it from the parent: only its end */
+		json_writer__begin_array(&x->w);
+		json_writer__string(&x->w, "r");
+		json_writer__uint(&x->w, hp->uid);
+		json_writer__uint(&x->w, v->id);
+		json_writer__int(&x->w, html__rel(x, closed));
+		json_writer__end_array(&x->w);
+		return;
+	}
+	if (!v->referenced && !seen_by_slider(x, v->opened_ns, closed))
 		return;
 	path = path_index(x, r->path);
 	json_writer__begin_array(&x->w);
 	json_writer__string(&x->w, "R");
 	json_writer__uint(&x->w, hp->uid);
+	json_writer__uint(&x->w, v->id);
 	hex(x, r->start);
 	hex(x, r->end);
 	json_writer__uint(&x->w, (r->prot & 7) | (r->shared ? 8 : 0));
-	json_writer__string(&x->w, vm_model__kind_name(r->kind));
+	json_writer__uint(&x->w, r->kind);
 	json_writer__int(&x->w, path);
 	json_writer__uint(&x->w, r->kind == VK_THREAD_STACK ? r->tid : 0);
-	json_writer__int(&x->w, rel(x, v->opened_ns));
-	json_writer__int(&x->w, closed == UINT64_MAX ? -1 : rel(x, closed));
-	json_writer__int(&x->w, rel(x, r->created_ns ? r->created_ns : v->opened_ns));
-	json_writer__uint(&x->w, r->created_tid);
-	json_writer__uint(&x->w, r->how);
-	json_writer__uint(&x->w, r->changes);
-	json_writer__int(&x->w, r->changed_ns ? rel(x, r->changed_ns) : -1);
+	json_writer__int(&x->w, html__rel(x, v->opened_ns));
+	json_writer__int(&x->w, closed == UINT64_MAX ? -1 : html__rel(x, closed));
+	/* where they say more than "made then by the call that opened it" */
+	if ((r->created_ns && r->created_ns != v->opened_ns) || r->created_tid || r->changes) {
+		json_writer__int(&x->w, html__rel(x, r->created_ns ? r->created_ns : v->opened_ns));
+		json_writer__uint(&x->w, r->created_tid);
+	}
+	if (r->changes) {
+		json_writer__uint(&x->w, r->how);
+		json_writer__uint(&x->w, r->changes);
+		json_writer__int(&x->w, r->changed_ns ? html__rel(x, r->changed_ns) : -1);
+	}
 	json_writer__end_array(&x->w);
 }
 
@@ -685,8 +451,9 @@ static void collect(void *ctx, const struct vm_region *r)
  */
 static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 {
-	size_t i = 0, j = 0, n = 0, cap;
+	size_t i = 0, j = 0, n = 0, cap, inherited = 0;
 	struct hx_region *tmp;
+	bool all_gone;
 
 	x->ncur = 0;
 	vm_model__for_each_region(session__vm(x->c->s), hp->pid, collect, x);
@@ -701,6 +468,29 @@ static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 		x->next = tmp;
 		x->nextcap = x->ncur;
 	}
+	if (!hp->first_ns)
+		hp->first_ns = ts;
+	for (size_t k = 0; k < hp->nopen; k++)
+		inherited += hp->open[k].inherited;
+	/* exec: every inherited version ends at once, in one record */
+	all_gone = false;
+	if (inherited > 1) {
+		size_t kept = 0;
+
+		for (size_t k = 0, l = 0; k < hp->nopen; k++) {
+			while (l < x->ncur && x->cur[l].start < hp->open[k].r.start)
+				l++;
+			kept += hp->open[k].inherited && l < x->ncur && same_region(&hp->open[k].r, &x->cur[l]);
+		}
+		all_gone = !kept;
+	}
+	if (all_gone) {
+		json_writer__begin_array(&x->w);
+		json_writer__string(&x->w, "E");
+		json_writer__uint(&x->w, hp->uid);
+		json_writer__int(&x->w, html__rel(x, ts));
+		json_writer__end_array(&x->w);
+	}
 	while (i < hp->nopen || j < x->ncur) {
 		const struct hx_region *o = i < hp->nopen ? &hp->open[i] : NULL;
 		const struct vm_region *r = j < x->ncur ? &x->cur[j] : NULL;
@@ -709,10 +499,11 @@ static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 			x->next[n++] = *o;
 			i++, j++;
 		} else if (o && (!r || o->r.start <= r->start)) {
-			region_out(x, hp, o, ts);
+			if (!(all_gone && o->inherited))
+				region_out(x, hp, o, ts);
 			i++;
 		} else {
-			x->next[n++] = (struct hx_region){ .r = *r, .opened_ns = ts };
+			x->next[n++] = (struct hx_region){ .r = *r, .opened_ns = ts, .id = x->nversions++ };
 			j++;
 		}
 	}
@@ -749,15 +540,75 @@ static void regions_check(struct html *x, uint32_t pid, uint64_t ts)
 	regions_diff(x, hp, ts);
 }
 
-/* The process is gone: its last layout stays open, as layout --at shows it after the exit. */
-static void proc_exit(struct html *x, struct hx_proc *hp)
+/*
+ * A fork: the child starts with the parent's versions, written once for
+ * both (["F", child, parent, t]: the parent's versions alive at t), so a
+ * forked process costs only what it changes.
+ */
+static void inherit(struct html *x, const struct ps_fork *r)
 {
-	for (size_t i = 0; i < hp->nopen; i++)
-		region_out(x, hp, &hp->open[i], UINT64_MAX);
+	const struct ps_process *pp = proc_model__process(x->c->pm, r->h.tgid);
+	const struct ps_process *cp = proc_model__process(x->c->pm, r->child_tgid);
+	struct hx_proc *parent, *child;
+
+	if (!pp || !cp || !export__want_pid(x->c, r->h.tgid) || !export__want_pid(x->c, r->child_tgid))
+		return;
+	parent = idmap__get(&x->procs, (uintptr_t)pp);
+	if (!parent || parent->exited || !parent->nopen)
+		return;
+	child = proc_of(x, cp);	/* may exist already: the model handed out its counters */
+	if (!child || child->first_ns || child->nopen)
+		return;
+	child->open = malloc(parent->nopen * sizeof(*child->open));
+	if (!child->open) {
+		x->oom = true;
+		return;
+	}
+	child->cap = child->nopen = parent->nopen;
+	for (size_t i = 0; i < parent->nopen; i++) {
+		parent->open[i].referenced = true;
+		child->open[i] = parent->open[i];
+		child->open[i].inherited = true;
+	}
+	child->first_ns = r->h.ts_ns;
+	json_writer__begin_array(&x->w);
+	json_writer__string(&x->w, "F");
+	json_writer__uint(&x->w, child->uid);
+	json_writer__uint(&x->w, parent->uid);
+	json_writer__int(&x->w, html__rel(x, r->h.ts_ns));
+	json_writer__end_array(&x->w);
+}
+
+/*
+ * The process is gone: its last layout stays, as layout --at shows it after
+ * the exit, if the slider saw the process alive; one that lived between
+ * two slider positions shows none (["E"] ends what it inherited).
+ */
+static void proc_exit(struct html *x, struct hx_proc *hp, uint64_t ts)
+{
+	bool seen = hp->first_ns && seen_by_slider(x, hp->first_ns, ts);
+	bool inherited = false;
+
+	for (size_t i = 0; i < hp->nopen; i++) {
+		if (hp->open[i].inherited)
+			inherited = true;
+		else if (seen)
+			region_out(x, hp, &hp->open[i], UINT64_MAX);
+		else if (hp->open[i].referenced)	/* a child's: it ends here */
+			region_out(x, hp, &hp->open[i], ts);
+	}
+	if (inherited && !seen) {
+		json_writer__begin_array(&x->w);
+		json_writer__string(&x->w, "E");
+		json_writer__uint(&x->w, hp->uid);
+		json_writer__int(&x->w, html__rel(x, ts));
+		json_writer__end_array(&x->w);
+	}
+	hp->exited = true;
+	proc_flush(x, hp);	/* its counters and calls end here */
 	free(hp->open);
 	hp->open = NULL;
 	hp->nopen = hp->cap = 0;
-	hp->exited = true;
 }
 
 /* ---- memory calls and execs ---- */
@@ -772,13 +623,14 @@ static void calls_flush(struct html *x, struct hx_proc *hp)
 	json_writer__int(&x->w, hp->call_col);
 	json_writer__uint(&x->w, hp->call_n - HTML_CALLS_PER_COL);
 	json_writer__end_array(&x->w);
+	hp->call_col = -1;
 }
 
 static void on_mem_call(struct html *x, const struct session_event *ev)
 {
 	const struct ps_hdr *h = ev->h;
 	struct export_mem_call call;
-	char args[1024], num[32];
+	char args[1024], num[32], num2[256];
 	struct hx_proc *hp;
 	size_t len = 0;
 	int64_t col;
@@ -789,7 +641,7 @@ static void on_mem_call(struct html *x, const struct session_event *ev)
 	hp = proc_of(x, ev->process);
 	if (!hp)
 		return;
-	col = col_of(x, h->ts_ns);
+	col = html__col_of(x, h->ts_ns);
 	if (col != hp->call_col) {
 		calls_flush(x, hp);
 		hp->call_col = col;
@@ -812,8 +664,24 @@ static void on_mem_call(struct html *x, const struct session_event *ev)
 		case EA_INT:
 			snprintf(num, sizeof(num), "%lld", (long long)a->i);
 			break;
-		case EA_STR:
+		case EA_STR:	/* flag names without their common prefix: the page is smaller */
 			val = a->s;
+			if (!strncmp(val, "PROT_", 5) || !strncmp(val, "MAP_", 4)) {
+				char *o = num2;
+
+				for (const char *q = val; *q && o < num2 + sizeof(num2) - 1;) {
+					bool word = q == val || q[-1] == '|';
+
+					if (word && !strncmp(q, "PROT_", 5))
+						q += 5;
+					else if (word && !strncmp(q, "MAP_", 4))
+						q += 4;
+					else
+						*o++ = *q++;
+				}
+				*o = '\0';
+				val = num2;
+			}
 			break;
 		}
 		len += snprintf(args + len, sizeof(args) - len, "%s%s=%s", i ? " " : "", a->name, val);
@@ -822,7 +690,7 @@ static void on_mem_call(struct html *x, const struct session_event *ev)
 	json_writer__string(&x->w, "M");
 	json_writer__uint(&x->w, hp->uid);
 	json_writer__uint(&x->w, h->tid);
-	json_writer__int(&x->w, rel(x, h->ts_ns));
+	json_writer__int(&x->w, html__rel(x, h->ts_ns));
 	json_writer__string(&x->w, call.name);
 	json_writer__string(&x->w, args);
 	json_writer__end_array(&x->w);
@@ -841,25 +709,22 @@ static void on_exec(struct html *x, const struct session_event *ev)
 	json_writer__begin_array(&x->w);
 	json_writer__string(&x->w, "X");
 	json_writer__uint(&x->w, hp->uid);
-	json_writer__int(&x->w, rel(x, r->h.ts_ns));
+	json_writer__int(&x->w, html__rel(x, r->h.ts_ns));
 	json_writer__string_n(&x->w, r->filename, sizeof(r->filename));
 	json_writer__end_array(&x->w);
 }
 
 static void on_task_exit(struct html *x, const struct session_event *ev)
 {
-	struct hx_thread *ht = ev->thread ? idmap__get(&x->threads, (uintptr_t)ev->thread) : NULL;
 	struct hx_proc *hp;
 
-	if (ht) {	/* its last switch-out may still add to the lane: the marks go now */
-		wake_flush(x, ht);
-		depth_flush(x, ht);
-	}
+	if (ev->thread)
+		html_lanes__exit(x, ev->thread);
 	if (!((const struct ps_exit *)ev->h)->group_dead || !ev->process)
 		return;
 	hp = idmap__get(&x->procs, (uintptr_t)ev->process);
 	if (hp && !hp->exited)
-		proc_exit(x, hp);
+		proc_exit(x, hp, ev->h->ts_ns);
 }
 
 static int hx_record(void *st, const struct session_event *ev)
@@ -871,17 +736,13 @@ static int hx_record(void *st, const struct session_event *ev)
 	case PS_REC_SWITCH:
 		/* its last switch-out: the lane is complete, what the thread holds goes */
 		if (ev->thread && (((const struct ps_switch *)h)->prev_state &
-				   (TASK_DEAD | EXIT_DEAD | EXIT_ZOMBIE))) {
-			struct hx_thread *ht = idmap__get(&x->threads, (uintptr_t)ev->thread);
-
-			if (ht)
-				thread_flush(x, ht);
-		}
+				   (TASK_DEAD | EXIT_DEAD | EXIT_ZOMBIE)))
+			html_lanes__done(x, ev->thread);
 		return x->oom ? -ENOMEM : json_writer__error(&x->w);
 	case PS_REC_LOST:
 		return 0;
 	case PS_REC_WAKEUP:
-		on_wakeup(x, (const void *)h);
+		html_lanes__wakeup(x, (const void *)h);
 		return x->oom ? -ENOMEM : json_writer__error(&x->w);
 	case PS_REC_EXIT:
 		/* the model forgot the exited process already: no layout to look at */
@@ -891,6 +752,7 @@ static int hx_record(void *st, const struct session_event *ev)
 		on_exec(x, ev);
 		break;
 	case PS_REC_FORK:
+		inherit(x, (const void *)h);
 		regions_check(x, ((const struct ps_fork *)h)->child_tgid, h->ts_ns);
 		break;
 	default:
@@ -912,8 +774,8 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	if (!x)
 		return NULL;
 	x->c = c;
-	x->scb = (struct sched_callbacks){ .interval = on_interval, .ctx = x };
-	x->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = on_stack_depth,
+	x->scb = (struct sched_callbacks){ .interval = html_lanes__interval, .ctx = x };
+	x->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = html_lanes__stack_depth,
 					.ctx = x };
 	cb->sched = &x->scb;
 	cb->vm = &x->vcb;
@@ -953,6 +815,11 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	json_writer__kv_uint(&x->w, "cols", HTML_COLS);
 	json_writer__kv_uint(&x->w, "col_ns", x->col_ns);
 	json_writer__kv_uint(&x->w, "calls_per_col", HTML_CALLS_PER_COL);
+	json_writer__key(&x->w, "kinds");	/* region kinds, by number */
+	json_writer__begin_array(&x->w);
+	for (int k = 0; k < VK_MAX; k++)
+		json_writer__string(&x->w, vm_model__kind_name(k));
+	json_writer__end_array(&x->w);
 	json_writer__key(&x->w, "series");
 	json_writer__begin_array(&x->w);
 	for (int i = 0; i < NSERIES; i++)
@@ -973,8 +840,8 @@ static void meta_proc(struct html *x, const struct ps_process *p, const struct h
 	json_writer__uint(&x->w, p->ppid);
 	json_writer__string(&x->w, export__process_name(name, sizeof(name), p, p->pid));
 	json_writer__string_n(&x->w, p->exe, sizeof(p->exe));
-	json_writer__int(&x->w, rel(x, p->start_ns));
-	json_writer__int(&x->w, p->exited ? rel(x, p->end_ns) : -1);
+	json_writer__int(&x->w, html__rel(x, p->start_ns));
+	json_writer__int(&x->w, p->exited ? html__rel(x, p->end_ns) : -1);
 	json_writer__int(&x->w, p->exited ? p->exit_code : -1);
 	json_writer__uint(&x->w, p->creator_tid);
 	json_writer__bool(&x->w, p->born_in_trace);
@@ -984,20 +851,19 @@ static void meta_proc(struct html *x, const struct ps_process *p, const struct h
 
 static void meta_thread(struct html *x, const struct ps_thread *t, uint32_t puid)
 {
-	struct hx_thread *ht = thread_of(x, t);
+	int64_t uid = html_lanes__finish(x, t);
 	char name[PS_COMM_LEN + 16];
 
-	if (!ht)
+	if (uid < 0)
 		return;
-	thread_flush(x, ht);
 	json_writer__begin_array(&x->w);
 	json_writer__string(&x->w, "T");
-	json_writer__uint(&x->w, ht->uid);
+	json_writer__uint(&x->w, uid);
 	json_writer__uint(&x->w, puid);
 	json_writer__uint(&x->w, t->tid);
 	json_writer__string(&x->w, export__thread_name(name, sizeof(name), t, t->tid));
-	json_writer__int(&x->w, rel(x, t->start_ns));
-	json_writer__int(&x->w, t->exited ? rel(x, t->end_ns) : -1);
+	json_writer__int(&x->w, html__rel(x, t->start_ns));
+	json_writer__int(&x->w, t->exited ? html__rel(x, t->end_ns) : -1);
 	json_writer__uint(&x->w, t->creator_tid);
 	json_writer__end_array(&x->w);
 }
@@ -1016,21 +882,23 @@ static bool in_tree(const struct export_ctx *c, const struct ps_process *p)
 }
 
 /* What a process still holds goes out: counters, call counts, its layout at the end. */
-static void proc_finish(struct html *x, struct hx_proc *hp)
+static void proc_flush(struct html *x, struct hx_proc *hp)
 {
 	for (int k = 0; k < NSERIES; k++) {
 		struct hx_series *s = &hp->s[k];
 
 		if (s->pre)	/* nothing moved in the window: the value it had */
 			series_point(x, s, hp->uid, k, x->lo, s->pre_v);
+		s->pre = false;
 		series_flush(x, s, hp->uid, k);
-		buf_flush(x, &s->out, "C", hp->uid, k, true);
-		buf_release(&s->out);
+		html__buf_flush(x, &s->out, "C", hp->uid, k, true);
+		html__buf_release(&s->out);
 	}
 	calls_flush(x, hp);
 	if (!hp->exited)
 		for (size_t k = 0; k < hp->nopen; k++)
-			region_out(x, hp, &hp->open[k], UINT64_MAX);
+			if (!hp->open[k].inherited)
+				region_out(x, hp, &hp->open[k], UINT64_MAX);
 }
 
 static int hx_finish(void *st)
@@ -1049,7 +917,7 @@ static int hx_finish(void *st)
 		hp = proc_of(x, p);
 		if (!hp)
 			break;
-		proc_finish(x, hp);
+		proc_flush(x, hp);
 		meta_proc(x, p, hp);
 		if (!export__want_pid(c, p->pid))
 			continue;
@@ -1087,22 +955,12 @@ static void hx_free(void *st)
 		if (!hp)
 			continue;
 		for (int k = 0; k < NSERIES; k++)
-			buf_release(&hp->s[k].out);
+			html__buf_release(&hp->s[k].out);
 		free(hp->open);
 		free(hp);
 	}
-	for (size_t i = 0; i < x->threads.cap; i++) {
-		struct hx_thread *ht = x->threads.vals[i];
-
-		if (!ht)
-			continue;
-		buf_release(&ht->lane);
-		buf_release(&ht->wake);
-		buf_release(&ht->depth);
-		free(ht);
-	}
+	html_lanes__free(x);
 	idmap__free(&x->procs);
-	idmap__free(&x->threads);
 	idmap__free(&x->paths);
 	free(x->cur);
 	free(x->next);

@@ -15,6 +15,7 @@
 	const H = raw[0];
 	let footer = {};
 	const paths = [];
+	const forks = [];	// in time order: a parent's own fork comes before its children's
 	const procs = new Map();	// uid -> process
 	const threads = new Map();	// uid -> thread
 	const cols = H.cols, colNs = H.col_ns, span = Math.max(1, H.span);
@@ -31,7 +32,7 @@
 		if (!p) {
 			p = { uid, pid: 0, ppid: 0, comm: '?', exe: '', start: 0, end: -1, code: -1, creator: 0,
 				born: false, vfork: false, meta: false, regions: [], series: H.series.map(() => []),
-				calls: [], dropped: [], execs: [], threads: [] };
+				calls: [], dropped: [], execs: [], threads: [], ends: [], allEnd: undefined };
 			procs.set(uid, p);
 		}
 		return p;
@@ -58,12 +59,16 @@
 		switch (r[0]) {
 		case 'S': paths[r[1]] = r[2]; break;
 		case 'R': {
-			const [, puid, s, e, pr, kind, path, tid, o, c, cr, ctid, how, changes, ch] = r;
-			proc(puid).regions.push({ s, e, sn: parseInt(s, 16), en: parseInt(e, 16), prot: pr & 7,
-				shared: !!(pr & 8), kind, path: path >= 0 ? paths[path] : '', tid, o,
-				c: c < 0 ? Infinity : c, cr, ctid, how, changes, ch });
+			const [, puid, id, s, e, pr, kind, path, tid, o, c] = r;
+			proc(puid).regions.push({ id, s, e, sn: parseInt(s, 16), en: parseInt(e, 16), prot: pr & 7,
+				shared: !!(pr & 8), kind: H.kinds[kind] || 'other', path: path >= 0 ? paths[path] : '', tid, o,
+				c: c < 0 ? Infinity : c, cr: r.length > 11 ? r[11] : o, ctid: r.length > 11 ? r[12] : 0,
+				how: r.length > 13 ? r[13] : 0, changes: r.length > 13 ? r[14] : 0, ch: r.length > 13 ? r[15] : -1 });
 			break;
 		}
+		case 'F': forks.push({ child: r[1], parent: r[2], t: r[3] }); break;
+		case 'r': proc(r[1]).ends.push([r[2], r[3]]); break;
+		case 'E': if (proc(r[1]).allEnd === undefined) proc(r[1]).allEnd = r[2]; break;
 		case 'C': append(proc(r[1]).series[r[2]], r[3]); break;
 		case 'L': thread(r[1]).lane.push(r[2], r[3]); break;
 		case 'W': append(thread(r[1]).wake, r[2]); break;
@@ -91,6 +96,21 @@
 			break;
 		}
 		}
+	}
+	// a forked child starts with its parent's versions alive at the fork
+	for (const f of forks) {
+		const child = proc(f.child), byId = new Map();
+		for (const v of proc(f.parent).regions)
+			if (v.o <= f.t && f.t < v.c) {
+				const w = Object.assign({}, v, { o: f.t, c: Infinity, inherited: true });
+				byId.set(v.id, w);
+				child.regions.push(w);
+			}
+		for (const [id, t] of child.ends)
+			if (byId.has(id)) byId.get(id).c = t;
+		if (child.allEnd !== undefined)
+			for (const w of byId.values())
+				if (w.c === Infinity) w.c = child.allEnd;
 	}
 	const plist = [...procs.values()].filter((p) => p.meta).sort((a, b) => a.start - b.start || a.pid - b.pid);
 	for (const p of plist) {
@@ -133,7 +153,7 @@
 	const tOf = (x, left) => ((x - left) / plotW) * span;
 
 	// ---- state ----
-	let sel = null, pos = 0, playing = false, lastAlive = '';
+	let sel = null, pos = 0, playing = false, lastAlive = '', logScale = false;
 	const seriesOn = H.series.map(() => true);
 	const tip = $('tip');
 
@@ -315,7 +335,9 @@
 			for (let k = 1; k < pts.length; k += 2) max = Math.max(max, pts[k]);
 		});
 		const top = 8, bottom = h - 6;
-		const yOf = (v) => bottom - (max ? (v / max) * (bottom - top) : 0);
+		// log: heap and stacks stay visible beside a large RSS
+		const frac = (v) => (!max ? 0 : logScale ? Math.log1p(v) / Math.log1p(max) : v / max);
+		const yOf = (v) => bottom - frac(v) * (bottom - top);
 		g.strokeStyle = '#e3e5e7';
 		g.fillStyle = '#6b7075';
 		for (let k = 0; k <= 4; k++) {
@@ -324,7 +346,8 @@
 			g.moveTo(plotL, y);
 			g.lineTo(w, y);
 			g.stroke();
-			if (max) g.fillText(fmtSize(max * (1 - k / 4)), 4, y + 4);
+			const f = 1 - k / 4;
+			if (max) g.fillText(fmtSize(Math.round(logScale ? Math.expm1(f * Math.log1p(max)) : max * f)), 4, y + 4);
 		}
 		if (!max) g.fillText('no memory counters recorded', plotL + 8, h / 2);
 		const end = p.end >= 0 ? Math.min(p.end, span) : span;
@@ -358,6 +381,12 @@
 		seriesOn[+s.dataset.s] = !seriesOn[+s.dataset.s];
 		drawChart();
 		updateLegend();
+	});
+
+	$('scale').addEventListener('click', () => {
+		logScale = !logScale;
+		$('scale').textContent = logScale ? 'log' : 'lin';
+		drawChart();
 	});
 
 	const callRow = (name) => {

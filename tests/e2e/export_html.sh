@@ -6,6 +6,7 @@
 #    the layout at the slider's middle equals `layout --at` of that time,
 #    every thread name is on a lane, lanes' running time equals report
 #    --json's, a click on a lane moves the slider;
+#  - vm_forkexec: the same for a parent, its forked child and an exec'd one;
 #  - a mapped file whose path holds "</script>": the page still loads whole;
 #  - an empty session and a pid with no records: the page says so.
 # Every page: no network request at all and no console error. Screenshots
@@ -40,6 +41,18 @@ echo "page: $(stat -c %s "$out/film.html") bytes"
 drive "$out/film.html" "$out/film.json" "$out/film" "$pid"
 python3 "$here/export_html_check.py" "$out/film.json" "$PROCSCOPE" "$out/film.data" "$pid" \
 	"$out/maps" "$out/film.out" || fail=1
+
+echo "== vm_forkexec: a forked child starts with its parent's layout, an exec'd one with its own"
+mkdir -p "$out/fork"
+VM_OUT=$out/fork "$PROCSCOPE" record -o "$out/fork.data" -- "$WORKLOADS/vm_forkexec" >/dev/null
+"$PROCSCOPE" export -i "$out/fork.data" --format html -o "$out/fork.html"
+for maps in "$out"/fork/*.maps; do
+	p=$(basename "$maps" .maps)
+	drive "$out/fork.html" "$out/fork-$p.json" "$out/fork-$p" "$p"
+	python3 "$here/export_html_check.py" "$out/fork-$p.json" "$PROCSCOPE" "$out/fork.data" "$p" \
+		"$out/fork" - || fail=1
+done
+[ "$(ls "$out"/fork/*.maps | wc -l)" -eq 3 ] || { echo "FAIL vm_forkexec: want 3 dumps"; fail=1; }
 
 echo "== a path with </script> in it"
 mkdir -p "$out/a<"

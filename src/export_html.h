@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Inside the HTML export: what export_html.c (the page, regions, counters,
+ * memory calls, processes) and export_html_lanes.c (thread lanes) share:
+ * the time grid, the output and the buffered number lists. The page's
+ * records are described in export_html.c.
+ */
+#ifndef PROCSCOPE_EXPORT_HTML_H
+#define PROCSCOPE_EXPORT_HTML_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "export.h"
+#include "json_writer.h"
+#include "sched_model.h"
+#include "vm_model.h"
+
+#define HTML_COLS	1024	/* pixel columns of the time axis, slider stops */
+#define HTML_CHUNK	240	/* numbers per buffered record, at most */
+
+/* Numbers waiting to go out as one record: grows from 8 to HTML_CHUNK. */
+struct hx_buf {
+	int64_t *v;
+	unsigned n, cap;
+};
+
+struct hx_region;
+
+struct html {
+	struct export_ctx *c;
+	struct sched_callbacks scb;
+	struct vm_callbacks vcb;
+	FILE *data;		/* c->out through the '<' escaper */
+	struct json_writer w;
+	uint64_t lo, hi, col_ns;	/* the grid: [lo, hi], HTML_COLS columns */
+	struct idmap procs;	/* ps_process pointer -> hx_proc */
+	struct idmap threads;	/* ps_thread pointer -> hx_thread (export_html_lanes.c) */
+	struct idmap paths;	/* interned path pointer -> index + 1 */
+	uint32_t npaths, nuids;	/* uids: processes and threads alike */
+	uint32_t nversions;	/* region versions numbered */
+	struct vm_region *cur;	/* scratch: the model's regions of one process */
+	size_t ncur, curcap;
+	struct hx_region *next;	/* scratch: the next open list */
+	size_t nextcap;
+	bool oom;
+};
+
+/* TS in grid time: ns from the grid's start. */
+static inline int64_t html__rel(const struct html *x, uint64_t ts)
+{
+	return (int64_t)(ts - x->lo);
+}
+
+/* The pixel column of TS; before and after the grid: the first and last. */
+static inline int64_t html__col_of(const struct html *x, uint64_t ts)
+{
+	uint64_t c;
+
+	if (ts <= x->lo)
+		return 0;
+	c = (ts - x->lo) / x->col_ns;
+	return c < HTML_COLS ? (int64_t)c : HTML_COLS - 1;
+}
+
+/* Writes [TAG, UID, (HEAD,) [numbers]] and empties B; nothing if B is empty. */
+void html__buf_flush(struct html *x, struct hx_buf *b, const char *tag, uint32_t uid,
+		     int64_t head, bool has_head);
+/*
+ * Room for K more numbers in B: false when B is full (flush it) or, with
+ * x->oom set, when there is no memory.
+ */
+bool html__buf_room(struct html *x, struct hx_buf *b, unsigned k);
+void html__buf_release(struct hx_buf *b);
+
+/* Thread lanes (export_html_lanes.c). */
+void html_lanes__interval(void *ctx, const struct sched_interval *iv);	/* sched callback */
+void html_lanes__stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, uint64_t depth);
+void html_lanes__wakeup(struct html *x, const struct ps_wakeup *r);
+/* T exited: its marks go out (its last switch-out may still add to its lane). */
+void html_lanes__exit(struct html *x, const struct ps_thread *t);
+/* T's lane is complete (its last switch-out, or the end): all it holds goes out. */
+void html_lanes__done(struct html *x, const struct ps_thread *t);
+/* T's uid (its lane's name in the page), done first; -1 without memory. */
+int64_t html_lanes__finish(struct html *x, const struct ps_thread *t);
+void html_lanes__free(struct html *x);
+
+#endif
