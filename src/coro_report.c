@@ -78,7 +78,7 @@ static const char *bounds_name(const struct coro_stack *s)
 {
 	switch (s->bounds) {
 	case CORO_FROM_CALL:
-		return "makecontext";
+		return "exact";
 	case CORO_FROM_SIGALTSTACK:
 		return "sigaltstack";
 	default:

@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(clang llvm libbpf-dev bpftool libelf-dev libdw-dev libiberty-dev zlib1g-dev libzstd-dev make gcc pkg-config
       python3 protobuf-compiler stress-ng linux-perf bpftrace chromium
       libsqlite3-dev clickhouse-server clickhouse-client
-      openjdk-17-jdk-headless golang-go)
+      openjdk-17-jdk-headless golang-go libboost-context-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

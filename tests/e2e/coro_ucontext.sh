@@ -6,6 +6,8 @@ tests/workloads/coro_ucontext.c runs three ucontext coroutines, N:1 on the
 main thread then M:N on two threads, and a SIGUSR1 handler on a
 sigaltstack; it prints each stack's bounds, resumes, on-CPU time
 (CLOCK_THREAD_CPUTIME_ID deltas) and the threads that ran it.
+tests/workloads/coro_fcontext.c does the same (no sigaltstack) on
+boost.context's make_fcontext/jump_fcontext (libboost-context-dev).
 
 Passive (no --coroutines): report --json finds exactly three coroutine
 stacks, each the region holding the workload's stack and no other's, run
@@ -27,14 +29,15 @@ sys.path.insert(0, os.path.dirname(__file__))
 from pslib import PROCSCOPE, WORKLOADS, artifact, check, done, fail  # noqa: E402
 
 ROUNDS, SPIN_US = 20, 4000
-WL = os.path.join(WORKLOADS, "coro_ucontext")
 
 
-def run(args, tmp, name):
+def run(args, tmp, name, wl):
+    WL = os.path.join(WORKLOADS, wl)
+    name = f"{wl}_{name}"
     out = os.path.join(tmp, name + ".data")
     p = subprocess.run([PROCSCOPE, "record", *args, "-o", out, "--", WL, str(ROUNDS),
                         str(SPIN_US)], capture_output=True, text=True, timeout=60)
-    open(artifact(f"coro_ucontext_{name}.log"), "w").write(p.stdout + p.stderr)
+    open(artifact(f"{name}.log"), "w").write(p.stdout + p.stderr)
     if p.returncode != 0:
         fail(f"{name}: record failed ({p.returncode}): {p.stderr.strip()}")
     truth = {"coro": [], "alt": None}
@@ -48,13 +51,13 @@ def run(args, tmp, name):
         m = re.match(r"altstack lo=0x([0-9a-f]+) hi=0x([0-9a-f]+) tid=(\d+)", line)
         if m:
             truth["alt"] = (int(m[1], 16), int(m[2], 16), int(m[3]))
-    if len(truth["coro"]) != 3 or not truth["alt"]:
+    if len(truth["coro"]) != 3 or (wl == "coro_ucontext" and not truth["alt"]):
         fail(f"{name}: workload output incomplete:\n{p.stdout}")
     rep = subprocess.run([PROCSCOPE, "report", "--json", "-i", out], capture_output=True,
                          text=True)
     if rep.returncode != 0:
         fail(f"{name}: report failed: {rep.stderr}")
-    open(artifact(f"coro_ucontext_{name}.json"), "w").write(rep.stdout)
+    open(artifact(f"{name}.json"), "w").write(rep.stdout)
     procs = [p for p in json.loads(rep.stdout)["processes"] if p["exe"] == WL]
     if len(procs) != 1:
         fail(f"{name}: the workload's process is not in the report")
@@ -67,6 +70,9 @@ def stacks(proc, kind):
 
 
 def check_alt(name, proc, truth):
+    if not truth["alt"]:
+        check(not stacks(proc, "sigaltstack"), f"{name}: a sigaltstack that was never set")
+        return
     lo, hi, tid = truth["alt"]
     alts = stacks(proc, "sigaltstack")
     check(len(alts) == 1 and (alts[0]["lo"], alts[0]["hi"]) == (lo, hi) and
@@ -77,32 +83,32 @@ def check_alt(name, proc, truth):
               f"{name}: the alternate signal stack is called a coroutine stack: {s}")
 
 
-def passive(tmp):
-    out, truth, proc = run([], tmp, "passive")
+def passive(tmp, wl):
+    out, truth, proc = run([], tmp, "passive", wl)
     found = stacks(proc, "coroutine_stack")
-    check(len(found) == 3, f"passive: {len(found)} coroutine stacks, want 3: {found}")
+    check(len(found) == 3, f"{wl} passive: {len(found)} coroutine stacks, want 3: {found}")
     for i, c in enumerate(truth["coro"]):
         hold = [s for s in found if s["lo"] <= c["lo"] and c["hi"] <= s["hi"]]
-        if not check(len(hold) == 1, f"passive: coroutine {i} {c['lo']:#x}-{c['hi']:#x} "
+        if not check(len(hold) == 1, f"{wl} passive: coroutine {i} {c['lo']:#x}-{c['hi']:#x} "
                      f"in {len(hold)} stacks"):
             continue
         s = hold[0]
         others = [o for j, o in enumerate(truth["coro"]) if j != i]
         check(all(o["hi"] <= s["lo"] or o["lo"] >= s["hi"] for o in others),
-              f"passive: stack {s['stack_start']} holds another coroutine's stack too")
+              f"{wl} passive: stack {s['stack_start']} holds another coroutine's stack too")
         check(1 <= s["resumes"] <= c["resumes"] and not s["resumes_exact"],
-              f"passive: coroutine {i}: {s['resumes']} resumes, a lower bound of "
+              f"{wl} passive: coroutine {i}: {s['resumes']} resumes, a lower bound of "
               f"{c['resumes']}")
         check(set(s["tids"]) <= c["tids"] and len(s["tids"]) >= 2,
-              f"passive: coroutine {i} ran on {sorted(c['tids'])}, seen on {s['tids']}")
-    check_alt("passive", proc, truth)
+              f"{wl} passive: coroutine {i} ran on {sorted(c['tids'])}, seen on {s['tids']}")
+    check_alt(f"{wl} passive", proc, truth)
     lay = subprocess.run([PROCSCOPE, "layout", "--json", "-i", out, "--pid",
                           str(proc["pid"])], capture_output=True, text=True)
     regions = json.loads(lay.stdout)["regions"] if lay.returncode == 0 else []
     for i, c in enumerate(truth["coro"]):
         r = [r for r in regions if int(r["start"], 16) <= c["lo"] < int(r["end"], 16)]
         check(len(r) == 1 and r[0]["kind"] == "coroutine_stack" and r[0]["threads"] >= 2,
-              f"layout: coroutine {i}'s region: {r}")
+              f"{wl} layout: coroutine {i}'s region: {r}")
 
 
 def perfetto_slices(data, tmp):
@@ -136,34 +142,35 @@ def perfetto_slices(data, tmp):
     return slices
 
 
-def exact(tmp):
-    data, truth, proc = run(["--coroutines"], tmp, "exact")
+def exact(tmp, wl):
+    data, truth, proc = run(["--coroutines"], tmp, "exact", wl)
     slices = perfetto_slices(data, tmp)
     for i, c in enumerate(truth["coro"]):
         sl = slices.get(f"coroutine stack {c['lo']:#x}-{c['hi']:#x}", [])
         span = sum(b - a for a, b in sl)
         check(len(sl) == c["resumes"] and span >= c["oncpu"],
-              f"perfetto: coroutine {i}: {len(sl)} slices ({c['resumes']} resumes), "
+              f"{wl} perfetto: coroutine {i}: {len(sl)} slices ({c['resumes']} resumes), "
               f"{span} ns (on-CPU {c['oncpu']} ns)")
     found = stacks(proc, "coroutine_stack")
-    check(len(found) == 3, f"exact: {len(found)} coroutine stacks, want 3: {found}")
+    check(len(found) == 3, f"{wl} exact: {len(found)} coroutine stacks, want 3: {found}")
     for i, c in enumerate(truth["coro"]):
         s = [s for s in found if (s["lo"], s["hi"]) == (c["lo"], c["hi"])]
-        if not check(len(s) == 1, f"exact: no stack {c['lo']:#x}-{c['hi']:#x}: {found}"):
+        if not check(len(s) == 1, f"{wl} exact: no stack {c['lo']:#x}-{c['hi']:#x}: {found}"):
             continue
         s = s[0]
         check(s["resumes"] == c["resumes"] and s["resumes_exact"],
-              f"exact: coroutine {i}: {s['resumes']} resumes, it counted {c['resumes']}")
+              f"{wl} exact: coroutine {i}: {s['resumes']} resumes, it counted {c['resumes']}")
         err = abs(s["oncpu_ns"] - c["oncpu"]) / c["oncpu"]
-        check(err <= 0.01, f"exact: coroutine {i}: on-CPU {s['oncpu_ns']} ns, its own clock "
+        check(err <= 0.01, f"{wl} exact: coroutine {i}: on-CPU {s['oncpu_ns']} ns, its own clock "
               f"{c['oncpu']} ns ({100 * err:.2f}% off)")
-        print(f"exact: coroutine {i}: resumes {s['resumes']}, on-CPU {100 * err:.2f}% off")
+        print(f"{wl} exact: coroutine {i}: resumes {s['resumes']}, on-CPU {100 * err:.2f}% off")
         check(set(s["tids"]) == c["tids"],
-              f"exact: coroutine {i} ran on {sorted(c['tids'])}, seen on {s['tids']}")
-    check_alt("exact", proc, truth)
+              f"{wl} exact: coroutine {i} ran on {sorted(c['tids'])}, seen on {s['tids']}")
+    check_alt(f"{wl} exact", proc, truth)
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    passive(tmp)
-    exact(tmp)
+    for wl in ("coro_ucontext", "coro_fcontext"):
+        passive(tmp, wl)
+        exact(tmp, wl)
 done()
