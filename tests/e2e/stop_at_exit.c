@@ -5,7 +5,8 @@
  * lto1-wpa and lto1-ltrans) exits through exit(), it
  * stops itself (SIGSTOP, every thread at once) from its last destructor,
  * so the test can copy /proc/PID/maps while nothing moves, then end it
- * (SIGKILL) or let it finish (SIGCONT). Built by the test with
+ * (SIGKILL) or let it finish (SIGUSR2 then SIGCONT). A SIGCONT alone (from
+ * anyone else on a shared machine) stops it again. Built by the test with
  * `cc -shared -fPIC`.
  */
 #include <signal.h>
@@ -13,6 +14,14 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t released;
+
+static void release(int sig)
+{
+	(void)sig;
+	released = 1;
+}
 
 __attribute__((destructor)) static void stop_at_exit(void)
 {
@@ -31,6 +40,9 @@ __attribute__((destructor)) static void stop_at_exit(void)
 	if (n <= 0)
 		return;
 	comm[strcspn(comm, "\n")] = '\0';
-	if (!strncmp(comm, want, strlen(want)))
+	if (strncmp(comm, want, strlen(want)))
+		return;
+	signal(SIGUSR2, release);
+	while (!released)
 		kill(getpid(), SIGSTOP);
 }

@@ -16,7 +16,8 @@ import os
 import subprocess
 import sys
 
-ANON_KINDS = {"anon", "bss", "thread_stack", "guard"}
+ANON_KINDS = {"anon", "bss", "thread_stack", "guard", "coroutine_stack", "goroutine_stacks",
+              "sigaltstack"}
 FILE_KINDS = {"text", "rodata", "data", "file", "guard"}
 
 

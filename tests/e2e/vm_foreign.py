@@ -69,9 +69,11 @@ def wait_log(log, text, timeout=60):
 
 
 def record_cmd(procscope, data, d, cmd, env, comm, after, want):
-    """record -- CMD; each process COMM* that stops itself: copy maps, then AFTER (kill/cont)."""
+    """record -- CMD; each process COMM* that stops itself: copy maps, then AFTER (kill/cont).
+    ENV goes to CMD only (through env(1)): the recorder may be an ASan build."""
     log = open(d + ".rec.log", "w")
-    rec = subprocess.Popen([procscope, "record", "-o", data, "--"] + cmd, env=env,
+    extra = ["%s=%s" % kv for kv in sorted(env.items()) if os.environ.get(kv[0]) != kv[1]]
+    rec = subprocess.Popen([procscope, "record", "-o", data, "--", "env"] + extra + cmd,
                            stdout=log, stderr=subprocess.STDOUT)
     seen = set()
     deadline = time.time() + 240
@@ -87,7 +89,11 @@ def record_cmd(procscope, data, d, cmd, env, comm, after, want):
                 continue
             copy_maps(p, d)
             seen.add(p)
-            os.kill(int(p), signal.SIGKILL if after == "kill" else signal.SIGCONT)
+            if after == "kill":
+                os.kill(int(p), signal.SIGKILL)
+            else:  # stop_at_exit.so lets it go on SIGUSR2, delivered at the SIGCONT
+                os.kill(int(p), signal.SIGUSR2)
+                os.kill(int(p), signal.SIGCONT)
         if after == "kill" and len(seen) >= want:
             break
         time.sleep(0.02)

@@ -76,7 +76,10 @@ func main() {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
+	// stopped until killed: a SIGCONT from anyone else stops it again
+	for {
+		syscall.Kill(syscall.Getpid(), syscall.SIGSTOP)
+	}
 }
 GEOF
 (cd "$b/go" && GOCACHE=$b/gocache GOPATH=$b/gopath GOFLAGS= GO111MODULE=off GOPROXY=off \
