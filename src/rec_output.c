@@ -263,6 +263,7 @@ static int complete(struct rec_output *out)
 		}
 		return err;
 	}
+	trace_writer__no_sync(out->prev);	/* the recording goes on: no stall */
 	err = close_file(out, out->prev, out->split_ns, &out->base_prev, -1);
 	if (!err)
 		remember_file(out, out->seq - 1, out->prev_path);
@@ -276,23 +277,34 @@ static int complete(struct rec_output *out)
 	return err;
 }
 
-static bool full(struct rec_output *out)
+/*
+ * The current file or group reached its size. Buffered records count at a
+ * guess (RAW_PER_STORED) until the guess says full; then they are written
+ * as a chunk and the real size decides, so a file passes SIZE by at most
+ * what one drain brought.
+ */
+static int full(struct rec_output *out)
 {
 	uint64_t limit = ring_mode(out) ? out->o.ring_bytes / GROUPS_PER_RING : out->o.max_size;
+	int err;
 
-	if (!limit)
-		return false;
-	return trace_writer__bytes(out->cur) + trace_writer__raw_bytes(out->cur) / RAW_PER_STORED >=
-	       limit;
+	if (!limit || trace_writer__bytes(out->cur) +
+		      trace_writer__raw_bytes(out->cur) / RAW_PER_STORED < limit)
+		return 0;
+	err = trace_writer__flush(out->cur);
+	if (err)
+		return err;
+	return trace_writer__bytes(out->cur) >= limit;
 }
 
 int rec_output__tick(struct rec_output *out)
 {
+	int err;
+
 	if (out->rotating)
 		return complete(out);
-	if (full(out))
-		return start(out);
-	return 0;
+	err = full(out);
+	return err > 0 ? start(out) : err;
 }
 
 int rec_output__flush(struct rec_output *out)

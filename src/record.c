@@ -366,6 +366,7 @@ struct recorder {
 	__u32 exec_pids[256];
 	int nexec;
 	unsigned nrings;
+	__u64 snap_drain_ns;	/* last drain while snapshotting */
 };
 
 /*
@@ -747,13 +748,25 @@ static long each_target(struct recorder *rec, int (*fn)(void *ctx, pid_t pid), v
 	return n;
 }
 
+/*
+ * Snapshots PID into rec->w. Reading /proc for many processes takes long
+ * (smaps: about a millisecond a process): the rings are drained between
+ * processes as on the timer, so a busy CPU's ring does not fill meanwhile.
+ */
 static int snapshot_one(void *ctx, pid_t pid)
 {
-	int err = snapshot__process(ctx, pid, true);
+	struct recorder *rec = ctx;
+	int err = snapshot__process(rec->w, pid, true);
+	__u64 now = ps_now_ns(CLOCK_MONOTONIC);
 
 	/* gone meanwhile, or hidden from us: the file does without it */
 	if (err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM)
-		return 0;
+		err = 0;
+	if (!err && now - rec->snap_drain_ns >= PS_DRAIN_MS * 1000000ull) {
+		drain(rec);
+		rec->snap_drain_ns = now;
+		err = rec->err;
+	}
 	return err;
 }
 
@@ -763,13 +776,16 @@ static int snapshot_one(void *ctx, pid_t pid)
  */
 static int keyframe(void *ctx, struct trace_writer *w)
 {
-	long n = each_target(ctx, snapshot_one, w);
+	struct recorder *rec = ctx;
+	long n;
 
+	rec->w = w;
+	n = each_target(rec, snapshot_one, rec);
 	return n < 0 ? n : 0;
 }
 
 /* --cgroup, --comm: the processes running now that match join the trace, with a snapshot. */
-static int admit_running(struct recorder *rec, struct trace_writer *w)
+static int admit_running(struct recorder *rec)
 {
 	struct dirent *de;
 	int err = 0;
@@ -784,7 +800,7 @@ static int admit_running(struct recorder *rec, struct trace_writer *w)
 			continue;
 		err = add_target(rec, pid);
 		if (!err)
-			err = snapshot_one(w, pid);
+			err = snapshot_one(rec, pid);
 	}
 	closedir(d);
 	return err;
@@ -901,7 +917,7 @@ int cmd_record(int argc, char **argv)
 			}
 		}
 	} else if (!env.filter.on) {
-		err = snapshot__all(rec.w, getpid());
+		err = keyframe(&rec, rec.w);
 		if (err < 0) {
 			ps_err("cannot snapshot processes: %s", strerror(-err));
 			goto out;
@@ -909,7 +925,7 @@ int cmd_record(int argc, char **argv)
 		err = 0;
 	}
 	if (env.filter.on) {
-		err = admit_running(&rec, rec.w);
+		err = admit_running(&rec);
 		if (err) {
 			ps_err("cannot snapshot processes: %s", strerror(-err));
 			goto out;

@@ -23,8 +23,14 @@ struct trace_writer *trace_writer__open(const char *path, const struct ps_file_h
 int trace_writer__add(struct trace_writer *w, const struct ps_hdr *rec);
 /* Writes buffered records as one chunk; 0 or -errno (file left at its last whole chunk). */
 int trace_writer__flush(struct trace_writer *w);
-/* Flushes, then writes the footer; records_by_type is filled in here. */
+/* Flushes, then writes the footer and syncs; records_by_type is filled in here. */
 int trace_writer__finish(struct trace_writer *w, struct ps_footer *footer);
+/*
+ * Finish without fsync: for a file closed while the recording goes on,
+ * where an fsync (up to seconds on a busy disk) would stall the drain and
+ * let the rings fill; the kernel writes it back as any file.
+ */
+void trace_writer__no_sync(struct trace_writer *w);
 void trace_writer__free(struct trace_writer *w);
 /*
  * A writer that keeps its chunks in memory (no header, no file): one
