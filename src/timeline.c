@@ -4,7 +4,9 @@
  * per thread (or per CPU with --cpus), one column per time slice. Each
  * cell shows the state that took most of its slice. One replay paints the
  * cells from the model's intervals (the span comes from the session before
- * it), so memory is rows x columns whatever the length.
+ * it), so memory is rows x columns whatever the length. Coroutine stacks
+ * (coro_model) get a row each, after the threads of their process in
+ * order of appearance: when some thread was on the stack.
  */
 #include <argp.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
+#include "coro_model.h"
 #include "idmap.h"
 #include "proc_model.h"
 #include "sched_model.h"
@@ -81,6 +84,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 /* ns of each state (threads) or of each occupant class (CPUs) per cell */
 struct row {
 	uint32_t tid, tgid;	/* thread rows; cpu rows: tid = cpu */
+	const struct coro_stack *coro;	/* coroutine rows: the stack; ns[][TS_RUNNING] = on it */
 	uint64_t (*ns)[TS_MAX];
 	uint32_t *top_tid;	/* cpu rows: the thread that took most of the cell */
 	uint64_t *top_ns;
@@ -189,6 +193,21 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 		spread(pt, iv->start_ns, iv->end_ns, add_state, &a);
 }
 
+static void on_coro_segment(void *ctx, const struct coro_segment *seg)
+{
+	struct paint *pt = ctx;
+	struct add_ctx a = { .state = TS_RUNNING };
+
+	if (env.cpus || (env.pid && seg->tgid != env.pid))
+		return;
+	a.row = get_row(pt, 1ull << 63 | (uint64_t)seg->tgid << 24 | seg->stack->id, seg->tid,
+			seg->tgid);
+	if (!a.row)
+		return;
+	a.row->coro = seg->stack;
+	spread(pt, seg->start_ns, seg->end_ns, add_state, &a);
+}
+
 /* CPU rows reuse the state slots: RUNNING = a traced thread, SLEEPING = idle, UNKNOWN = other */
 static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
 {
@@ -265,7 +284,8 @@ static void print_rows(struct paint *pt, const struct proc_model *pm, const stru
 {
 	char line[4200];
 	uint32_t legend[52];
-	size_t nlegend = 0;
+	size_t nlegend = 0, ncoro = 0;
+	uint64_t cell_ns = (pt->to - pt->from) / pt->cols;
 
 	print_ruler(pt, s);
 	for (size_t i = 0; i < pt->nrows; i++) {
@@ -273,6 +293,12 @@ static void print_rows(struct paint *pt, const struct proc_model *pm, const stru
 		char label[64];
 
 		for (int c = 0; c < pt->cols; c++) {
+			if (r->coro) {
+				uint64_t on = r->ns[c][TS_RUNNING];
+
+				line[c] = on * 10 >= cell_ns * 6 && on ? '#' : on ? '~' : ' ';
+				continue;
+			}
 			if (!env.cpus) {
 				line[c] = thread_cell(r->ns[c]);
 				continue;
@@ -294,7 +320,12 @@ static void print_rows(struct paint *pt, const struct proc_model *pm, const stru
 			}
 		}
 		line[pt->cols] = '\0';
-		if (env.cpus) {
+		if (r->coro) {
+			snprintf(label, sizeof(label), " %s 0x%llx",
+				 r->coro->kind == CORO_KIND_SIGALTSTACK ? "sigalt" : "coro",
+				 (unsigned long long)r->coro->start);
+			ncoro++;
+		} else if (env.cpus) {
 			snprintf(label, sizeof(label), "cpu %u", r->tid);
 		} else {
 			const struct ps_thread *t = proc_model__thread(pm, r->tid);
@@ -334,6 +365,9 @@ static void print_rows(struct paint *pt, const struct proc_model *pm, const stru
 		printf("\nlegend: # running  ~ ran in part of the slice  r runnable (woken, preempted)\n"
 		       "        - sleeping  D blocked (uninterruptible)  T stopped\n"
 		       "        ? unknown (lost records)  blank: not alive or not traced\n");
+		if (ncoro)
+			printf("        coro/sigalt rows (by stack start): # a thread was on that stack "
+			       "most of the slice, ~ part of it\n");
 	}
 	if (sched_model__gaps(sm, NULL))
 		printf("        ! records were lost somewhere in this slice: states around it are uncertain\n");
@@ -354,8 +388,9 @@ int cmd_timeline(int argc, char **argv)
 		"EXAMPLES:\n  procscope timeline -i run.data --pid 1234\n"
 		"  procscope timeline --from 1.2s --to 1.5s --cpus -w 120", NULL, NULL, NULL };
 	struct sched_callbacks cb = { on_interval, on_cpu_interval, NULL };
-	struct session_opts so = { .flags = SESSION_SCHED };
-	struct session_callbacks scb = { .sched = &cb };
+	struct coro_callbacks ccb = { on_coro_segment, NULL };
+	struct session_opts so = { .flags = SESSION_SCHED | SESSION_CORO };
+	struct session_callbacks scb = { .sched = &cb, .coro = &ccb };
 	struct paint pt = { 0 };
 	struct proc_model *pm;
 	struct session *s;
@@ -392,6 +427,7 @@ int cmd_timeline(int argc, char **argv)
 	}
 	pt.cols = (env.width ? env.width : (int)term_width()) - LABEL_W;
 	cb.ctx = &pt;
+	ccb.ctx = &pt;
 	pt.pm = pm;
 	err = session__replay(s, &scb);
 	if (err || pt.err)
