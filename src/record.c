@@ -947,7 +947,12 @@ int cmd_record(int argc, char **argv)
 		}
 		if (!rec.err)
 			rec.err = rec_output__tick(rec.out);
-		if (now - last_flush >= PS_FLUSH_NS && !rec.err) {
+		/*
+		 * Every second, and at every tick until the file has its first
+		 * chunk and so is in place: a recorder killed early leaves it too.
+		 */
+		if ((now - last_flush >= PS_FLUSH_NS ||
+		     (!env.ring_bytes && !rec_output__in_place(rec.out))) && !rec.err) {
 			int e = update_lost(&rec, false);
 
 			if (!e)
