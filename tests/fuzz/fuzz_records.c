@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vm_model__for_each_region(vm, pm.order[i]->pid, on_region, NULL);
 		vm_model__proc_stats(vm, pm.order[i]->pid, &st);
 	}
-	sched_report__summary(devnull, &pm, sm);
+	sched_report__summary(devnull, sm, 0);
 	sched_report__json(devnull, &pm, sm, vm, cm, 0, last);
 	mem_report__free(mr);
 	sched_model__free(sm);
