@@ -133,7 +133,7 @@ vmlinux:
 
 # Installs what building and testing need (Debian bookworm, as root).
 deps:
-	$(Q)tests/install-deps.sh
+	$(Q)bash tests/install-deps.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
