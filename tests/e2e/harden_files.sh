@@ -21,7 +21,7 @@ verbs=("dump|" "report|" "report|--json" "layout|--pid PID" "layout|--pid PID --
        "timeline|" "timeline|--cpus" "export|--format perfetto -o OUT.pftrace"
        "export|--format chrome -o OUT.json" "export|--format speedscope -o OUT.speedscope.json"
        "export|--format folded -o OUT.folded" "export|--format sqlite -o OUT.db"
-       "export|--format clickhouse -o OUT.ch" "sql|SELECT(1)")
+       "export|--format clickhouse -o OUT.ch" "export|--format html -o OUT.html" "sql|SELECT(1)")
 
 # run_verbs FILE PID WANT_RC LINE_RE: each verb exits WANT_RC and prints LINE_RE
 # exactly once; with LINE_RE empty, no warning at all

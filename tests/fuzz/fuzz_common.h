@@ -62,7 +62,7 @@ static long fuzz_some_pid(const char *path)
 	return pid;
 }
 
-#define FUZZ_NVERBS 12
+#define FUZZ_NVERBS 13
 
 /* Runs reading verb number WHICH (mod FUZZ_NVERBS) on PATH, as "procscope VERB -i PATH ...". */
 static void fuzz_verb(unsigned which, const char *path)
@@ -86,6 +86,7 @@ static void fuzz_verb(unsigned which, const char *path)
 	case 9: fn = cmd_export; A("export"); A("--format"); A("speedscope"); A("-o"); A("-"); break;
 	case 10: fn = cmd_export; A("export"); A("--format"); A("folded"); A("-o"); A("-"); break;
 	case 11: fn = cmd_report; A("report"); A("--pid"); A(pid); break;
+	case 12: fn = cmd_export; A("export"); A("--format"); A("html"); A("-o"); A("-"); break;
 	}
 	A("-i");
 	A(path);
