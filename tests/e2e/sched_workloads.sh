@@ -56,10 +56,11 @@ for is_main, pid, tid, nv, niv, oncpu in kern:
         # between its read and the exit event glibc frees the thread's
         # tcache under the arena lock: when threads exit together that
         # futex can block once (voluntary), or a loaded CPU can preempt it
-        # once; the kernel counts those, the read cannot (+1). The exact
-        # check, with every thread stopped, is sched_exact.sh.
+        # (on a machine loaded far past its CPUs, twice); the kernel counts
+        # those, the read cannot. The exact check, with every thread
+        # stopped, is sched_exact.sh.
         check(0 <= ax["nvcsw"] - nv <= 1, f"{mode}: {tid} nvcsw {ax['nvcsw']} == kernel {nv} (+1)")
-        check(0 <= ax["nivcsw"] - niv <= 1, f"{mode}: {tid} nivcsw {ax['nivcsw']} == kernel {niv} (+1)")
+        check(0 <= ax["nivcsw"] - niv <= 2, f"{mode}: {tid} nivcsw {ax['nivcsw']} == kernel {niv} (+2)")
         exact.append(ax["nvcsw"] == nv and ax["nivcsw"] == niv)
     life = t["end_ns"] - t["start_ns"]
     parts = sum(t[k] for k in ("running_ns", "runnable_ns", "sleep_ns", "blocked_ns", "stopped_ns", "unknown_ns"))
