@@ -50,8 +50,10 @@ for is_main, pid, tid, nv, niv, oncpu in kern:
     check(abs(ax["oncpu_total_ns"] - oncpu) <= tol,
           f"{mode}: {tid} on-cpu at exit {ax['oncpu_total_ns']} vs its own CLOCK_THREAD_CPUTIME_ID {oncpu}")
     if is_main:
-        check(ax["nvcsw"] == nv and ax["nivcsw"] == niv,
-              f"{mode}: main {tid} nvcsw {ax['nvcsw']}/{nv} nivcsw {ax['nivcsw']}/{niv}")
+        # main prints its counters between its read and its exit: a loaded
+        # CPU can preempt those writes
+        check(ax["nvcsw"] - nv == 0 and 0 <= ax["nivcsw"] - niv <= 2,
+              f"{mode}: main {tid} nvcsw {ax['nvcsw']}/{nv} nivcsw {ax['nivcsw']}/{niv} (+2)")
     else:
         # between its read and the exit event glibc frees the thread's
         # tcache under the arena lock: when threads exit together that
