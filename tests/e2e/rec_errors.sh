@@ -53,9 +53,11 @@ else
 fi
 
 # SIGKILL: the file reads up to its last flushed chunk (flushed each second)
-"$PROCSCOPE" record -o "$tmp/kill.data" -- sleep 5 2>/dev/null &
+"$PROCSCOPE" record -v -o "$tmp/kill.data" -- sleep 5 2>"$tmp/kill.log" &
 rpid=$!
-sleep 2.5
+# loading the probes takes seconds on a busy machine: count from "recording to"
+for _ in $(seq 200); do grep -q "recording to" "$tmp/kill.log" && break; sleep 0.05; done
+sleep 1.5
 kill -KILL $rpid; wait $rpid 2>/dev/null
 out=$("$PROCSCOPE" dump -i "$tmp/kill.data" 2>/dev/null)
 if printf '%s' "$out" | grep -q "process_exec .*sleep" && printf '%s' "$out" | grep -q "no footer"; then
