@@ -31,7 +31,7 @@ static struct {
 	int stacks;		/* enum stack_kind, -1: none */
 } env;
 
-enum { OPT_STACKS = 0x200, OPT_FROM = 0x100, OPT_TO };
+enum { OPT_STACKS = 0x200, OPT_KALLSYMS, OPT_FROM = 0x100, OPT_TO };
 
 static const struct argp_option opts[] = {
 	{ "input", 'i', "FILE", 0, "Session file (default ./procscope.data)", 0 },
@@ -41,6 +41,8 @@ static const struct argp_option opts[] = {
 	{ "from", OPT_FROM, "TIME", 0, "Start of the window, from the recording start (1.5, 200ms)", 0 },
 	{ "to", OPT_TO, "TIME", 0, "End of the window, same units, or 'end'", 0 },
 	{ "stacks", OPT_STACKS, "KIND", 0, "folded: call stacks of heap, mmap, mprotect, offcpu or oncpu", 0 },
+	{ "kallsyms", OPT_KALLSYMS, "FILE", 0,
+	  "Kernel symbols from FILE (the recording machine's /proc/kallsyms; /dev/null: none)", 0 },
 	{},
 };
 
@@ -49,7 +51,8 @@ static const char doc[] =
 	"\n"
 	"  perfetto    protobuf trace for ui.perfetto.dev (default procscope.pftrace)\n"
 	"  chrome      Chrome trace JSON for chrome://tracing or Perfetto (procscope.json)\n"
-	"  speedscope  Chrome JSON with argument-free X events for speedscope (procscope.speedscope.json)\n"
+	"  speedscope  speedscope profiles: thread states over the stacks they waited in, CPU samples\n"
+	"              (procscope.speedscope.json)\n"
 	"  folded      folded stacks for flamegraph.pl and speedscope (procscope.folded)\n"
 	"  html        one self-contained page: layout over time, threads, memory (procscope.html)\n"
 	"  sqlite      SQLite database of the session's tables (procscope.db; procscope sql --schema)\n"
@@ -103,6 +106,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			ps_err("unknown --stacks '%s' (heap, mmap, mprotect, offcpu, oncpu)", arg);
 			return EINVAL;
 		}
+		break;
+	case OPT_KALLSYMS:
+		symbols__set_kallsyms(arg);
 		break;
 	case ARGP_KEY_ARG:
 		ps_err("unexpected argument '%s' (the session file goes after -i)", arg);
@@ -310,6 +316,7 @@ int cmd_export(int argc, char **argv)
 	int err;
 
 	memset(&env, 0, sizeof(env));
+	symbols__set_kallsyms(NULL);
 	env.input = "procscope.data";
 	env.stacks = -1;
 	argv[0] = "procscope export";	/* how argp's own messages name us */

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Chrome trace JSON export (chrome://tracing, Perfetto's JSON importer) and
- * its speedscope variant.
+ * Chrome trace JSON export (chrome://tracing, Perfetto's JSON importer).
  *
  * chrome: per thread, an X slice for each state interval of the scheduling
  * model (running on CPU n, runnable, sleeping, blocked, stopped); a CPU
@@ -10,14 +9,11 @@
  * i instants for each memory syscall with its arguments; M metadata naming
  * processes and threads (again after a rename or an exec).
  *
- * speedscope: the same slices and names without arguments, counters or
- * instants, which is what speedscope's Chrome importer takes; written as B/E
- * pairs rather than X because speedscope computes an X's end as ts + dur in
- * floating point, which can land a hair after the next slice's start and
- * nest it. B/E print the same decimal text for one slice's end and the next
- * one's start, and speedscope closes before it opens at equal times when the
- * names differ; adjacent slices with the same name are merged so they never
- * meet. That keeps one pending slice per lane (thread or CPU).
+ * Call stacks: a tree of "stackFrames" nodes (a node is its parent plus one
+ * frame, ids "1", "2", ...), written after the events; "sf" names the
+ * innermost node of a memory call's stack on its instant and of a sleeping
+ * or blocked interval's stack on its slice; each CPU-clock sample is a P
+ * event with its "sf".
  *
  * ts and dur are microseconds since the recording start, printed with three
  * decimals so no nanosecond is lost. Events are written as the models close
@@ -27,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "export.h"
+#include "export_stacks.h"
 #include "json_writer.h"
 #include "sched_model.h"
 #include "vm_model.h"
@@ -44,24 +41,23 @@ struct ch_name {
 	uint64_t last[NCOUNTERS];
 };
 
-/* speedscope: the slice of a lane not yet written, to merge with the next one */
-struct lane {
-	uint32_t pid, tid;
-	uint64_t start, end;
-	char name[PS_COMM_LEN + 24];
-};
-
 struct chrome {
 	struct export_ctx *c;
 	struct json_writer w;
 	struct sched_callbacks scb;
 	struct vm_callbacks vcb;
-	bool speedscope;	/* X and M only, no args */
 	struct idmap procs;	/* pid -> ch_name */
 	struct idmap threads;	/* tid -> ch_name */
 	struct idmap cpus;	/* cpu + 1 -> non-NULL once named */
-	struct idmap lanes;	/* speedscope: pid << 32 | tid -> lane */
 	bool cpu_process_named;
+	/* chrome: call stacks as a tree of stackFrames nodes (1, 2, ...; 0 is no parent) */
+	struct export_stacks *x;
+	int64_t offcpu_stack;	/* the interval being written slept in it; -1: none */
+	struct idmap node_of;	/* parent node << 32 | name id -> node */
+	struct idmap leaf_of;	/* stack id + 1 -> its innermost node */
+	uint32_t *node_parent;	/* [node - 1] */
+	uint32_t *node_name;
+	uint32_t nnodes, nodes_cap;
 	int err;
 };
 
@@ -77,6 +73,63 @@ static void begin_event(struct chrome *ch, const char *ph, uint32_t pid, uint32_
 	json_writer__kv_str(&ch->w, "ph", ph);
 	json_writer__kv_uint(&ch->w, "pid", pid);
 	json_writer__kv_uint(&ch->w, "tid", tid);
+}
+
+/* The stackFrames node of stack ID's innermost frame (0 on failure: no sf written). */
+static uint32_t stack_node(struct chrome *ch, uint32_t id)
+{
+	struct stack_model *sm = export_stacks__model(ch->x);
+	uintptr_t leaf = (uintptr_t)idmap__get(&ch->leaf_of, id + 1ull);
+	const struct stack_frame *f;
+	uint32_t n, node = 0;
+
+	if (leaf)
+		return leaf;
+	f = stack_model__frames(sm, id, &n);
+	while (n--) {	/* outermost first: a node is its parent plus one frame */
+		int64_t name = export_stacks__frame_name_id(ch->x, &f[n]);
+		uint64_t key = (uint64_t)node << 32 | (uint64_t)name;
+		uintptr_t v;
+
+		if (name < 0)
+			goto fail;
+		v = (uintptr_t)idmap__get(&ch->node_of, key);
+		if (!v) {
+			if (ch->nnodes == ch->nodes_cap) {
+				uint32_t cap = ch->nodes_cap ? 2 * ch->nodes_cap : 1024;
+				uint32_t *p = realloc(ch->node_parent, cap * sizeof(*p));
+
+				if (!p)
+					goto fail;
+				ch->node_parent = p;
+				p = realloc(ch->node_name, cap * sizeof(*p));
+				if (!p)
+					goto fail;
+				ch->node_name = p;
+				ch->nodes_cap = cap;
+			}
+			ch->node_parent[ch->nnodes] = node;
+			ch->node_name[ch->nnodes] = name;
+			v = ++ch->nnodes;
+			if (idmap__set(&ch->node_of, key, (void *)v))
+				goto fail;
+		}
+		node = v;
+	}
+	if (node && idmap__set(&ch->leaf_of, id + 1ull, (void *)(uintptr_t)node))
+		goto fail;
+	return node;
+fail:
+	ch->err = -ENOMEM;
+	return 0;
+}
+
+static void sf_field(struct chrome *ch, int64_t stack)
+{
+	uint32_t node = stack >= 0 ? stack_node(ch, stack) : 0;
+
+	if (node)
+		json_writer__kv_uint(&ch->w, "sf", node);
 }
 
 static void meta_event(struct chrome *ch, const char *what, uint32_t pid, uint32_t tid,
@@ -149,50 +202,6 @@ static void name_cpu(struct chrome *ch, uint32_t cpu)
 	meta_event(ch, "thread_name", EXPORT_CPU_PID, cpu, buf);
 }
 
-static void be_event(struct chrome *ch, const char *ph, const struct lane *l, uint64_t ts)
-{
-	begin_event(ch, ph, l->pid, l->tid);
-	json_writer__kv_str(&ch->w, "name", l->name);
-	ts_field(ch, "ts", ts);
-	json_writer__end_object(&ch->w);
-}
-
-static void flush_lane(struct chrome *ch, struct lane *l)
-{
-	if (!l->name[0])
-		return;
-	be_event(ch, "B", l, l->start);
-	be_event(ch, "E", l, l->end);
-	l->name[0] = '\0';
-}
-
-/* speedscope: queues a slice on its lane, merged with the pending one if it continues it. */
-static void lane_slice(struct chrome *ch, uint32_t pid, uint32_t tid, const char *name,
-		       uint64_t start, uint64_t end)
-{
-	uint64_t key = (uint64_t)pid << 32 | tid;
-	struct lane *l = idmap__get(&ch->lanes, key);
-
-	if (!l) {
-		l = calloc(1, sizeof(*l));
-		if (!l || idmap__set(&ch->lanes, key, l)) {
-			free(l);
-			ch->err = -ENOMEM;
-			return;
-		}
-		l->pid = pid;
-		l->tid = tid;
-	}
-	if (l->name[0] && l->end == start && !strncmp(l->name, name, sizeof(l->name))) {
-		l->end = end;
-		return;
-	}
-	flush_lane(ch, l);
-	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->start = start;
-	l->end = end;
-}
-
 static void on_interval(void *ctx, const struct sched_interval *iv)
 {
 	struct chrome *ch = ctx;
@@ -200,6 +209,9 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 	uint64_t start = iv->start_ns, end = iv->end_ns;
 	char name[32];
 
+	ch->offcpu_stack = -1;
+	if (ch->x)	/* a sleeping or blocked interval's stack comes as a sample, now */
+		export_stacks__interval(ch->x, iv);
 	if (iv->state == TS_UNKNOWN || iv->state == TS_DEAD || !export__want_pid(ch->c, iv->tgid))
 		return;
 	if (!export__clip(ch->c, &start, &end))
@@ -210,17 +222,14 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 		snprintf(name, sizeof(name), "running on CPU %d", iv->cpu);
 	else
 		snprintf(name, sizeof(name), "%s", sched_model__state_name(iv->state));
-	if (ch->speedscope) {
-		lane_slice(ch, iv->tgid, iv->tid, name, start, end);
-		return;
-	}
 	begin_event(ch, "X", iv->tgid, iv->tid);
 	json_writer__kv_str(&ch->w, "name", name);
 	json_writer__kv_str(&ch->w, "cat", "sched");
 	ts_field(ch, "ts", start);
 	json_writer__key(&ch->w, "dur");
 	json_writer__fixed(&ch->w, (int64_t)(end - start), 3);
-	if (!ch->speedscope && iv->state == TS_RUNNABLE && (iv->preempted || iv->waker_tid || iv->cpu >= 0)) {
+	sf_field(ch, ch->offcpu_stack);
+	if (iv->state == TS_RUNNABLE && (iv->preempted || iv->waker_tid || iv->cpu >= 0)) {
 		json_writer__key(&ch->w, "args");
 		json_writer__begin_object(&ch->w);
 		if (iv->cpu >= 0)
@@ -248,23 +257,17 @@ static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
 		return;
 	name_cpu(ch, iv->cpu);
 	export__thread_name(name, sizeof(name), proc_model__thread(ch->c->pm, iv->tid), iv->tid);
-	if (ch->speedscope) {
-		lane_slice(ch, EXPORT_CPU_PID, iv->cpu, name, start, end);
-		return;
-	}
 	begin_event(ch, "X", EXPORT_CPU_PID, iv->cpu);
 	json_writer__kv_str(&ch->w, "name", name);
 	json_writer__kv_str(&ch->w, "cat", "cpu");
 	ts_field(ch, "ts", start);
 	json_writer__key(&ch->w, "dur");
 	json_writer__fixed(&ch->w, (int64_t)(end - start), 3);
-	if (!ch->speedscope) {
-		json_writer__key(&ch->w, "args");
-		json_writer__begin_object(&ch->w);
-		json_writer__kv_uint(&ch->w, "tid", iv->tid);
-		json_writer__kv_uint(&ch->w, "pid", iv->tgid);
-		json_writer__end_object(&ch->w);
-	}
+	json_writer__key(&ch->w, "args");
+	json_writer__begin_object(&ch->w);
+	json_writer__kv_uint(&ch->w, "tid", iv->tid);
+	json_writer__kv_uint(&ch->w, "pid", iv->tgid);
+	json_writer__end_object(&ch->w);
 	json_writer__end_object(&ch->w);
 }
 
@@ -317,8 +320,10 @@ static void on_stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, ui
 	counter_event(ch, t->tgid, ts, name, depth);
 }
 
-static void on_mem_call(struct chrome *ch, const struct ps_hdr *h, const struct ps_thread *t)
+/* A memory call (held until its stack: export_stacks.h) as an instant. */
+static void on_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
 {
+	struct chrome *ch = ctx;
 	struct export_mem_call call;
 	char hex[24];
 
@@ -326,13 +331,12 @@ static void on_mem_call(struct chrome *ch, const struct ps_hdr *h, const struct 
 		return;
 	if (!export__mem_call(h, &call))
 		return;
-	if (t)
-		name_thread(ch, t);
 	begin_event(ch, "i", h->tgid, h->tid);
 	json_writer__kv_str(&ch->w, "name", call.name);
 	json_writer__kv_str(&ch->w, "cat", "memory");
 	json_writer__kv_str(&ch->w, "s", "t");
 	ts_field(ch, "ts", h->ts_ns);
+	sf_field(ch, stack);
 	json_writer__key(&ch->w, "args");
 	json_writer__begin_object(&ch->w);
 	for (unsigned i = 0; i < call.nargs; i++) {
@@ -358,6 +362,53 @@ static void on_mem_call(struct chrome *ch, const struct ps_hdr *h, const struct 
 	json_writer__end_object(&ch->w);
 }
 
+/* A CPU-clock sample: a P event on its thread, at its stack. */
+static void on_stack(void *ctx, const struct ps_ustack *s, uint32_t id)
+{
+	struct chrome *ch = ctx;
+	const struct ps_thread *t = proc_model__thread(ch->c->pm, s->h.tid);
+
+	if (s->kind != PS_STK_SAMPLE || !export__want_pid(ch->c, s->h.tgid) ||
+	    !export__want_ts(ch->c, s->h.ts_ns))
+		return;
+	if (t && t->tgid == s->h.tgid)
+		name_thread(ch, t);
+	begin_event(ch, "P", s->h.tgid, s->h.tid);
+	json_writer__kv_str(&ch->w, "name", "cpu sample");
+	json_writer__kv_str(&ch->w, "cat", "cpu");
+	ts_field(ch, "ts", s->h.ts_ns);
+	sf_field(ch, id);
+	json_writer__end_object(&ch->w);
+}
+
+static void on_stack_sample(void *ctx, const struct stack_sample *s)
+{
+	struct chrome *ch = ctx;
+
+	if (s->kind == SK_OFFCPU)
+		ch->offcpu_stack = s->stack;
+}
+
+static void write_stack_frames(struct chrome *ch)
+{
+	char id[16];
+
+	json_writer__key(&ch->w, "stackFrames");
+	json_writer__begin_object(&ch->w);
+	for (uint32_t i = 0; i < ch->nnodes; i++) {
+		snprintf(id, sizeof(id), "%u", i + 1);
+		json_writer__key(&ch->w, id);
+		json_writer__begin_object(&ch->w);
+		json_writer__kv_str(&ch->w, "name", export_stacks__name(ch->x, ch->node_name[i]));
+		if (ch->node_parent[i]) {
+			snprintf(id, sizeof(id), "%u", ch->node_parent[i]);
+			json_writer__kv_str(&ch->w, "parent", id);
+		}
+		json_writer__end_object(&ch->w);
+	}
+	json_writer__end_object(&ch->w);
+}
+
 static void ch_free(void *st)
 {
 	struct chrome *ch = st;
@@ -368,56 +419,55 @@ static void ch_free(void *st)
 		free(ch->procs.vals[i]);
 	for (size_t i = 0; i < ch->threads.cap; i++)
 		free(ch->threads.vals[i]);
-	for (size_t i = 0; i < ch->lanes.cap; i++)
-		free(ch->lanes.vals[i]);
-	idmap__free(&ch->lanes);
 	idmap__free(&ch->procs);
 	idmap__free(&ch->threads);
 	idmap__free(&ch->cpus);
+	export_stacks__free(ch->x);
+	idmap__free(&ch->node_of);
+	idmap__free(&ch->leaf_of);
+	free(ch->node_parent);
+	free(ch->node_name);
 	free(ch);
 }
 
-static void *begin(struct export_ctx *c, struct session_callbacks *cb, bool speedscope)
+static void *ch_begin(struct export_ctx *c, struct session_callbacks *cb)
 {
+	struct export_stacks_callbacks xcb = {
+		.mem_call = on_mem_call, .stack = on_stack, .sample = on_stack_sample,
+	};
 	struct chrome *ch = calloc(1, sizeof(*ch));
 
 	if (!ch)
 		return NULL;
 	ch->c = c;
-	ch->speedscope = speedscope;
+	ch->offcpu_stack = -1;
+	xcb.ctx = ch;
+	ch->x = export_stacks__new(c->s, &xcb);
+	if (!ch->x) {
+		free(ch);
+		return NULL;
+	}
 	ch->scb = (struct sched_callbacks){ .interval = on_interval, .cpu_interval = on_cpu_interval,
 					    .ctx = ch };
 	ch->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = on_stack_depth,
 					 .ctx = ch };
 	cb->sched = &ch->scb;
-	cb->vm = speedscope ? NULL : &ch->vcb;
+	cb->vm = &ch->vcb;
 	json_writer__init(&ch->w, c->out);
 	json_writer__set_line_depth(&ch->w, 2);	/* one event per line */
 	json_writer__begin_object(&ch->w);
-	if (!speedscope) {
-		json_writer__kv_str(&ch->w, "displayTimeUnit", "ns");
-		json_writer__key(&ch->w, "otherData");
-		json_writer__begin_object(&ch->w);
-		json_writer__kv_str(&ch->w, "source", "procscope");
-		json_writer__kv_str(&ch->w, "procscope_version", c->fh->procscope_version);
-		json_writer__kv_str(&ch->w, "kernel", c->fh->kernel_release);
-		json_writer__kv_str(&ch->w, "command", c->cmdline);
-		json_writer__kv_str(&ch->w, "cpu_pid", "4194304");
-		json_writer__end_object(&ch->w);
-	}
+	json_writer__kv_str(&ch->w, "displayTimeUnit", "ns");
+	json_writer__key(&ch->w, "otherData");
+	json_writer__begin_object(&ch->w);
+	json_writer__kv_str(&ch->w, "source", "procscope");
+	json_writer__kv_str(&ch->w, "procscope_version", c->fh->procscope_version);
+	json_writer__kv_str(&ch->w, "kernel", c->fh->kernel_release);
+	json_writer__kv_str(&ch->w, "command", c->cmdline);
+	json_writer__kv_str(&ch->w, "cpu_pid", "4194304");
+	json_writer__end_object(&ch->w);
 	json_writer__key(&ch->w, "traceEvents");
 	json_writer__begin_array(&ch->w);
 	return ch;
-}
-
-static void *chrome_begin(struct export_ctx *c, struct session_callbacks *cb)
-{
-	return begin(c, cb, false);
-}
-
-static void *speedscope_begin(struct export_ctx *c, struct session_callbacks *cb)
-{
-	return begin(c, cb, true);
 }
 
 static int ch_record(void *st, const struct session_event *ev)
@@ -425,8 +475,11 @@ static int ch_record(void *st, const struct session_event *ev)
 	const struct ps_hdr *h = ev->h;
 	struct chrome *ch = st;
 
-	if (!ch->speedscope)
-		on_mem_call(ch, h, ev->thread);
+	/* the call's instant waits for its stack (on_mem_call()); its thread is named now */
+	if (ev->thread && export__want_pid(ch->c, h->tgid) && export__want_ts(ch->c, h->ts_ns) &&
+	    (h->type == PS_REC_MEMOP || (h->type >= PS_REC_BRK && h->type <= PS_REC_MPROTECT)))
+		name_thread(ch, ev->thread);
+	ch->err = ch->err ?: export_stacks__record(ch->x, ev);
 	/* names change mid-trace: say so where it happens, once it was named */
 	if ((h->type == PS_REC_RENAME || h->type == PS_REC_EXEC) && ev->thread &&
 	    idmap__get(&ch->threads, h->tid))
@@ -438,11 +491,10 @@ static int ch_finish(void *st)
 {
 	struct chrome *ch = st;
 
-	/* idmap order: arbitrary but the same for the same input */
-	for (size_t i = 0; i < ch->lanes.cap; i++)
-		if (ch->lanes.vals[i])
-			flush_lane(ch, ch->lanes.vals[i]);
+	ch->err = ch->err ?: export_stacks__finish(ch->x);
 	json_writer__end_array(&ch->w);
+	if (ch->nnodes)
+		write_stack_frames(ch);
 	json_writer__end_object(&ch->w);
 	fputc('\n', ch->c->out);
 	return ch->err ?: json_writer__error(&ch->w);
@@ -452,17 +504,7 @@ const struct export_format export_chrome = {
 	.name = "chrome",
 	.default_output = "procscope.json",
 	.models = SESSION_SCHED | SESSION_VM,
-	.begin = chrome_begin,
-	.record = ch_record,
-	.finish = ch_finish,
-	.free = ch_free,
-};
-
-const struct export_format export_speedscope = {
-	.name = "speedscope",
-	.default_output = "procscope.speedscope.json",
-	.models = SESSION_SCHED,
-	.begin = speedscope_begin,
+	.begin = ch_begin,
 	.record = ch_record,
 	.finish = ch_finish,
 	.free = ch_free,

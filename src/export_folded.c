@@ -12,7 +12,8 @@
  *
  * With --stacks KIND, one line per thread and distinct call stack instead,
  * outermost frame first, kernel frames marked _[k], with the stack's sum
- * (bytes for heap/mmap/mprotect, ns for offcpu, samples for oncpu):
+ * (bytes for heap/mmap/mprotect, ns for offcpu, samples for oncpu);
+ * stacks that name the same functions are one line:
  *
  *	stacks_work (4242);stacks_work (4242);main;grow_heap;malloc;...;__brk 16781312
  */
@@ -113,38 +114,125 @@ static void put_name(FILE *out, const char *name)
 		fputc(*s == ';' ? ':' : *s, out);
 }
 
+/* One output line being merged: stacks of a thread that name the same functions. */
+struct folded_line {
+	char *text;		/* "process;thread;frames" */
+	uint64_t value;
+};
+
+static int line_cmp(const void *a, const void *b)
+{
+	const struct folded_line *x = a, *y = b;
+
+	if (x->value != y->value)
+		return x->value < y->value ? 1 : -1;
+	return strcmp(x->text, y->text);
+}
+
+/* Writes the lines of one thread, largest first, and frees them. */
+static void put_lines(FILE *out, struct folded_line *l, size_t n)
+{
+	qsort(l, n, sizeof(*l), line_cmp);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%s %llu\n", l[i].text, (unsigned long long)l[i].value);
+		free(l[i].text);
+	}
+}
+
+static uint64_t text_hash(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a */
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * Stacks that differ only in addresses inside the same functions (two
+ * call sites in one function, or samples at different instructions) name
+ * the same frames: one line each, their values summed.
+ */
 static int put_stacks(struct folded *f)
 {
 	char pname[PS_COMM_LEN + 16], tname[PS_COMM_LEN + 16];
 	FILE *out = f->c->out;
+	struct folded_line *lines = NULL;
+	struct idmap by_text = {};	/* text hash (+ probe) -> line + 1 */
+	size_t n = 0, cap = 0;
+	int err = 0;
 
 	if (f->agg.err)
 		return f->agg.err;
 	stack_agg__sort(&f->agg);
-	for (size_t i = 0; i < f->agg.n; i++) {
+	for (size_t i = 0; i < f->agg.n && !err; i++) {
 		const struct stack_total *t = &f->agg.t[i];
 		const struct ps_thread *th = proc_model__thread(f->c->pm, t->tid);
 		const struct stack_frame *fr;
-		uint32_t n;
+		char *text = NULL;
+		size_t len = 0;
+		uint64_t key;
+		uintptr_t v;
+		uint32_t nf;
+		FILE *m;
 
+		if (i && (t->tgid != f->agg.t[i - 1].tgid || t->tid != f->agg.t[i - 1].tid)) {
+			put_lines(out, lines, n);	/* the previous thread is complete */
+			n = 0;
+			idmap__free(&by_text);
+		}
 		if (th && th->tgid != t->tgid)
 			th = NULL;
+		m = open_memstream(&text, &len);
+		if (!m) {
+			err = -ENOMEM;
+			break;
+		}
 		export__process_name(pname, sizeof(pname), proc_model__process(f->c->pm, t->tgid),
 				     t->tgid);
 		export__thread_name(tname, sizeof(tname), th, t->tid);
-		put_frame(out, pname, t->tgid);
-		fputc(';', out);
-		put_frame(out, tname, t->tid);
-		fr = stack_model__frames(f->sm, t->stack, &n);
-		while (n--) {
-			fputc(';', out);
-			put_name(out, stack_model__frame_name(f->sm, &fr[n], false));
-			if (fr[n].module == SYM_MOD_KERNEL)
-				fputs("_[k]", out);
+		put_frame(m, pname, t->tgid);
+		fputc(';', m);
+		put_frame(m, tname, t->tid);
+		fr = stack_model__frames(f->sm, t->stack, &nf);
+		while (nf--) {
+			fputc(';', m);
+			put_name(m, stack_model__frame_name(f->sm, &fr[nf], false));
+			if (fr[nf].module == SYM_MOD_KERNEL)
+				fputs("_[k]", m);
 		}
-		fprintf(out, " %llu\n", (unsigned long long)t->value);
+		if (fclose(m) || !text) {
+			free(text);
+			err = -ENOMEM;
+			break;
+		}
+		for (key = text_hash(text); (v = (uintptr_t)idmap__get(&by_text, key)); key++)
+			if (!strcmp(lines[v - 1].text, text))
+				break;
+		if (v) {
+			lines[v - 1].value += t->value;
+			free(text);
+			continue;
+		}
+		if (n == cap) {
+			struct folded_line *nl = realloc(lines, (cap ? 2 * cap : 64) * sizeof(*nl));
+
+			if (!nl) {
+				free(text);
+				err = -ENOMEM;
+				break;
+			}
+			lines = nl;
+			cap = cap ? 2 * cap : 64;
+		}
+		lines[n] = (struct folded_line){ .text = text, .value = t->value };
+		if (idmap__set(&by_text, key, (void *)(uintptr_t)++n))
+			err = -ENOMEM;
 	}
-	return ferror(out) ? -EIO : 0;
+	put_lines(out, lines, n);
+	free(lines);
+	idmap__free(&by_text);
+	return err ?: ferror(out) ? -EIO : 0;
 }
 
 static int fo_finish(void *st)

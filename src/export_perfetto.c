@@ -15,6 +15,13 @@
  * process, with a slice per span a thread ran on them: a coroutine that
  * moves between threads stays on its one track.
  *
+ * Call stacks (export_perfetto_stacks.c): CPU-clock samples as PerfSample
+ * packets whose callstacks, frames, function names and mappings are
+ * interned on the sequence; a memory call's stack as a "stack" debug
+ * annotation (frames innermost first) on its instant; an off-CPU stack as
+ * a slice on the thread's track from the switch-out to the wakeup, named
+ * after the innermost user function, with the stack annotated.
+ *
  * Field numbers are those of the public schema (protos/perfetto/trace/...),
  * written with pb_writer; nothing is generated from the .proto file.
  */
@@ -24,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "export.h"
+#include "export_perfetto_stacks.h"
 #include "pb_writer.h"
 #include "task_state.h"
 #include "util.h"
@@ -38,7 +46,17 @@
 #define TP_SEQ_FLAGS		13
 #define TP_SYSTEM_INFO		45
 #define TP_TRACK_DESCRIPTOR	60
+#define TP_PERF_SAMPLE		66
 #define SEQ_INCREMENTAL_STATE_CLEARED 1
+#define SEQ_NEEDS_INCREMENTAL_STATE 2
+/* PerfSample */
+#define PS_CPU			1
+#define PS_PID			2
+#define PS_TID			3
+#define PS_CALLSTACK_IID	4
+#define PS_CPU_MODE		5
+#define CPU_MODE_KERNEL		1
+#define CPU_MODE_USER		2
 /* FtraceEventBundle / FtraceEvent */
 #define FB_CPU			1
 #define FB_EVENT		2
@@ -138,6 +156,9 @@ struct pf_thread {
 	bool announced;
 	bool depth_declared;
 	int32_t prio;		/* last seen at switch-in, DEFAULT_PRIO before */
+	bool off_open;		/* off-CPU since off_start, in stack off_stack */
+	uint64_t off_start;
+	uint32_t off_stack;
 };
 
 struct perfetto {
@@ -151,6 +172,8 @@ struct perfetto {
 	bool first_track_packet;
 	struct idmap procs;	/* pid -> pf_proc */
 	struct idmap threads;	/* tid -> pf_thread, the latest with that tid */
+	struct export_stacks *x;
+	struct pf_stacks *ps;
 	int err;
 };
 
@@ -161,17 +184,24 @@ static int maybe_flush(struct perfetto *e)
 	return pb_writer__flush(&e->pb, e->c->out);
 }
 
-/* A TracePacket on the track-event sequence: field 1 of Trace, opened. */
-static void begin_seq_packet(struct perfetto *e, uint64_t ts)
+/* A TracePacket on the track-event sequence with FLAGS: field 1 of Trace, opened. */
+static void begin_seq_packet_flags(struct perfetto *e, uint64_t ts, uint32_t flags)
 {
 	pb_writer__begin(&e->pb, 1);
 	if (ts)
 		pb_writer__varint(&e->pb, TP_TIMESTAMP, ts);
 	pb_writer__varint(&e->pb, TP_SEQ_ID, SEQ_ID);
 	if (e->first_track_packet) {
-		pb_writer__varint(&e->pb, TP_SEQ_FLAGS, SEQ_INCREMENTAL_STATE_CLEARED);
+		flags |= SEQ_INCREMENTAL_STATE_CLEARED;
 		e->first_track_packet = false;
 	}
+	if (flags)
+		pb_writer__varint(&e->pb, TP_SEQ_FLAGS, flags);
+}
+
+static void begin_seq_packet(struct perfetto *e, uint64_t ts)
+{
+	begin_seq_packet_flags(e, ts, 0);
 }
 
 /* ---- names, process tree, track descriptors ---- */
@@ -338,6 +368,8 @@ static struct pf_thread *announce(struct perfetto *e, uint32_t tid, uint64_t ts)
 
 /* ---- ftrace events, per CPU, in time order ---- */
 
+static void woken(struct perfetto *e, uint32_t tid, uint64_t ts);
+
 /* Raw task->__state at switch-out (0 = preempted) to what sched_switch reports. */
 static int64_t report_state(uint32_t raw)
 {
@@ -477,6 +509,7 @@ static void on_switch(struct perfetto *e, const struct ps_switch *r)
 
 	if (next)
 		next->prio = r->next_prio;
+	woken(e, r->next_tid, h->ts_ns);	/* in case its wakeup was not seen */
 	if (e->c->pid && h->tgid != e->c->pid && r->next_tgid != e->c->pid)
 		return;
 	if (!export__want_ts(e->c, h->ts_ns))
@@ -505,9 +538,10 @@ static void on_switch(struct perfetto *e, const struct ps_switch *r)
 static void on_wakeup(struct perfetto *e, const struct ps_wakeup *r)
 {
 	const struct ps_hdr *h = &r->h;
-	struct pf_thread *woken = thread_state(e, r->woken_tid);
+	struct pf_thread *woken_pt = thread_state(e, r->woken_tid);
 	struct ftrace_ev *v;
 
+	woken(e, r->woken_tid, h->ts_ns);
 	if (e->c->pid && h->tgid != e->c->pid && r->woken_tgid != e->c->pid)
 		return;
 	if (!export__want_ts(e->c, h->ts_ns))
@@ -517,7 +551,7 @@ static void on_wakeup(struct perfetto *e, const struct ps_wakeup *r)
 		return;
 	comm_of(e, v->comm_a, PS_COMM_LEN, r->woken_tid, h->cpu);
 	v->pid_a = r->woken_tid;
-	v->prio_a = woken ? woken->prio : DEFAULT_PRIO;
+	v->prio_a = woken_pt ? woken_pt->prio : DEFAULT_PRIO;
 	v->pid_b = r->target_cpu;
 }
 
@@ -561,8 +595,10 @@ static void on_rename(struct perfetto *e, const struct ps_rename *r)
 
 /* ---- memory: instants and counters ---- */
 
-static void on_mem_call(struct perfetto *e, const struct ps_hdr *h)
+/* A memory call (held until its stack: export_stacks.h) as an instant. */
+static void on_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
 {
+	struct perfetto *e = ctx;
 	struct export_mem_call call;
 	struct pb_writer *w = &e->pb;
 
@@ -597,6 +633,76 @@ static void on_mem_call(struct perfetto *e, const struct ps_hdr *h)
 		}
 		pb_writer__end(w);
 	}
+	if (stack >= 0)
+		pf_stacks__annotation(e->ps, w, "stack", stack);
+	pb_writer__end(w);
+	pb_writer__end(w);
+}
+
+/* ---- call stacks: CPU samples, off-CPU slices ---- */
+
+/* The off-CPU wait of PT (thread TID) ends at END: a slice on its track. */
+static void close_off_cpu(struct perfetto *e, struct pf_thread *pt, uint64_t end)
+{
+	const struct ps_thread *t = pt->t;
+	uint64_t start = pt->off_start;
+	char name[160];
+
+	pt->off_open = false;
+	if (!t || !export__want_pid(e->c, t->tgid) || !export__clip(e->c, &start, &end))
+		return;
+	snprintf(name, sizeof(name), "off-CPU: %s", pf_stacks__user_leaf(e->ps, pt->off_stack));
+	for (int i = 0; i < 2; i++) {
+		begin_seq_packet(e, i ? end : start);
+		pb_writer__begin(&e->pb, TP_TRACK_EVENT);
+		pb_writer__varint(&e->pb, TE_TYPE, i ? TE_TYPE_SLICE_END : TE_TYPE_SLICE_BEGIN);
+		pb_writer__varint(&e->pb, TE_TRACK_UUID, UUID_THREAD(t->tgid, t->tid));
+		if (!i) {
+			pb_writer__string(&e->pb, TE_CATEGORIES, "offcpu", 16);
+			pb_writer__string(&e->pb, TE_NAME, name, sizeof(name));
+			pf_stacks__annotation(e->ps, &e->pb, "stack", pt->off_stack);
+		}
+		pb_writer__end(&e->pb);
+		pb_writer__end(&e->pb);
+	}
+}
+
+static void woken(struct perfetto *e, uint32_t tid, uint64_t ts)
+{
+	struct pf_thread *pt = idmap__get(&e->threads, tid);
+
+	if (pt && pt->off_open)
+		close_off_cpu(e, pt, ts);
+}
+
+/* A stack record: an off-CPU wait begins, or a CPU sample. */
+static void on_stack(void *ctx, const struct ps_ustack *s, uint32_t id)
+{
+	struct perfetto *e = ctx;
+	const struct ps_hdr *h = &s->h;
+	struct pb_writer *w = &e->pb;
+	struct pf_thread *pt;
+
+	if (s->kind == PS_STK_OFFCPU) {
+		pt = thread_state(e, h->tid);
+		if (pt) {
+			pt->off_open = true;
+			pt->off_start = h->ts_ns;
+			pt->off_stack = id;
+		}
+		return;
+	}
+	if (s->kind != PS_STK_SAMPLE || !export__want_pid(e->c, h->tgid) ||
+	    !export__want_ts(e->c, h->ts_ns))
+		return;
+	begin_seq_packet_flags(e, h->ts_ns, SEQ_NEEDS_INCREMENTAL_STATE);
+	pf_stacks__intern(e->ps, w, id);
+	pb_writer__begin(w, TP_PERF_SAMPLE);
+	pb_writer__varint(w, PS_CPU, h->cpu);
+	pb_writer__varint(w, PS_PID, h->tgid);
+	pb_writer__varint(w, PS_TID, h->tid);
+	pb_writer__varint(w, PS_CALLSTACK_IID, pf_stacks__iid(id));
+	pb_writer__varint(w, PS_CPU_MODE, s->nkframes ? CPU_MODE_KERNEL : CPU_MODE_USER);
 	pb_writer__end(w);
 	pb_writer__end(w);
 }
@@ -769,6 +875,8 @@ static void pf_free(void *st)
 	for (size_t i = 0; i < e->coro_end.cap; i++)
 		free(e->coro_end.vals ? e->coro_end.vals[i] : NULL);
 	idmap__free(&e->coro_end);
+	pf_stacks__free(e->ps);
+	export_stacks__free(e->x);
 	pb_writer__free(&e->pb);
 	free(e);
 }
@@ -787,6 +895,13 @@ static void *pf_begin(struct export_ctx *c, struct session_callbacks *cb)
 	cb->vm = &e->vcb;
 	e->ccb = (struct coro_callbacks){ .segment = on_coro_segment, .ctx = e };
 	cb->coro = &e->ccb;
+	e->x = export_stacks__new(c->s, &(struct export_stacks_callbacks){
+		.mem_call = on_mem_call, .stack = on_stack, .ctx = e });
+	e->ps = e->x ? pf_stacks__new(e->x) : NULL;
+	if (!e->ps) {
+		pf_free(e);
+		return NULL;
+	}
 	system_info(e);
 	return e;
 }
@@ -811,15 +926,9 @@ static int pf_record(void *st, const struct session_event *ev)
 	case PS_REC_RENAME:
 		on_rename(e, (const void *)h);
 		break;
-	case PS_REC_BRK:
-	case PS_REC_MMAP:
-	case PS_REC_MUNMAP:
-	case PS_REC_MREMAP:
-	case PS_REC_MPROTECT:
-	case PS_REC_MEMOP:
-		on_mem_call(e, h);
-		break;
 	}
+	/* memory calls go out through on_mem_call() once their stack is known */
+	e->err = e->err ?: export_stacks__record(e->x, ev) ?: pf_stacks__error(e->ps);
 	if (e->err)
 		return e->err;
 	return maybe_flush(e);
@@ -828,8 +937,15 @@ static int pf_record(void *st, const struct session_event *ev)
 static int pf_finish(void *st)
 {
 	struct perfetto *e = st;
-	int err = 0;
+	int err = export_stacks__finish(e->x);
 
+	for (size_t i = 0; i < e->threads.cap; i++) {
+		struct pf_thread *pt = e->threads.vals ? e->threads.vals[i] : NULL;
+
+		if (pt && pt->off_open)
+			close_off_cpu(e, pt, e->c->end_ns);
+	}
+	err = err ?: e->err ?: pf_stacks__error(e->ps);
 	for (size_t cpu = 0; cpu < e->ncpus && !err; cpu++)
 		err = write_bundle(e, cpu);
 	if (!err)

@@ -63,6 +63,7 @@ struct stack_model {
 	struct idmap pending;		/* tid -> struct pending */
 	struct idmap brk;		/* tgid -> last break + 1 */
 	struct stack_model_stats stats;
+	int64_t last_stack;		/* stack_model__last_stack() */
 	struct stack_frame scratch[PS_KSTACK_MAX + UNWIND_MAX_FRAMES];
 };
 
@@ -75,7 +76,7 @@ struct stack_model *stack_model__new(struct session *s, const struct stack_callb
 	m->s = s;
 	if (cb)
 		m->cb = *cb;
-	m->syms = symbols__new(session__header(s)->kernel_release);
+	m->syms = symbols__new(session__header(s)->kernel_release, session__boot_id(s));
 	if (!m->syms) {
 		free(m);
 		return NULL;
@@ -102,6 +103,16 @@ void stack_model__free(struct stack_model *m)
 const struct stack_model_stats *stack_model__stats(const struct stack_model *m)
 {
 	return &m->stats;
+}
+
+const char *stack_model__module_path(const struct stack_model *m, uint32_t module)
+{
+	return symbols__module_path(m->syms, module);
+}
+
+int64_t stack_model__last_stack(const struct stack_model *m)
+{
+	return m->last_stack;
 }
 
 const struct stack_frame *stack_model__frames(const struct stack_model *m, uint32_t id,
@@ -314,6 +325,7 @@ static int take_stack(struct stack_model *m, const struct ps_ustack *s)
 	id = intern(m, m->scratch, n);
 	if (id < 0)
 		return id;
+	m->last_stack = id;
 	p = pending_of(m, s->h.tid);
 	if (!p)
 		return -ENOMEM;
@@ -343,6 +355,7 @@ int stack_model__apply(struct stack_model *m, const struct session_event *ev)
 {
 	const struct ps_hdr *h = ev->h;
 
+	m->last_stack = -1;
 	if (!m->uw) {
 		/* the session makes its models when the replay starts */
 		m->uw = unwinder__new(m->syms, session__vm(m->s));

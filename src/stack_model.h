@@ -68,6 +68,10 @@ const struct stack_frame *stack_model__frames(const struct stack_model *m, uint3
 /* A frame's name (see symbols__name()), valid until stack_model__free(). */
 const char *stack_model__frame_name(struct stack_model *m, const struct stack_frame *f,
 				    bool with_line);
+/* The file of a frame's module (symbols__module_path()). */
+const char *stack_model__module_path(const struct stack_model *m, uint32_t module);
 const struct stack_model_stats *stack_model__stats(const struct stack_model *m);
+/* The id of the stack record the last stack_model__apply() took; -1 if it took none. */
+int64_t stack_model__last_stack(const struct stack_model *m);
 
 #endif

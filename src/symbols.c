@@ -54,10 +54,37 @@ static uint64_t path_hash(const char *p)
 	return h;
 }
 
-struct symbols *symbols__new(const char *release)
+static const char *kallsyms_path;	/* symbols__set_kallsyms(), NULL: /proc/kallsyms if it fits */
+
+void symbols__set_kallsyms(const char *path)
+{
+	kallsyms_path = path;
+}
+
+/* Is the kernel that ran the recording (RELEASE, BOOT_ID) the one running now? */
+static bool same_kernel(const char *release, const char *boot_id)
+{
+	char now[64] = "";
+	struct utsname uts;
+	FILE *f;
+
+	if (uname(&uts) || !release || strcmp(uts.release, release))
+		return false;
+	if (!boot_id || !boot_id[0])
+		return true;
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f)
+		return false;
+	if (!fgets(now, sizeof(now), f))
+		now[0] = '\0';
+	fclose(f);
+	now[strcspn(now, "\n")] = '\0';
+	return !strcmp(now, boot_id);
+}
+
+struct symbols *symbols__new(const char *release, const char *boot_id)
 {
 	struct symbols *s = calloc(1, sizeof(*s));
-	struct utsname uts;
 
 	if (!s)
 		return NULL;
@@ -68,7 +95,7 @@ struct symbols *symbols__new(const char *release)
 		return NULL;
 	}
 	s->n = SYM_MOD_FIRST;	/* the kernel and unknown pseudo-modules */
-	s->kernel_ok = !uname(&uts) && release && !strcmp(uts.release, release);
+	s->kernel_ok = kallsyms_path || same_kernel(release, boot_id);
 	return s;
 }
 
@@ -176,6 +203,13 @@ static int check_module(struct sym_module *m)
 	return m->status;
 }
 
+const char *symbols__module_path(const struct symbols *s, uint32_t id)
+{
+	if (id == SYM_MOD_KERNEL)
+		return "[kernel]";
+	return id < s->n && s->mods[id].path ? s->mods[id].path : "[unknown]";
+}
+
 bool symbols__module_ok(struct symbols *s, uint32_t id)
 {
 	return id >= SYM_MOD_FIRST && id < s->n && check_module(&s->mods[id]) == MOD_OK;
@@ -224,7 +258,7 @@ static void load_ksyms(struct symbols *s)
 	FILE *f;
 
 	s->ksyms_loaded = true;
-	if (!s->kernel_ok || !(f = fopen("/proc/kallsyms", "re")))
+	if (!s->kernel_ok || !(f = fopen(kallsyms_path ? kallsyms_path : "/proc/kallsyms", "re")))
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		struct ksym *k;

@@ -32,13 +32,26 @@ struct stack_frame {
 
 struct symbols;
 
-/* RELEASE: the recording's kernel release (kernel names only if it runs now). NULL and errno. */
-struct symbols *symbols__new(const char *release);
+/*
+ * RELEASE, BOOT_ID: the recording's kernel release and boot id. Kernel
+ * addresses are named from /proc/kallsyms only if that kernel runs now, in
+ * the same boot (KASLR moves it at every boot; an empty BOOT_ID, from an
+ * older file, is not checked). NULL and errno.
+ */
+struct symbols *symbols__new(const char *release, const char *boot_id);
+/*
+ * Kernel names from PATH instead (a copy of the recording machine's
+ * /proc/kallsyms, or /dev/null for none), unchecked: export --kallsyms.
+ * For every symbols__new() after it.
+ */
+void symbols__set_kallsyms(const char *path);
 void symbols__free(struct symbols *s);
 /* Takes what the recorder saw of a file (PS_REC_BUILDID). 0 or -ENOMEM. */
 int symbols__note_buildid(struct symbols *s, const struct ps_buildid *b);
 /* Module id of the file at PATH (registered on first use); 0 on -ENOMEM. */
 uint32_t symbols__module(struct symbols *s, const char *path);
+/* The path of module ID; "[kernel]" and "[unknown]" for the pseudo-modules. */
+const char *symbols__module_path(const struct symbols *s, uint32_t id);
 /* True if the file at the module's path is the one recorded (checked once). */
 bool symbols__module_ok(struct symbols *s, uint32_t id);
 /*

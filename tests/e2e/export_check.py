@@ -160,14 +160,29 @@ want = collections.Counter((int(t), int(a, 16), int(n)) for t, a, n in wl["mmap"
 check(not (want - inst), "chrome: every workload mmap is an i event with its address and length")
 check(any(e["ph"] == "C" and e["pid"] == pid and e["name"] == "heap bytes" for e in ev), "chrome: heap counter")
 
-# --- speedscope variant: argument-free B/E pairs, balanced per lane ---
-sv = json.load(open(os.path.join(d, "x.speedscope.json")))["traceEvents"]
-check(all("args" not in e for e in sv if e["ph"] in "BEX"), "speedscope: no arguments on slices")
-depth = collections.Counter()
-for e in sv:
-    if e["ph"] in "BE":
-        depth[(e["pid"], e["tid"])] += 1 if e["ph"] == "B" else -1
-check(depth and not any(depth.values()), "speedscope: every B has its E")
+# --- speedscope (its own file format): evented profiles nest, thread time agrees ---
+ss = json.load(open(os.path.join(d, "x.speedscope.json")))
+frames = [f["name"] for f in ss["shared"]["frames"]]
+ss_running = collections.Counter()
+for prof in ss["profiles"]:
+    if prof["type"] != "evented":
+        check(len(prof["samples"]) == len(prof["weights"]), f"speedscope: {prof['name']}: a weight per sample")
+        continue
+    open_frames, last, ok = [], 0, True
+    for e in prof["events"]:
+        ok = ok and e["at"] >= last
+        last = e["at"]
+        if e["type"] == "O":
+            open_frames.append((e["frame"], e["at"]))
+        else:
+            ok = ok and bool(open_frames) and open_frames[-1][0] == e["frame"]
+            f, at = open_frames.pop() if open_frames else (0, 0)
+            m = re.search(r"\(tid (\d+)\)$", prof["name"])
+            if m and frames[f].startswith("running on CPU"):
+                ss_running[int(m.group(1))] += e["at"] - at
+    check(ok and not open_frames, f"speedscope: {prof['name']}: events in time order, each closes what it opened")
+for t in threads:
+    check(ss_running[t] == running[t], f"speedscope: running ns of {t} agrees with chrome's slices")
 
 # --- folded ---
 fold = collections.Counter()

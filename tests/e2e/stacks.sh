@@ -9,7 +9,13 @@
 #  - python3 growing a list of bytearrays: heap stacks reach from brk through
 #    glibc's malloc into python's own functions;
 #  - a copy of stacks_work deleted after recording: its frames are reported
-#    as deleted (one warning), never named from another file.
+#    as deleted (one warning), never named from another file;
+#  - the timeline exports of stacks_work carry the same stacks: Perfetto
+#    PerfSamples (decoded with protoc against ../shared/perfetto) whose
+#    interned callstacks go through spin_on_cpu, one per folded oncpu sample;
+#    chrome's sleeping slices and speedscope's sleeping intervals of the
+#    sleeper open into sleep_in_nanosleep; chrome's memory instants carry
+#    the grow_heap stacks.
 set -euo pipefail
 : "${PROCSCOPE:?}" "${WORKLOADS:?}" "${ARTIFACTS:?}"
 [ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
@@ -22,6 +28,11 @@ for k in heap mmap offcpu oncpu; do
 	"$PROCSCOPE" export -i "$out/work.data" --format folded --stacks $k -o "$out/work.$k.folded" \
 		2>>"$out/export.err"
 done
+"$PROCSCOPE" export -i "$out/work.data" --format perfetto -o "$out/work.pftrace"
+"$PROCSCOPE" export -i "$out/work.data" --format chrome -o "$out/work.json"
+"$PROCSCOPE" export -i "$out/work.data" --format speedscope -o "$out/work.speedscope.json"
+protoc --proto_path="$PWD/../shared/perfetto" --decode=perfetto.protos.Trace perfetto_trace.proto \
+	< "$out/work.pftrace" > "$out/work.pftrace.txt"
 
 "$PROCSCOPE" record -o "$out/py.data" -- python3 -c 'l = [bytearray(4000) for _ in range(20000)]' \
 	2>"$out/py.err"
@@ -84,6 +95,7 @@ on = folded(f"{out}/work.oncpu.folded")
 good, total = share(on, "spin_on_cpu", ["start_thread"], facts["spin_tid"])
 check(total >= 10, f"oncpu: {total} samples of the spinning thread (0.4 s at 99 Hz)")
 check(total and good >= 0.9 * total, f"oncpu: {good}/{total} samples on start_thread;spinner;spin_on_cpu")
+total_on = total
 
 py = folded(f"{out}/py.heap.folded")
 total = sum(r[3] for r in py)
@@ -99,5 +111,82 @@ check(all(not any("grow_heap" in f for f in r[2]) for r in dele), "deleted binar
 check(any(any("doomed_work (deleted)+0x" in f for f in r[2]) for r in dele),
       "deleted binary: its frames shown as doomed_work (deleted)+0xOFFSET")
 check(any(any("malloc" in f for f in r[2]) for r in dele), "deleted binary: libc frames still named")
+
+# --- perfetto: protoc's text of the trace, as nested dicts of lists ---
+def pb_text(path):
+    root, stack = {}, []
+    cur = root
+    for line in open(path):
+        line = line.strip()
+        if line.endswith("{"):
+            child = {}
+            cur.setdefault(line[:-1].strip(), []).append(child)
+            stack.append(cur)
+            cur = child
+        elif line == "}":
+            cur = stack.pop()
+        elif ": " in line:
+            k, v = line.split(": ", 1)
+            cur.setdefault(k, []).append(v.strip('"'))
+    return root
+
+trace = pb_text(f"{out}/work.pftrace.txt")
+names, frames, stacks, samples = {}, {}, {}, []
+for pkt in trace.get("packet", []):
+    for idata in pkt.get("interned_data", []):
+        for fn in idata.get("function_names", []):
+            names[fn["iid"][0]] = fn["str"][0]
+        for fr in idata.get("frames", []):
+            frames[fr["iid"][0]] = fr["function_name_id"][0]
+        for cs in idata.get("callstacks", []):
+            stacks[cs["iid"][0]] = cs.get("frame_ids", [])
+    for ps in pkt.get("perf_sample", []):
+        samples.append((int(ps["tid"][0]), ps["callstack_iid"][0]))
+spin = [iid for tid, iid in samples if tid == facts["spin_tid"]]
+check(all(iid in stacks and all(f in frames and frames[f] in names for f in stacks[iid])
+          for _, iid in samples), f"perfetto: {len(samples)} perf_samples, each callstack interned down to its function names")
+check(len(spin) == total_on, f"perfetto: {len(spin)} perf_samples of the spinning thread, as many as folded oncpu ({total_on})")
+good = sum(1 for iid in spin if "spin_on_cpu" in (names[frames[f]] for f in stacks[iid]))
+check(spin and good >= 0.9 * len(spin), f"perfetto: {good}/{len(spin)} of its samples' callstacks through spin_on_cpu")
+
+# --- chrome: sf on the sleeper's sleeping slices and on the heap's brk instants ---
+import json
+cj = json.load(open(f"{out}/work.json"))
+sf = cj["stackFrames"]
+def chain(node):
+    names = []
+    while node:
+        names.append(sf[str(node)]["name"])
+        node = int(sf[str(node)].get("parent", 0))
+    return names
+slept = [e for e in cj["traceEvents"] if e["ph"] == "X" and e["tid"] == facts["sleep_tid"]
+         and e["name"] in ("sleeping", "blocked")]
+dur = sum(e["dur"] for e in slept)
+good = sum(e["dur"] for e in slept if "sf" in e and "sleep_in_nanosleep" in chain(e["sf"]))
+check(dur and good >= 0.9 * dur, f"chrome: {good:.0f}/{dur:.0f} us of the sleeper's sleeping slices with an sf through sleep_in_nanosleep")
+brks = [e for e in cj["traceEvents"] if e["ph"] == "i" and e["name"] == "brk" and e["pid"] == e["tid"]]
+good = sum(1 for e in brks if "sf" in e and "grow_heap" in chain(e["sf"]))
+check(brks and good >= 0.9 * len(brks), f"chrome: {good}/{len(brks)} of the main thread's brk instants with an sf through grow_heap")
+psamp = [e for e in cj["traceEvents"] if e["ph"] == "P" and e["tid"] == facts["spin_tid"]]
+check(len(psamp) == total_on, f"chrome: {len(psamp)} P samples of the spinning thread, as folded says")
+
+# --- speedscope: the sleeper's sleeping intervals open into sleep_in_nanosleep ---
+ss = json.load(open(f"{out}/work.speedscope.json"))
+fn = [f["name"] for f in ss["shared"]["frames"]]
+ev = next(p for p in ss["profiles"] if p["type"] == "evented" and p["name"].endswith(f"(tid {facts['sleep_tid']})"))
+open_, sleep_ns, good = [], 0, 0
+for e in ev["events"]:
+    if e["type"] == "O":
+        open_.append((fn[e["frame"]], e["at"]))
+        continue
+    name, at = open_.pop()
+    if name == "sleeping":
+        sleep_ns += e["at"] - at
+    if name == "sleep_in_nanosleep" and open_ and open_[0][0] == "sleeping":
+        good += e["at"] - at
+check(sleep_ns and good >= 0.9 * sleep_ns,
+      f"speedscope: {good}/{sleep_ns} ns of the sleeper's sleeping intervals open into sleep_in_nanosleep")
+sp = next(p for p in ss["profiles"] if p["type"] == "sampled" and f"(tid {facts['spin_tid']})" in p["name"])
+check(len(sp["samples"]) == total_on, f"speedscope: {len(sp['samples'])} samples in the spinner's sampled profile")
 sys.exit(1 if fail else 0)
 PY

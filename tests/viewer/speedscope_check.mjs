@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 // Opens a profile in speedscope (from npm) in headless Chromium and checks
-// that the page lists the expected thread names; saves a screenshot.
+// that the page shows the expected names: profile titles (threads) and
+// frame names (functions of the call stacks, listed as text by the Sandwich
+// view; the flame charts are drawn on a canvas); saves a screenshot.
 //   node speedscope_check.mjs PROFILE SCREENSHOT NAME...
 // Exit 0 when every NAME is shown, 1 otherwise (the page text is printed).
 import http from 'node:http';
@@ -50,18 +52,27 @@ try {
 		{ waitUntil: 'load' });
 	// loaded when the toolbar shows which profile of how many: "(1/N)"
 	await page.waitForFunction(() => /\(\d+\/\d+\)/.test(document.body.innerText), { timeout: 60000 });
-	// one profile per thread: step through them with speedscope's "n" key
-	// (next profile) and collect every title the toolbar shows
+	// the Sandwich view ("3") lists every frame of the profile as text
+	await page.keyboard.press('3');
+	await page.waitForFunction(() => /Symbol Name/.test(document.body.innerText), { timeout: 60000 });
+	// several profiles per thread: step through them with speedscope's "n"
+	// key (next profile) and collect every title and frame the page shows
+	// (the file says which profile opens first: start from the first)
 	const title = () => page.evaluate(() => document.body.innerText);
+	const at = /\((\d+)\/(\d+)\)/.exec(await title());
+	const first = Number(at[1]), total = Number(at[2]);
+	for (let i = first; i > 1; i--) {
+		await page.keyboard.press('p');
+		await page.waitForFunction((k) => document.body.innerText.includes(`(${k}/`), {}, i - 1);
+	}
 	let text = await title();
-	const total = Number(/\(\d+\/(\d+)\)/.exec(text)[1]);
 	for (let i = 1; i < total; i++) {
 		await page.keyboard.press('n');
 		await page.waitForFunction((k) => document.body.innerText.includes(`(${k}/`), {}, i + 1);
 		text += '\n' + await title();
 	}
-	// back to the first profile for the picture
-	for (let i = 1; i < total; i++)
+	// back to the profile the file opens with, for the picture
+	for (let i = total; i > first; i--)
 		await page.keyboard.press('p');
 	await new Promise((r) => setTimeout(r, 300));
 	await page.screenshot({ path: screenshot });
