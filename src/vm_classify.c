@@ -10,7 +10,8 @@
  * - PROT_NONE pieces of an ELF mapping (the holes ld.so leaves between
  *   segments) and the PROT_NONE area right below a thread stack are guards.
  * - the writable anonymous area that starts where an image's data ends is
- *   its bss (the kernel and ld.so map it just there).
+ *   its bss (the kernel and ld.so map it just there), if the image has
+ *   bss pages at all (a JVM maps its own areas right after small libraries).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,12 @@
 
 struct elf_info {
 	bool is_elf;
+	/*
+	 * A writable PT_LOAD whose memsz reaches a page past its file bytes:
+	 * ld.so maps those pages anonymous (the bss). Without one, the
+	 * writable area right after the image is something else's.
+	 */
+	bool has_bss;
 	int nloads;
 	struct {
 		uint64_t off;	/* page-aligned down */
@@ -80,6 +87,9 @@ static void read_elf(const char *path, uint64_t ino, struct elf_info *info)
 		info->load[info->nloads].end = VM_PAGE_UP(ph.p_offset + ph.p_filesz);
 		info->load[info->nloads].flags = ph.p_flags;
 		info->nloads++;
+		if ((ph.p_flags & PF_W) &&
+		    VM_PAGE_UP(ph.p_vaddr + ph.p_memsz) > VM_PAGE_UP(ph.p_vaddr + ph.p_filesz))
+			info->has_bss = true;
 	}
 end_elf:
 	elf_end(elf);
@@ -161,7 +171,7 @@ static enum vm_kind kind_of(struct vm_classifier *c, const struct vm_area *a, si
 	if (!r->prot && i + 1 < n && a[i + 1].r.tid && a[i + 1].r.start == r->end && !a[i + 1].r.path)
 		return VK_GUARD;
 	if ((r->prot & 2) && !r->shared && i > 0 && a[i - 1].r.end == r->start &&
-	    a[i - 1].r.kind == VK_DATA)
+	    a[i - 1].r.kind == VK_DATA && elf_of(c, &a[i - 1])->has_bss)
 		return VK_BSS;
 	return VK_ANON;
 }
