@@ -752,13 +752,17 @@ static int hx_record(void *st, const struct session_event *ev)
 		on_exec(x, ev);
 		break;
 	case PS_REC_FORK:
-		inherit(x, (const void *)h);
-		regions_check(x, ((const struct ps_fork *)h)->child_tgid, h->ts_ns);
+		if (h->ts_ns <= x->hi) {
+			inherit(x, (const void *)h);
+			regions_check(x, ((const struct ps_fork *)h)->child_tgid, h->ts_ns);
+		}
 		break;
 	default:
 		on_mem_call(x, ev);
 		break;
 	}
+	if (h->ts_ns > x->hi)
+		return x->oom ? -ENOMEM : json_writer__error(&x->w);	/* past --to: no version opens */
 	regions_check(x, h->tgid, h->ts_ns);
 	return x->oom ? -ENOMEM : json_writer__error(&x->w);
 }
