@@ -15,9 +15,11 @@
 #   bench/probe_cost.sh /tmp/ps-old/build/procscope build/procscope
 # Environment:
 #   COST_RUNS=3        runs per binary and workload (the median is printed)
+#   COST_ARGS=         extra `record` options for every binary (e.g. --no-stacks)
 #   COST_SECONDS=4     length of each recording
 #   COST_WORKLOADS="switch brk"
-#     switch: perf bench sched pipe (sched_switch, sched_waking)
+#     switch: perf bench sched pipe (sched_switch, sched_waking), both CPUs
+#     switch1: the same on CPU 0 alone (one busy CPU)
 #     brk:    stress-ng --brk 1 (brk, mmap, munmap, rss_stat)
 #     brk2:   stress-ng --brk 2 (two busy CPUs)
 #     mmap:   stress-ng --mmap 1 (mmap, munmap, mprotect, madvise, with the
@@ -28,6 +30,7 @@ cd "$(dirname "$0")/.."
 runs=${COST_RUNS:-3}
 secs=${COST_SECONDS:-4}
 workloads=${COST_WORKLOADS:-switch brk}
+COST_ARGS=${COST_ARGS:-}
 bins=("$@")
 [ ${#bins[@]} -gt 0 ] || bins=(build/procscope)
 
@@ -56,6 +59,7 @@ sysctl -qw kernel.bpf_stats_enabled=1
 start_load() {	# workload -> pid in $load
 	case $1 in
 	switch) perf bench sched pipe -l 100000000 >/dev/null 2>&1 & ;;
+	switch1) taskset -c 0 perf bench sched pipe -l 100000000 >/dev/null 2>&1 & ;;
 	brk) stress-ng --brk 1 --quiet -t 600 & ;;
 	brk2) stress-ng --brk 2 --quiet -t 600 & ;;
 	mmap) stress-ng --mmap 1 --mmap-bytes 4M --quiet -t 600 & ;;
@@ -69,11 +73,16 @@ one_run() {	# binary workload
 	local bin=$1 w=$2 ids
 	start_load "$w"
 	sleep 0.5
-	"$bin" record -a -o "$tmp/cost.data" -d $((secs + 2)) 2>"$tmp/err" &
+	"$bin" record -v -a $COST_ARGS -o "$tmp/cost.data" -d $((secs + 60)) 2>"$tmp/err" &
 	rec=$!
+	# loading and verifying every program takes seconds: measure from attach on
+	until grep -q "recording to" "$tmp/err"; do
+		kill -0 "$rec" 2>/dev/null || die "recorder failed: $(tail -n 3 "$tmp/err")"
+		sleep 0.1
+	done
 	sleep "$secs"
 	# the recorder's own programs: the prog ids behind its file descriptors
-	ids=$(grep -h "^prog_id:" /proc/$rec/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | xargs)
+	ids=$(grep -h "^prog_id:" /proc/$rec/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | xargs || true)
 	bpftool -j prog show | python3 -c '
 import json, sys
 ids = {int(x) for x in sys.argv[1:]}
@@ -81,6 +90,7 @@ for p in json.load(sys.stdin):
     if p["id"] in ids and p.get("run_cnt"):
         print(p["name"], p["run_time_ns"] / p["run_cnt"], p["run_cnt"])
 ' $ids
+	kill -INT "$rec"
 	wait "$rec" || true
 	rec=
 	kill "$load" 2>/dev/null; wait "$load" 2>/dev/null || true

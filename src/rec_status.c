@@ -11,13 +11,18 @@ void rec_status__init(struct rec_status *s, bool quiet)
 	*s = (struct rec_status){ .on = !quiet && isatty(STDERR_FILENO) };
 }
 
+bool rec_status__due(const struct rec_status *s, uint64_t now_ns)
+{
+	return s->on && (!s->last_ns || now_ns - s->last_ns >= STATUS_PERIOD_NS);
+}
+
 void rec_status__update(struct rec_status *s, uint64_t now_ns, const struct rec_status_figures *f)
 {
 	char size[32], procs[32] = "?", files[32] = "";
 	uint64_t secs = f->elapsed_ns / 1000000000ull, dt = now_ns - s->last_ns;
 	double rate;
 
-	if (!s->on || (s->last_ns && dt < STATUS_PERIOD_NS))
+	if (!s->on)
 		return;
 	rate = s->last_ns && dt ? (f->records - s->last_records) * 1e9 / dt : 0;
 	s->last_ns = now_ns;

@@ -24,7 +24,9 @@ struct rec_status_figures {
 };
 
 void rec_status__init(struct rec_status *s, bool quiet);
-/* Redraws the line if a second has passed since the last one (NOW_NS: CLOCK_MONOTONIC). */
+/* A redraw is due: on, and a second passed since the last (NOW_NS: CLOCK_MONOTONIC). */
+bool rec_status__due(const struct rec_status *s, uint64_t now_ns);
+/* Redraws the line (the figures cost a look at the traced processes: only when due). */
 void rec_status__update(struct rec_status *s, uint64_t now_ns, const struct rec_status_figures *f);
 /* Clears the line, so the summary starts on a clean one. */
 void rec_status__clear(struct rec_status *s);

@@ -970,7 +970,7 @@ int cmd_record(int argc, char **argv)
 					st.shown ? "\n" : "", rec_output__last_path(rec.out));
 		}
 		rec.w = rec_output__writer(rec.out);
-		if (st.on)
+		if (rec_status__due(&st, now))
 			rec_status__update(&st, now, &(struct rec_status_figures){
 				.elapsed_ns = now - start_ns, .records = rec_output__records(rec.out),
 				.lost = rec.lost_total, .bytes = rec_output__bytes(rec.out),

@@ -30,9 +30,11 @@ struct ring_set;
 /*
  * Bytes per ring when the user gives none: 8 MiB per CPU up to 32 CPUs,
  * then 256 MiB over all rings (a power of 2 per ring, at least 1 MiB):
- * 2 CPUs 2 x 8 MiB, 64 CPUs 64 x 4 MiB, 192 CPUs 192 x 1 MiB. The recorder
- * maps each ring's data twice (the kernel's wrap-around view), so its RSS
- * holds twice the total once the rings have wrapped.
+ * 2 CPUs 2 x 8 MiB, 64 CPUs 64 x 4 MiB, 192 CPUs 192 x 1 MiB. Each ring's
+ * data is mapped twice (the kernel's wrap-around view), but reading touches
+ * the second copy only for records that cross the end, so the recorder's
+ * RSS grows by about the total once the rings have wrapped (47 MiB in all
+ * at 2 CPUs under load, bench/rss.sh).
  */
 uint64_t ring_set__default_bytes(unsigned nrings);
 /*

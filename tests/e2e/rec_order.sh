@@ -19,7 +19,7 @@ BOUND_NS = 1000000  # 1 ms: a probe's run, not a drain's
 RECORDER = {"snap_task", "snap_map", "snap_sp", "lost", "buildid", "comm"}
 
 load = [subprocess.Popen(["stress-ng", "--brk", "2", "--quiet", "-t", "20"]),
-        subprocess.Popen(["perf", "bench", "sched", "pipe", "-l", "100000000"],
+        subprocess.Popen(["perf", "bench", "sched", "pipe", "-T", "-l", "100000000"],  # threads: one kill
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
 try:
     rec = subprocess.run([PROCSCOPE, "record", "-q", "-a", "-d", "3", "-o", out],
