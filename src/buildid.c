@@ -92,6 +92,15 @@ int buildid__note(struct buildid_notes *n, struct trace_writer *w, const struct 
 		dev = v->dev;
 		ino = v->ino;
 		rec_info__path(path, sizeof(path), v->path);
+	} else if (h->type == PS_REC_SNAP_MAP) {
+		const struct ps_snap_map *m = (const void *)h;
+
+		/* only code can hold frames: the snapshot notes executable file maps */
+		if (!m->ino || m->perms[2] != 'x' || m->path[0] != '/')
+			return 0;
+		dev = (uint64_t)m->dev_major << 20 | m->dev_minor;	/* the kernel's MKDEV */
+		ino = m->ino;
+		snprintf(path, sizeof(path), "%s", m->path);
 	} else {
 		return 0;
 	}

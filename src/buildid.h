@@ -36,7 +36,8 @@ struct buildid_notes {
 };
 
 /*
- * If H maps a file not noted yet (ps_mmap, ps_vma), reads its identity and
+ * If H maps a file not noted yet (ps_mmap, ps_vma, or an executable
+ * ps_snap_map of a process already running), reads its identity and
  * appends a PS_REC_BUILDID to W. 0 or -errno of the write (a file that
  * cannot be read is recorded with its errno, not an error).
  */

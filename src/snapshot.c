@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "buildid.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -169,7 +170,8 @@ static int sync_add(struct trace_writer *w, struct sync_batch *b, const struct p
 	return err;
 }
 
-int snapshot__maps(struct trace_writer *w, pid_t pid, uint64_t ts_ns)
+/* The maps of PID; NOTES: the files whose build-ids this snapshot wrote already. */
+static int maps(struct trace_writer *w, pid_t pid, uint64_t ts_ns, struct buildid_notes *notes)
 {
 	union {
 		struct ps_snap_map m;
@@ -234,6 +236,9 @@ int snapshot__maps(struct trace_writer *w, pid_t pid, uint64_t ts_ns)
 		memcpy(u.m.perms, perms, sizeof(u.m.perms));
 		memcpy(u.m.path, name, plen);
 		err = trace_writer__add(w, &u.m.h);
+		/* files mapped before the recording: their build-ids, as at an mmap */
+		if (!err)
+			err = buildid__note(notes, w, &u.m.h);
 		if (err)
 			break;
 	}
@@ -294,7 +299,16 @@ static int snapshot_sp(struct trace_writer *w, pid_t pid, pid_t tid, uint64_t ts
 	return trace_writer__add(w, &r.h);
 }
 
-int snapshot__process(struct trace_writer *w, pid_t pid, bool maps)
+int snapshot__maps(struct trace_writer *w, pid_t pid, uint64_t ts_ns)
+{
+	struct buildid_notes notes = {};
+	int err = maps(w, pid, ts_ns, &notes);
+
+	buildid__notes_free(&notes);
+	return err;
+}
+
+static int process(struct trace_writer *w, pid_t pid, bool with_maps, struct buildid_notes *notes)
 {
 	char dir[64], tdir[128];
 	struct dirent *de;
@@ -327,10 +341,10 @@ int snapshot__process(struct trace_writer *w, pid_t pid, bool maps)
 		if (err)
 			break;
 	}
-	if (!err && maps) {
+	if (!err && with_maps) {
 		uint64_t ts = ps_now_ns(CLOCK_MONOTONIC);
 
-		err = snapshot__maps(w, pid, ts);
+		err = maps(w, pid, ts, notes);
 		if (!err)
 			err = snapshot_rss(w, pid, ts);
 		/* the stacks, once the areas that hold them are known */
@@ -346,10 +360,20 @@ int snapshot__process(struct trace_writer *w, pid_t pid, bool maps)
 	return err;
 }
 
+int snapshot__process(struct trace_writer *w, pid_t pid, bool with_maps)
+{
+	struct buildid_notes notes = {};
+	int err = process(w, pid, with_maps, &notes);
+
+	buildid__notes_free(&notes);
+	return err;
+}
+
 int snapshot__all(struct trace_writer *w, pid_t skip)
 {
+	struct buildid_notes notes = {};	/* each file once, however many map it */
 	struct dirent *de;
-	int n = 0, err;
+	int n = 0, err = 0;
 	DIR *d;
 
 	d = opendir("/proc");
@@ -363,16 +387,17 @@ int snapshot__all(struct trace_writer *w, pid_t skip)
 		pid = atoi(de->d_name);
 		if (pid == skip)
 			continue;
-		err = snapshot__process(w, pid, true);
+		err = process(w, pid, true, &notes);
 		/* gone meanwhile, or hidden from us (another namespace): skip it */
-		if (err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM)
+		if (err == -ENOENT || err == -ESRCH || err == -EACCES || err == -EPERM) {
+			err = 0;
 			continue;
-		if (err) {
-			closedir(d);
-			return err;
 		}
+		if (err)
+			break;
 		n++;
 	}
 	closedir(d);
-	return n;
+	buildid__notes_free(&notes);
+	return err ?: n;
 }

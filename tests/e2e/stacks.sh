@@ -10,6 +10,9 @@
 #    glibc's malloc into python's own functions;
 #  - a copy of stacks_work deleted after recording: its frames are reported
 #    as deleted (one warning), never named from another file;
+#  - a shell attached with -p, its binary replaced after the recording: the
+#    attach snapshot noted the build-id of the file it ran, so its frames
+#    are reported as replaced (one warning), never named from the new file;
 #  - the timeline exports of stacks_work carry the same stacks: Perfetto
 #    PerfSamples (decoded with protoc against ../shared/perfetto) whose
 #    interned callstacks go through spin_on_cpu, one per folded oncpu sample;
@@ -43,6 +46,17 @@ cp "$WORKLOADS/stacks_work" "$out/doomed_work"
 rm -f "$out/doomed_work"
 "$PROCSCOPE" export -i "$out/del.data" --format folded --stacks heap -o "$out/del.heap.folded" \
 	2>"$out/del.export.err"
+
+# a copy of sh in a loop of sleeps (each wait4 a blocking switch-out in sh's code)
+cp "$(readlink -f /bin/sh)" "$out/att_sh"
+"$out/att_sh" -c 'while :; do sleep 0.01; done' &
+att=$!
+sleep 0.2
+"$PROCSCOPE" record -q -p $att -d 1 -o "$out/att.data" 2>"$out/att.err"
+kill $att; wait $att 2>/dev/null || true
+cp "$(readlink -f /bin/true)" "$out/att_sh"	# another binary at the same path
+"$PROCSCOPE" export -i "$out/att.data" --format folded --stacks offcpu -o "$out/att.offcpu.folded" \
+	2>"$out/att.export.err"
 
 python3 - "$out" <<'PY'
 import re, sys
@@ -111,6 +125,12 @@ check(all(not any("grow_heap" in f for f in r[2]) for r in dele), "deleted binar
 check(any(any("doomed_work (deleted)+0x" in f for f in r[2]) for r in dele),
       "deleted binary: its frames shown as doomed_work (deleted)+0xOFFSET")
 check(any(any("malloc" in f for f in r[2]) for r in dele), "deleted binary: libc frames still named")
+
+att = [r for r in folded(f"{out}/att.offcpu.folded") if r[0] == r[1]]
+err = open(f"{out}/att.export.err").read()
+check(err.count("was replaced") == 1 and "att_sh" in err, f"attached, binary replaced: one warning ({err.strip()!r})")
+check(att and any(any("att_sh (replaced)+0x" in f for f in r[2]) for r in att),
+      f"attached, binary replaced: the shell's {len(att)} off-CPU stacks show att_sh (replaced)+0xOFFSET")
 
 # --- perfetto: protoc's text of the trace, as nested dicts of lists ---
 def pb_text(path):
