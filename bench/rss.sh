@@ -44,13 +44,16 @@ rec=$!
 sleep 2
 echo "# procscope record -a $* under stress-ng --brk 1 --mmap 1 --fork 1 and perf bench sched pipe"
 echo "# seconds  VmRSS MiB"
-t=0 peak=0
+# the pause between samples without sleep(1): a test elsewhere may pkill -x sleep
+mkfifo "$tmp/tick"
+exec 3<>"$tmp/tick"
+t=0
 while [ "$t" -le "$secs" ]; do
 	kb=$(awk '/^VmRSS:/ { print $2 }' /proc/$rec/status 2>/dev/null) || die "recorder gone: $(cat "$tmp/err")"
 	mib=$((kb / 1024))
 	bar=$(printf '%*s' $((mib / 2)) '' | tr ' ' '#')
 	printf '%8d %10.1f  %s\n' "$t" "$(echo "$kb / 1024" | bc -l)" "$bar"
-	sleep "$step"
+	read -r -t "$step" -u 3 || true
 	t=$((t + step))
 done
 hwm=$(awk '/^VmHWM:/ { print $2 }' /proc/$rec/status)

@@ -161,6 +161,18 @@ static __always_inline bool cgroup_matches(struct task_struct *t)
 }
 
 /*
+ * Processes admit() let in, for the recorder to snapshot (it has no fork
+ * record of them): their names, parents, threads and mappings. Full, the
+ * oldest entry goes (BPF_EXIST); 4096 between two drains is far more than
+ * a cgroup gains in 10 ms.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, 4096);
+	__type(value, __u32);
+} admitted SEC(".maps");
+
+/*
  * --cgroup, --comm: T's process joins the trace if T matches every filter
  * given. Called with the task about to run at each switch, so every task
  * is judged before it does anything, at one hash lookup per switch (only
@@ -179,7 +191,8 @@ static __always_inline void admit(struct task_struct *t)
 		return;
 	if (targ_cgroup_id && !cgroup_matches(t))
 		return;
-	bpf_map_update_elem(&traced, &tgid, &live, BPF_NOEXIST);
+	if (!bpf_map_update_elem(&traced, &tgid, &live, BPF_NOEXIST))
+		bpf_map_push_elem(&admitted, &tgid, BPF_EXIST);
 }
 
 static __always_inline void *reserve(__u32 type, __u32 size, __u32 tgid, __u32 tid)

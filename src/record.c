@@ -407,6 +407,25 @@ static int on_record(void *ctx, const struct ps_hdr *data, size_t len)
 }
 
 /*
+ * --cgroup, --comm: processes the probes admitted since the last drain
+ * (they joined without a fork record: already running, moved into the
+ * cgroup, renamed): their state from /proc, as for those running at start.
+ * After the drain, so the snapshot follows their first records.
+ */
+static void snapshot_admitted(struct recorder *rec)
+{
+	int fd = bpf_map__fd(rec->skel->maps.admitted);
+	__u32 pid;
+
+	while (!rec->err && !bpf_map_lookup_and_delete_elem(fd, NULL, &pid)) {
+		int err = snapshot__process(rec->w, pid, true);
+
+		if (err && err != -ENOENT && err != -ESRCH && err != -EACCES && err != -EPERM)
+			rec->err = err;
+	}
+}
+
+/*
  * Drains the ring buffer. Without the VMA iterator, then reads
  * /proc/PID/maps of each process noted by note_new_image(): after the drain,
  * so the snapshot follows every record of that process before it in the
@@ -416,6 +435,8 @@ static int on_record(void *ctx, const struct ps_hdr *data, size_t len)
 static void drain(struct recorder *rec)
 {
 	ring_set__drain(rec->rs, on_record, rec);
+	if (env.filter.on)
+		snapshot_admitted(rec);
 	for (int i = 0; i < rec->nexec && !rec->err; i++) {
 		int err = snapshot__maps(rec->w, rec->exec_pids[i], ps_now_ns(CLOCK_MONOTONIC));
 

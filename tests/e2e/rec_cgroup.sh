@@ -24,17 +24,24 @@ if not ROOT:
 cg = os.path.join(ROOT, f"procscope-test-{os.getpid()}")
 sub = os.path.join(cg, "inner")
 out, out_comm = artifact("rec_cgroup.data"), artifact("rec_cgroup_comm.data")
-LOOP = "while :; do /bin/true; sleep 0.05; done"
+# each loop runs its own copies of true and sleep, named after the loop's side,
+# so a child that lives too short for the recorder to read its parent in /proc
+# (admitted in the kernel at its first switch-in, gone before the next drain)
+# still says by its name whose it is
+LOOP = "while :; do {d}/cgtrue-{side}; {d}/cgsleep-{side} 0.05; done"
 procs, rec = [], None
 tmp = tempfile.mkdtemp(prefix="procscope-cgroup.")
 
 
-def loop(name):
+def loop(name, side):
     """A shell loop whose task name (comm) is NAME: the kernel names a task after
     the file it executes, a symlink's own name included."""
     link = os.path.join(tmp, name)
     os.symlink("/bin/bash", link)
-    p = subprocess.Popen([link, "-c", LOOP])
+    for prog in ("true", "sleep"):
+        if not os.path.exists(os.path.join(tmp, f"cg{prog}-{side}")):
+            os.symlink(f"/bin/{prog}", os.path.join(tmp, f"cg{prog}-{side}"))
+    p = subprocess.Popen([link, "-c", LOOP.format(d=tmp, side=side)])
     procs.append(p)
     return p
 
@@ -68,7 +75,8 @@ check(err.returncode != 0 and "not a cgroup v2 directory" in err.stderr,
 os.mkdir(cg)
 try:
     os.mkdir(sub)
-    before, moved, outside = loop("cgloop-before"), loop("cgloop-moved"), loop("cgloop-out")
+    before, moved, outside = loop("cgloop-before", "in"), loop("cgloop-moved", "in"), \
+        loop("cgloop-out", "out")
     move(before.pid, sub)  # below the cgroup traced: counts as in it
     rec = subprocess.Popen([PROCSCOPE, "record", "-q", "-a", "--cgroup", cg, "-d", "4", "-o", out],
                            stderr=subprocess.PIPE, text=True)
@@ -117,7 +125,14 @@ def descends(t):
     return True
 
 
-strangers = sorted(t for t in tgids if not descends(t))
+comm = {}
+for r in recs:
+    if " comm=" in r.rest and r.tid == r.tgid and r.type in ("process_exec", "process_exit", "snap_task"):
+        comm[r.tgid] = r.rest.split(" comm=")[1].split()[0] if r.type != "snap_task" else \
+            r.rest.split("comm=")[1].split()[0]
+strangers = sorted(t for t in tgids if not descends(t) and comm.get(t, "").split("-")[-1] != "in")
+check(not any(c.endswith("-out") for t, c in comm.items() if t in tgids),
+      "a child of the loop outside the cgroup traced")
 check(not strangers, f"processes outside the cgroup traced: {strangers[:10]}")
 check(before.pid in tgids, "the loop already in the cgroup is not traced")
 check(moved.pid in tgids, "the loop moved into the cgroup is not traced")
