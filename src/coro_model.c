@@ -457,6 +457,29 @@ static int on_switch(struct coro_model *m, const struct ps_switch *r)
 	return err;
 }
 
+/*
+ * A CPU sample or a memory call's stack: the thread is running, its SP is
+ * where it runs (x86_64: regs[7] in DWARF order). One more look between
+ * switch-outs (an off-CPU stack repeats its switch's SP): a stack seen
+ * here that was not in use before is a resume. No run ends.
+ */
+static int on_sample(struct coro_model *m, struct coro_proc *p, struct coro_thread *ct,
+		     const struct ps_ustack *r)
+{
+	struct coro_stack *s;
+
+	/* with switch records the switches are known: nothing to learn here */
+	if (p->exact || r->kind == PS_STK_OFFCPU || r->abi != PS_STK_ABI_X86_64 || !r->regs[7])
+		return 0;
+	s = stack_of(m, p, ct, r->regs[7]);
+	if (s == UNKNOWN || (s == ct->left && s != ct->cur))
+		return 0;
+	if (s)
+		s->sp_samples++;
+	confirm(ct, s);
+	return move_to(m, ct, s, r->h.ts_ns, r->h.ts_ns, false);
+}
+
 static int on_coro_switch(struct coro_model *m, struct coro_proc *p, struct coro_thread *ct,
 			  const struct ps_coro_switch *r)
 {
@@ -544,6 +567,7 @@ int coro_model__apply(struct coro_model *m, const struct ps_hdr *h)
 	case PS_REC_SIGALTSTACK:
 	case PS_REC_CORO_MAKE:
 	case PS_REC_CORO_SWITCH:
+	case PS_REC_USTACK:
 		break;
 	default:
 		return 0;
@@ -558,6 +582,8 @@ int coro_model__apply(struct coro_model *m, const struct ps_hdr *h)
 	switch (h->type) {
 	case PS_REC_SIGALTSTACK:
 		return on_sigaltstack(p, ct, (const void *)h);
+	case PS_REC_USTACK:
+		return on_sample(m, p, ct, (const void *)h);
 	case PS_REC_CORO_MAKE: {
 		const struct ps_coro_make *r = (const void *)h;
 

@@ -3,7 +3,8 @@
  * Coroutine model: user-level stack switches seen from the kernel side.
  *
  * Passive, for every coroutine library at once: each recorded user stack
- * pointer (the SP at every switch-out) is placed in the address space
+ * pointer (the SP at every switch-out and at every CPU sample) is placed
+ * in the address space
  * (vm_model). A thread whose SP lies outside its own stack runs on another
  * stack: the alternate signal stack it installed (PS_REC_SIGALTSTACK, always
  * recorded) or a coroutine stack. Without --coroutines a coroutine stack is
