@@ -33,9 +33,26 @@ struct unwinder {
 	struct uw_proc *proc;
 };
 
+/*
+ * Unwinding reads .eh_frame, and a file's own .debug_frame, but no separate
+ * debug file: libdwfl falls back to .debug_frame at every stack's last
+ * frame, and opening a separate debug file decompresses all its sections
+ * again in each process's Dwfl (glibc's: ~7 ms a time, so a session of
+ * short-lived processes took seconds per hundred stacks). Names still come
+ * from separate debug files (symbols.c, once per file).
+ */
+static int no_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			char **debuginfo_file_name)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	(void)debuglink_file, (void)debuglink_crc, (void)debuginfo_file_name;
+	return -1;
+}
+
 static const Dwfl_Callbacks proc_callbacks = {
 	.find_elf = dwfl_linux_proc_find_elf,		/* opens the module's path */
-	.find_debuginfo = dwfl_standard_find_debuginfo,	/* CFI may live in .debug_frame */
+	.find_debuginfo = no_debuginfo,
 };
 
 struct unwinder *unwinder__new(struct symbols *syms, const struct vm_model *vm)
