@@ -9,8 +9,8 @@ PROCSCOPE=${PROCSCOPE:-$PWD/procscope}
 WORKLOADS=${WORKLOADS:-$PWD/build/workloads}
 ARTIFACTS=${ARTIFACTS:-/tmp}
 export PROCSCOPE PERFETTO_PROTO=$PWD/../shared/perfetto
-[ -d "$PERFETTO_PROTO" ] || { echo "no ../shared/perfetto schema"; exit 77; }
-command -v protoc >/dev/null || { echo "protoc missing (apt-get install protobuf-compiler)"; exit 77; }
+[ -d "$PERFETTO_PROTO" ] || { echo "no ../shared/perfetto schema"; exit 1; }
+command -v protoc >/dev/null || { echo "protoc missing (apt-get install protobuf-compiler)"; exit 1; }
 out=$ARTIFACTS/export_semantics
 rm -rf "$out"; mkdir -p "$out/fixture" "$out/fresh"
 

@@ -11,11 +11,11 @@ PROCSCOPE=${PROCSCOPE:-$PWD/procscope}
 WORKLOADS=${WORKLOADS:-$PWD/build/workloads}
 ARTIFACTS=${ARTIFACTS:-/tmp}
 chromium=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-[ -n "$chromium" ] || { echo "chromium missing (apt-get install chromium)"; exit 77; }
-command -v node >/dev/null && command -v npm >/dev/null || { echo "node/npm missing"; exit 77; }
+[ -n "$chromium" ] || { echo "chromium missing (apt-get install chromium)"; exit 1; }
+command -v node >/dev/null && command -v npm >/dev/null || { echo "node/npm missing"; exit 1; }
 if [ ! -d tests/viewer/node_modules/speedscope ] || [ ! -d tests/viewer/node_modules/puppeteer-core ]; then
 	(cd tests/viewer && npm install --no-audit --no-fund --loglevel=error) ||
-		{ echo "npm cannot install speedscope/puppeteer-core"; exit 77; }
+		{ echo "npm cannot install speedscope/puppeteer-core"; exit 1; }
 fi
 out=$ARTIFACTS/export_viewer
 rm -rf "$out"; mkdir -p "$out"

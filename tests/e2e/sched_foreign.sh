@@ -6,11 +6,11 @@
 # recorder snapshots it and again before the recording ends, so /proc's
 # counters then are final: per thread, nvcsw/nivcsw must equal
 # voluntary/nonvoluntary_ctxt_switches exactly and on-CPU time
-# (snapshot + traced) must be within 2% or 1 ms of schedstat.
+# (snapshot + traced) must be within 0.5% or 200 us of schedstat.
 set -euo pipefail
 : "${PROCSCOPE:?}" "${ARTIFACTS:?}"
-[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
-command -v stress-ng >/dev/null || { echo "stress-ng not installed"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "needs root"; exit 1; }
+command -v stress-ng >/dev/null || { echo "stress-ng not installed (tests/install-deps.sh installs it)"; exit 1; }
 out=$ARTIFACTS/sched_foreign
 mkdir -p "$out"
 rm -f "$out/stress.data" "$out/record.err" "$out/kernel.txt"
@@ -50,7 +50,7 @@ for _ in $(seq 600); do
 done
 grep -q "recording to" "$out/record.err" || { echo "recorder did not start"; exit 1; }
 if grep -q "exited before recording" "$out/record.err"; then
-	echo "stress-ng ended under us (killed by someone else?)"; exit 77
+	echo "stress-ng ended under us (killed by someone else?)"; exit 1
 fi
 kill -CONT $pids
 sleep 1
@@ -87,8 +87,9 @@ for line in open(kern):
           "kernel", nv, niv, oncpu, "before", t.get("before_trace"))
     if not ok:
         fail.append(str(tid))
+# every switch record carries the kernel's totals, so a lost record or an
+# unreported switch costs nothing here: only the last switch-out of each
+# thread (at its SIGSTOP) counts
 print("switches in all:", total, "lost records:", rep["lost_records"])
-if rep["lost_records"]:
-    print("records were lost: exact counts cannot hold"); sys.exit(77)
 sys.exit(1 if fail or total < 1000 else 0)
 PY

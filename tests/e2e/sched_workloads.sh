@@ -7,7 +7,7 @@
 # (sleeps, preemptions, ping-pong wakeups, pool).
 set -euo pipefail
 : "${PROCSCOPE:?}" "${WORKLOADS:?}" "${ARTIFACTS:?}"
-[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "needs root"; exit 1; }
 out=$ARTIFACTS/sched_workloads
 mkdir -p "$out"
 

@@ -21,7 +21,7 @@
 #    the grow_heap stacks.
 set -euo pipefail
 : "${PROCSCOPE:?}" "${WORKLOADS:?}" "${ARTIFACTS:?}"
-[ "$(id -u)" = 0 ] || { echo "needs root"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "needs root"; exit 1; }
 out=$ARTIFACTS/stacks
 rm -rf "$out"
 mkdir -p "$out"

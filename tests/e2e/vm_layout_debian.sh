@@ -5,14 +5,14 @@
 # outside while its threads run. While stopped, the test copies
 # /proc/PID/maps, then kills them: `layout --at end --json` must match.
 set -u
-[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 out=$ARTIFACTS/vm_layout_debian
 rm -rf "$out"
 mkdir -p "$out"
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
-command -v xz >/dev/null || { echo "xz not installed"; exit 77; }
+command -v xz >/dev/null || { echo "xz not installed"; exit 1; }
 
 # stop_and_snapshot NAME SELF_STOPS COMM CMD...: record CMD, snapshot COMM's maps while stopped
 run_case() {

@@ -8,7 +8,7 @@
 # - PROCSCOPE_NO_TP=task_rename: a missing tracepoint costs its records and
 #   one line saying so, not the recording.
 set -u
-[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 out=$ARTIFACTS/vm_layout_fallback
 rm -rf "$out"

@@ -6,7 +6,7 @@
 # and gcc -flto building a small three-file program (its lto1 processes).
 # See vm_foreign.py for how each is stopped and compared.
 set -u
-[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 out=$ARTIFACTS/vm_layout_foreign
 rm -rf "$out"

@@ -5,7 +5,7 @@
 # with the kinds the kernel and the program itself give, and the kernel's
 # VMAs after each call must never have had to correct the model.
 set -u
-[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 out=$ARTIFACTS/vm_layout_workloads
 rm -rf "$out"

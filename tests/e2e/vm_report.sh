@@ -6,7 +6,7 @@
 # /proc/self/maps, and the main thread's deepest stack from the address of
 # its deepest frame (it sleeps there, so it is switched out there).
 set -u
-[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "needs root for BPF"; exit 1; }
 out=$ARTIFACTS/vm_report
 rm -rf "$out"
 mkdir -p "$out/vm_malloc" "$out/vm_recurse"
