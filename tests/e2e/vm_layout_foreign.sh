@@ -10,8 +10,13 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 out=$ARTIFACTS/vm_layout_foreign
 rm -rf "$out"
-mkdir -p "$out/build"
-b=$out/build
+mkdir -p "$out"
+# A shallow build dir (linked from the artifacts): the probes keep the 8
+# innermost components of a mapped file's path (PS_PATH_DEPTH), and a CI
+# clone can sit deeper than that.
+b=$(mktemp -d /tmp/ps-foreign.XXXXXX) || exit 1
+trap 'rm -rf "$b"' EXIT
+ln -s "$b" "$out/build"
 for tool in java javac go gcc; do
 	command -v $tool >/dev/null || { echo "$tool not installed (tests/install-deps.sh installs it)"; exit 1; }
 done
