@@ -18,8 +18,9 @@
  * events must be contiguous in the file but the models deliver every
  * lane's events interleaved, so each lane collects its events as JSON text
  * in a small buffer that spills, in chunks, to one unnamed temporary file;
- * finish() writes each lane's chunks in order. Memory: one buffer per lane
- * seen, a chunk list per lane (16 bytes per 64 KiB written), the names.
+ * finish() writes each lane's chunks in order. Memory: a buffer of at most
+ * 64 KiB per live thread's lane (an exited thread's is spilled and freed),
+ * a chunk list per lane (16 bytes per chunk), the names.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +34,7 @@
 #include "sched_model.h"
 
 #define LANE_BUF	(64 * 1024)	/* bytes of JSON text a lane keeps before spilling */
+#define LANE_BUF_MIN	1024		/* a lane's first buffer: most threads write little */
 
 enum lane_kind { LANE_THREAD, LANE_SAMPLES, LANE_CPU };
 
@@ -48,7 +50,7 @@ struct lane {
 	uint64_t first_at, last_at;	/* ns since the start */
 	uint64_t events;	/* events or samples written */
 	char *buf;
-	size_t len;
+	size_t len, cap;
 	struct chunk *chunks;
 	size_t nchunks;
 };
@@ -84,9 +86,7 @@ static struct lane *lane_of(struct speedscope *sp, enum lane_kind kind, uint32_t
 		sp->lanes_cap = cap;
 	}
 	l = calloc(1, sizeof(*l));
-	if (!l || !(l->buf = malloc(LANE_BUF)) || idmap__set(&sp->lane_of, key, l)) {
-		if (l)
-			free(l->buf);
+	if (!l || idmap__set(&sp->lane_of, key, l)) {
 		free(l);
 		goto fail;
 	}
@@ -126,6 +126,25 @@ static void spill(struct speedscope *sp, struct lane *l)
 	l->len = 0;
 }
 
+/* Room for NEED more bytes in the lane's buffer: grown up to LANE_BUF, then spilled. */
+static bool room(struct speedscope *sp, struct lane *l, size_t need)
+{
+	while (l->cap - l->len < need && l->cap < LANE_BUF) {
+		size_t cap = l->cap ? 2 * l->cap : LANE_BUF_MIN;
+		char *b = realloc(l->buf, cap);
+
+		if (!b) {
+			sp->err = -ENOMEM;
+			return false;
+		}
+		l->buf = b;
+		l->cap = cap;
+	}
+	if (l->cap - l->len < need)
+		spill(sp, l);
+	return !sp->err && l->cap - l->len >= need;
+}
+
 /* Appends one event (JSON text, at most 100 bytes) at AT to the lane. */
 static void lane_put(struct speedscope *sp, struct lane *l, uint64_t at, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -135,9 +154,7 @@ static void lane_put(struct speedscope *sp, struct lane *l, uint64_t at, const c
 	va_list ap;
 	int n;
 
-	if (LANE_BUF - l->len < 128)
-		spill(sp, l);
-	if (LANE_BUF - l->len < 128)
+	if (!room(sp, l, 128))
 		return;		/* sp->err says why */
 	if (l->events++)
 		l->buf[l->len++] = ',';
@@ -145,7 +162,7 @@ static void lane_put(struct speedscope *sp, struct lane *l, uint64_t at, const c
 		l->first_at = at;
 	l->last_at = at;
 	va_start(ap, fmt);
-	n = vsnprintf(l->buf + l->len, LANE_BUF - l->len, fmt, ap);
+	n = vsnprintf(l->buf + l->len, l->cap - l->len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
 		l->len += n;
@@ -283,14 +300,13 @@ static void on_stack(void *ctx, const struct ps_ustack *s, uint32_t id)
 			sp->err = -ENOMEM;
 			return;
 		}
-		if (LANE_BUF - l->len < 32)
-			spill(sp, l);
-		l->len += snprintf(l->buf + l->len, LANE_BUF - l->len, "%" PRId64 "%s", name,
+		if (!room(sp, l, 32))
+			return;
+		l->len += snprintf(l->buf + l->len, l->cap - l->len, "%" PRId64 "%s", name,
 				   n ? "," : "");
 	}
-	if (LANE_BUF - l->len < 8)
-		spill(sp, l);
-	l->buf[l->len++] = ']';
+	if (room(sp, l, 8))
+		l->buf[l->len++] = ']';
 }
 
 static void ignore_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
@@ -323,10 +339,27 @@ static void *sp_begin(struct export_ctx *c, struct session_callbacks *cb)
 	return sp;
 }
 
+/* A thread's lanes are complete once it exits: to the spill file, their buffers freed. */
+static void thread_done(struct speedscope *sp, uint32_t pid, uint32_t tid)
+{
+	for (enum lane_kind k = LANE_THREAD; k <= LANE_SAMPLES; k++) {
+		struct lane *l = idmap__get(&sp->lane_of, (uint64_t)k << 56 | (uint64_t)pid << 32 | tid);
+
+		if (!l || !l->buf)
+			continue;
+		spill(sp, l);
+		free(l->buf);
+		l->buf = NULL;
+		l->cap = 0;
+	}
+}
+
 static int sp_record(void *st, const struct session_event *ev)
 {
 	struct speedscope *sp = st;
 
+	if (ev->h->type == PS_REC_EXIT)
+		thread_done(sp, ev->h->tgid, ev->h->tid);
 	return sp->err ?: export_stacks__record(sp->x, ev);
 }
 
@@ -341,7 +374,8 @@ static int copy_lane(struct speedscope *sp, struct lane *l, FILE *out)
 			return -EIO;
 		fwrite(buf, 1, l->chunks[i].len, out);
 	}
-	fwrite(l->buf, 1, l->len, out);
+	if (l->len)
+		fwrite(l->buf, 1, l->len, out);
 	return ferror(out) ? -EIO : 0;
 }
 
