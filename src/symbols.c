@@ -274,7 +274,12 @@ static void load_ksyms(struct symbols *s)
 			s->ksyms = k;
 		}
 		s->ksyms[s->nksyms].addr = addr;
-		s->ksyms[s->nksyms].name = strdup(name);
+		/*
+		 * A BPF program's address names what is loaded there now, maybe not
+		 * what ran at the recording (the recorder's own probes come and go):
+		 * all are "bpf_prog"
+		 */
+		s->ksyms[s->nksyms].name = strdup(strstr(line, "[bpf]") ? "bpf_prog" : name);
 		if (s->ksyms[s->nksyms].name)
 			s->nksyms++;
 	}
