@@ -71,9 +71,10 @@ try {
 		await page.waitForFunction((k) => document.body.innerText.includes(`(${k}/`), {}, i + 1);
 		text += '\n' + await title();
 	}
-	// back to the profile the file opens with, for the picture
+	// back to the profile the file opens with, as a flame chart ("1": Time Order), for the picture
 	for (let i = total; i > first; i--)
 		await page.keyboard.press('p');
+	await page.keyboard.press('1');
 	await new Promise((r) => setTimeout(r, 300));
 	await page.screenshot({ path: screenshot });
 	const missing = names.filter((n) => !text.includes(n));
