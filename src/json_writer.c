@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <string.h>
 #include "json_writer.h"
 
+/* The longest token written in one piece: "\\u00XX", a number, "false". */
+#define JSON_TOKEN_MAX 32
+
 void json_writer__init(struct json_writer *w, FILE *f)
 {
-	memset(w, 0, sizeof(*w));
 	w->f = f;
+	w->len = 0;
+	w->depth = 0;
+	memset(w->nonempty, 0, sizeof(w->nonempty));
+	w->after_key = false;
+	w->break_depth = 0;
+	w->err = 0;
 }
 
 void json_writer__set_line_depth(struct json_writer *w, int depth)
@@ -16,8 +23,50 @@ void json_writer__set_line_depth(struct json_writer *w, int depth)
 	w->break_depth = depth;
 }
 
+void json_writer__flush(struct json_writer *w)
+{
+	if (w->len && fwrite_unlocked(w->buf, 1, w->len, w->f) != w->len)
+		w->err = w->err ?: -EIO;
+	w->len = 0;
+}
+
+/* Room for N more bytes in the buffer (N <= JSON_TOKEN_MAX); where they go. */
+static inline __attribute__((always_inline)) char *reserve(struct json_writer *w, size_t n)
+{
+	if (w->len + n > sizeof(w->buf))
+		json_writer__flush(w);
+	return w->buf + w->len;
+}
+
+static inline __attribute__((always_inline)) void put_char(struct json_writer *w, char c)
+{
+	*reserve(w, 1) = c;
+	w->len++;
+}
+
+static void put_bytes(struct json_writer *w, const void *p, size_t n)
+{
+	if (w->len + n > sizeof(w->buf)) {
+		json_writer__flush(w);
+		if (n > sizeof(w->buf) / 2) {	/* big: straight through */
+			if (fwrite_unlocked(p, 1, n, w->f) != n)
+				w->err = w->err ?: -EIO;
+			return;
+		}
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+/* The outermost value is complete: hand it over, so the caller may write after it. */
+static inline __attribute__((always_inline)) void value_done(struct json_writer *w)
+{
+	if (!w->depth)
+		json_writer__flush(w);
+}
+
 /* Separator before a value or a key at the current position. */
-static void before_value(struct json_writer *w)
+static inline __attribute__((always_inline)) void before_value(struct json_writer *w)
 {
 	if (w->after_key) {
 		w->after_key = false;
@@ -25,10 +74,10 @@ static void before_value(struct json_writer *w)
 	}
 	if (w->depth > 0) {
 		if (w->nonempty[w->depth - 1])
-			fputc_unlocked(',', w->f);
+			put_char(w, ',');
 		w->nonempty[w->depth - 1] = true;
 		if (w->depth == w->break_depth)
-			fputc_unlocked('\n', w->f);
+			put_char(w, '\n');
 	}
 }
 
@@ -40,7 +89,7 @@ static void open_container(struct json_writer *w, char c)
 		return;
 	}
 	w->nonempty[w->depth++] = false;
-	fputc_unlocked(c, w->f);
+	put_char(w, c);
 }
 
 static void close_container(struct json_writer *w, char c)
@@ -50,9 +99,10 @@ static void close_container(struct json_writer *w, char c)
 		return;
 	}
 	if (w->nonempty[w->depth - 1] && w->depth == w->break_depth)
-		fputc_unlocked('\n', w->f);
+		put_char(w, '\n');
 	w->depth--;
-	fputc_unlocked(c, w->f);
+	put_char(w, c);
+	value_done(w);
 }
 
 void json_writer__begin_object(struct json_writer *w)
@@ -105,39 +155,60 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes written as they are: printable ASCII but '"' (0x22) and '\\' (0x5c). */
+static const bool plain[256] = {
+	[0x20 ... 0x21] = true, [0x23 ... 0x5b] = true, [0x5d ... 0x7f] = true,
+};
+
 static void put_string(struct json_writer *w, const char *str, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, len;
+	char *o;
 
-	fputc_unlocked('"', w->f);
+	put_char(w, '"');
 	while (i < n && s[i]) {
 		unsigned char c = s[i];
 
-		if (c == '"' || c == '\\') {
-			fputc_unlocked('\\', w->f);
-			fputc_unlocked(c, w->f);
+		if (plain[c]) {
+			/* a run of plain ASCII: scanned and copied in one pass, as far as the buffer goes */
+			size_t k = 0, lim;
+
+			o = reserve(w, JSON_TOKEN_MAX);
+			lim = sizeof(w->buf) - w->len;
+			if (n - i < lim)
+				lim = n - i;
+			s += i;
+			while (k < lim && plain[s[k]]) {
+				o[k] = s[k];
+				k++;
+			}
+			s -= i;
+			i += k;
+			w->len += k;
+		} else if (c == '"' || c == '\\') {
+			o = reserve(w, 2);
+			o[0] = '\\';
+			o[1] = c;
+			w->len += 2;
 			i++;
 		} else if (c < 0x20) {
-			fprintf(w->f, "\\u%04x", c);
+			o = reserve(w, 6);
+			memcpy(o, "\\u00", 4);
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 0xf];
+			w->len += 6;
 			i++;
-		} else if (c < 0x80) {
-			/* a run of plain ASCII goes out in one write */
-			size_t j = i + 1;
-
-			while (j < n && s[j] >= 0x20 && s[j] < 0x80 && s[j] != '"' && s[j] != '\\')
-				j++;
-			fwrite_unlocked(s + i, 1, j - i, w->f);
-			i = j;
 		} else if ((len = utf8_len(s + i, n - i))) {
-			fwrite_unlocked(s + i, 1, len, w->f);
+			put_bytes(w, s + i, len);
 			i += len;
 		} else {
-			fputs_unlocked("\\ufffd", w->f);
+			put_bytes(w, "\\ufffd", 6);
 			i++;
 		}
 	}
-	fputc_unlocked('"', w->f);
+	put_char(w, '"');
 }
 
 void json_writer__key(struct json_writer *w, const char *key)
@@ -148,7 +219,7 @@ void json_writer__key(struct json_writer *w, const char *key)
 	}
 	before_value(w);
 	put_string(w, key, SIZE_MAX);
-	fputc_unlocked(':', w->f);
+	put_char(w, ':');
 	w->after_key = true;
 }
 
@@ -156,6 +227,7 @@ void json_writer__string_n(struct json_writer *w, const char *s, size_t max)
 {
 	before_value(w);
 	put_string(w, s, max);
+	value_done(w);
 }
 
 void json_writer__string(struct json_writer *w, const char *s)
@@ -163,39 +235,103 @@ void json_writer__string(struct json_writer *w, const char *s)
 	json_writer__string_n(w, s, SIZE_MAX);
 }
 
+/*
+ * V in decimal, at least MIN_DIGITS digits (zero-padded), written back to
+ * front ending at END; returns where it starts. At most 20 digits.
+ */
+static char *format_u64(char *end, uint64_t v, unsigned min_digits)
+{
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	char *p = end, *stop = end - min_digits;
+
+	while (v >= 100) {
+		unsigned r = v % 100;
+
+		v /= 100;
+		p -= 2;
+		memcpy(p, pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = '0' + v;
+	}
+	while (p > stop)
+		*--p = '0';
+	return p;
+}
+
+/* An optional '-' and V in decimal; a fractional part of DIGITS digits if DIGITS. */
+static void put_number(struct json_writer *w, bool neg, uint64_t v, uint64_t frac,
+		       unsigned digits)
+{
+	char tmp[JSON_TOKEN_MAX], *end = tmp + sizeof(tmp), *p = end, *o;
+	size_t n;
+
+	if (digits) {
+		p = format_u64(p, frac, digits);
+		*--p = '.';
+	}
+	p = format_u64(p, v, 1);
+	if (neg)
+		*--p = '-';
+	/* a few bytes: a loop costs less than a call to memcpy */
+	o = reserve(w, JSON_TOKEN_MAX);
+	for (n = 0; p < end; n++)
+		o[n] = *p++;
+	w->len += n;
+}
+
 void json_writer__uint(struct json_writer *w, uint64_t v)
 {
 	before_value(w);
-	fprintf(w->f, "%" PRIu64, v);
+	put_number(w, false, v, 0, 0);
+	value_done(w);
 }
 
 void json_writer__int(struct json_writer *w, int64_t v)
 {
 	before_value(w);
-	fprintf(w->f, "%" PRId64, v);
+	/* magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64 */
+	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, 0, 0);
+	value_done(w);
 }
 
 void json_writer__bool(struct json_writer *w, bool v)
 {
 	before_value(w);
-	fputs_unlocked(v ? "true" : "false", w->f);
+	if (v)
+		put_bytes(w, "true", 4);
+	else
+		put_bytes(w, "false", 5);
+	value_done(w);
 }
 
 void json_writer__null(struct json_writer *w)
 {
 	before_value(w);
-	fputs_unlocked("null", w->f);
+	put_bytes(w, "null", 4);
+	value_done(w);
 }
 
 void json_writer__double(struct json_writer *w, double v)
 {
+	char tmp[JSON_TOKEN_MAX];
+	int n;
+
 	if (!isfinite(v)) {
 		json_writer__null(w);
 		return;
 	}
 	before_value(w);
-	/* 17 significant digits read back as the same double */
-	fprintf(w->f, "%.17g", v);
+	/* 17 significant digits read back as the same double (at most 24 characters) */
+	n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+	put_bytes(w, tmp, n > 0 && (size_t)n < sizeof(tmp) ? (size_t)n : 0);
+	value_done(w);
 }
 
 void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits)
@@ -209,13 +345,9 @@ void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits)
 	for (unsigned i = 0; i < digits; i++)
 		scale *= 10;
 	before_value(w);
-	/* magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64 */
 	mag = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	if (!digits)
-		fprintf(w->f, "%s%" PRIu64, v < 0 ? "-" : "", mag);
-	else
-		fprintf(w->f, "%s%" PRIu64 ".%0*" PRIu64, v < 0 ? "-" : "", mag / scale,
-			(int)digits, mag % scale);
+	put_number(w, v < 0, mag / scale, mag % scale, digits);
+	value_done(w);
 }
 
 void json_writer__kv_str(struct json_writer *w, const char *key, const char *s)

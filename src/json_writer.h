@@ -22,6 +22,10 @@
  *	json_writer__key(&w, "pid"); json_writer__uint(&w, 42);
  *	json_writer__end_object(&w);
  *
+ * Output is built in the writer's own buffer (JSON_BUF_BYTES) and handed to
+ * the FILE in blocks: when the buffer fills, when the outermost value is
+ * complete, and at json_writer__flush(). A caller that writes to the FILE
+ * itself while a value is still open calls json_writer__flush() first.
  * Memory is constant; nesting is limited to JSON_MAX_DEPTH.
  */
 #ifndef PROCSCOPE_JSON_WRITER_H
@@ -33,14 +37,18 @@
 #include <stdio.h>
 
 #define JSON_MAX_DEPTH 32
+/* stdio's per-call cost was most of a big export's time; 16 KiB is 4 pages per write() */
+#define JSON_BUF_BYTES 16384
 
 struct json_writer {
 	FILE *f;
+	size_t len;			/* bytes in buf not yet handed to f */
 	int depth;
 	bool nonempty[JSON_MAX_DEPTH];	/* container at each depth has a member already */
 	bool after_key;			/* a key was written, its value comes next */
 	int break_depth;		/* members of containers at this depth start a line; 0: none */
-	int err;			/* -EINVAL on misuse, sticky */
+	int err;			/* -EINVAL on misuse, -EIO when f failed; sticky */
+	char buf[JSON_BUF_BYTES];
 };
 
 void json_writer__init(struct json_writer *w, FILE *f);
@@ -73,6 +81,8 @@ void json_writer__kv_str(struct json_writer *w, const char *key, const char *s);
 void json_writer__kv_uint(struct json_writer *w, const char *key, uint64_t v);
 void json_writer__kv_int(struct json_writer *w, const char *key, int64_t v);
 
+/* Hands what is buffered to the FILE (not fflush: the FILE keeps its own buffering). */
+void json_writer__flush(struct json_writer *w);
 /* 0, -EINVAL (unbalanced or misused) or -EIO (the stream failed). */
 int json_writer__error(const struct json_writer *w);
 
