@@ -24,6 +24,13 @@ struct ps_thread *proc_model__thread(const struct proc_model *m, uint32_t tid)
 	return t && t->tid == tid ? t : NULL;
 }
 
+struct ps_thread *proc_model__resolve(const struct proc_model *m, const struct ps_hdr *h)
+{
+	struct ps_thread *t = h->tid ? proc_model__thread(m, h->tid) : NULL;
+
+	return t && t->tgid == h->tgid ? t : NULL;
+}
+
 static int add_order(struct proc_model *m, struct ps_process *p)
 {
 	if (m->nprocs == m->order_cap) {

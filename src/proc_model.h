@@ -85,5 +85,12 @@ const char *proc_model__task_name(const struct proc_model *m, uint32_t tid);
 struct ps_process *proc_model__process(const struct proc_model *m, uint32_t pid);
 /* The latest thread with TID (pid reuse: older ones stay in their process). */
 struct ps_thread *proc_model__thread(const struct proc_model *m, uint32_t tid);
+/*
+ * The thread record H is about, after proc_model__apply(H): thread H->tid
+ * of process H->tgid; NULL for tid 0 (idle, an interrupt) or a tid not
+ * known in that process. The session resolves it once and hands it to
+ * every model's apply and to the view.
+ */
+struct ps_thread *proc_model__resolve(const struct proc_model *m, const struct ps_hdr *h);
 
 #endif

@@ -347,15 +347,15 @@ static enum thread_state sleep_state(uint32_t prev_state)
 	return TS_SLEEPING;	/* S, and TASK_IDLE (D|NOLOAD: not counted as load) */
 }
 
-/* The CPU's current occupant leaves it at END (>= its since). */
+/* The CPU's current occupant leaves it at END (>= its since); KNOWN: it is a traced thread. */
 static void close_cpu_interval(struct sched_model *m, struct sched_cpu *c, uint32_t cpu,
-			       uint64_t end)
+			       uint64_t end, bool known)
 {
 	uint64_t d = end - c->since;
 
 	if (!c->tid)
 		c->st.idle_ns += d;
-	else if (proc_model__thread(m->pm, c->tid))
+	else if (known || proc_model__thread(m->pm, c->tid))
 		c->st.traced_ns += d;
 	else
 		c->st.other_ns += d;
@@ -434,7 +434,7 @@ static void rebuild_switch_in(struct sched_model *m, struct sched_thread *st,
 		return;
 	/* the CPU's lane: its occupant until START, then ST */
 	if (c->known && c->tid != st->t->tid) {
-		close_cpu_interval(m, c, r->h.cpu, start);
+		close_cpu_interval(m, c, r->h.cpu, start, false);
 		c->tid = st->t->tid;
 		c->tgid = st->t->tgid;
 		c->since = start;
@@ -581,7 +581,8 @@ static void switch_in(struct sched_model *m, struct sched_thread *st, const stru
 	st->counts_latency = false;
 }
 
-static void on_switch(struct sched_model *m, const struct ps_switch *r)
+/* T: the thread switched out, resolved by the session (or NULL). */
+static void on_switch(struct sched_model *m, const struct ps_switch *r, struct ps_thread *t)
 {
 	struct sched_cpu *c = get_cpu(m, r->h.cpu);
 	struct sched_thread *prev, *next;
@@ -589,7 +590,7 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r)
 
 	if (switch_has_totals(r))
 		m->totals = true;
-	prev = lookup(m, r->h.tid, r->h.tgid);
+	prev = t ? attach(m, t) : NULL;
 	/* a traced prev the CPU lane does not have: its switch-in went unreported */
 	if (prev && c && c->known && c->tid != r->h.tid && !prev->dead && !prev->resolvable &&
 	    prev->state != TS_RUNNING && switch_has_totals(r) && prev->k_sum_known)
@@ -597,7 +598,8 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r)
 	if (c) {
 		if (c->known) {
 			ts = ts > c->since ? ts : c->since;
-			close_cpu_interval(m, c, r->h.cpu, ts);
+			/* the occupant is most often the prev named by this record */
+			close_cpu_interval(m, c, r->h.cpu, ts, t && c->tid == t->tid);
 		} else if (prev && (prev->state == TS_RUNNING || prev->resolvable) && prev->since < ts) {
 			/*
 			 * The first switch seen on this CPU: a traced prev that was
@@ -681,9 +683,9 @@ static void on_fork(struct sched_model *m, const struct ps_fork *r)
 	st->k_counts = st->k_sum_known = true;
 }
 
-static void on_snapshot(struct sched_model *m, const struct ps_snap_task *r)
+static void on_snapshot(struct sched_model *m, const struct ps_snap_task *r, struct ps_thread *t)
 {
-	struct sched_thread *st = lookup(m, r->h.tid, r->h.tgid);
+	struct sched_thread *st = t ? attach(m, t) : NULL;
 
 	if (!st)
 		return;
@@ -750,9 +752,9 @@ static void on_lost(struct sched_model *m, const struct ps_lost *r)
  * running task) is its total at the start of this run plus the time since,
  * or, where that start went unreported, is taken at its next switch-out.
  */
-static void on_exit_rec(struct sched_model *m, const struct ps_exit *r)
+static void on_exit_rec(struct sched_model *m, const struct ps_exit *r, struct ps_thread *t)
 {
-	struct sched_thread *st = lookup(m, r->h.tid, r->h.tgid);
+	struct sched_thread *st = t ? attach(m, t) : NULL;
 	uint64_t ts = r->h.ts_ns, running = 0;
 
 	if (!st || st->exit_seen)
@@ -779,31 +781,32 @@ static void on_exit_rec(struct sched_model *m, const struct ps_exit *r)
 	}
 }
 
-int sched_model__apply(struct sched_model *m, const struct ps_hdr *h)
+int sched_model__apply(struct sched_model *m, const struct ps_hdr *h, struct ps_thread *t)
 {
 	if (!m->seen_any || h->ts_ns < m->first_ts)
 		m->first_ts = h->ts_ns;
 	m->seen_any = true;
 	switch (h->type) {
 	case PS_REC_SWITCH:
-		on_switch(m, (const void *)h);
+		on_switch(m, (const void *)h, t);
 		break;
 	case PS_REC_WAKEUP:
 		on_wakeup(m, (const void *)h);
 		break;
 	case PS_REC_FORK:
 		on_fork(m, (const void *)h);
-		lookup(m, h->tid, h->tgid);
+		if (t)
+			attach(m, t);
 		break;
 	case PS_REC_SNAP_TASK:
-		on_snapshot(m, (const void *)h);
+		on_snapshot(m, (const void *)h, t);
 		break;
 	case PS_REC_LOST:
 		on_lost(m, (const void *)h);
 		break;
 	case PS_REC_EXEC: {
 		const struct ps_exec *r = (const void *)h;
-		struct sched_thread *st = lookup(m, h->tid, h->tgid);
+		struct sched_thread *st = t ? attach(m, t) : NULL;
 
 		if (st && h->size >= sizeof(*r)) {
 			/* it is on its CPU: the counters are exact, the sum lags */
@@ -814,11 +817,12 @@ int sched_model__apply(struct sched_model *m, const struct ps_hdr *h)
 		break;
 	}
 	case PS_REC_EXIT:
-		on_exit_rec(m, (const void *)h);
+		on_exit_rec(m, (const void *)h, t);
 		break;
 	default:
 		/* any record of a thread makes it known (and maybe running already) */
-		lookup(m, h->tid, h->tgid);
+		if (t)
+			attach(m, t);
 		break;
 	}
 	return m->err;
@@ -852,7 +856,7 @@ void sched_model__finish(struct sched_model *m, uint64_t end_ns)
 		if (!m->cpus[c].known || end_ns < m->cpus[c].since)
 			continue;
 		/* closes the CPU's interval; no thread is named by tid 0 */
-		on_switch(m, &r);
+		on_switch(m, &r, NULL);
 		m->cpus[c].known = false;
 		m->cpus[c].st.switches--;
 	}

@@ -126,8 +126,8 @@ struct sched_callbacks {
 struct sched_model *sched_model__new(struct proc_model *pm, const struct sched_callbacks *cb);
 /* The process tree the model was made with. */
 const struct proc_model *sched_model__procs(const struct sched_model *sm);
-/* 0 or -errno. */
-int sched_model__apply(struct sched_model *m, const struct ps_hdr *h);
+/* T: proc_model__resolve(H), which the model does not look up again. 0 or -errno. */
+int sched_model__apply(struct sched_model *m, const struct ps_hdr *h, struct ps_thread *t);
 /* Closes every open interval at END_NS (the end of the recording). */
 void sched_model__finish(struct sched_model *m, uint64_t end_ns);
 /* Stats of a thread so far (after finish: final); zeros if never seen. */

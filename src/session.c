@@ -286,10 +286,13 @@ static int deliver(struct session *s, const struct ps_hdr *h, const struct sessi
 		return 0;
 	}
 	err = proc_model__apply(&s->pm, h);
-	if (!err && s->sm)
-		err = sched_model__apply(s->sm, h);
+	if (err)
+		return err;
+	ev.thread = proc_model__resolve(&s->pm, h);
+	if (s->sm)
+		err = sched_model__apply(s->sm, h, ev.thread);
 	if (!err && s->vm)
-		err = vm_model__apply(s->vm, h);
+		err = vm_model__apply(s->vm, h, ev.thread);
 	if (!err && s->cm)
 		err = coro_model__apply(s->cm, h);
 	if (err)
@@ -299,11 +302,6 @@ static int deliver(struct session *s, const struct ps_hdr *h, const struct sessi
 	s->stats.records++;
 	if (!cb->record)
 		return 0;
-	if (h->tid) {
-		ev.thread = proc_model__thread(&s->pm, h->tid);
-		if (ev.thread && ev.thread->tgid != h->tgid)
-			ev.thread = NULL;
-	}
 	ev.process = ev.thread ? ev.thread->proc :
 		     h->tgid ? proc_model__process(&s->pm, h->tgid) : NULL;
 	return cb->record(cb->ctx, &ev);

@@ -667,15 +667,14 @@ static const struct vm_area *stack_area(const struct vm_space *s, uint64_t sp)
  * area its SP was in last time, so that while the space stays as it was
  * (most of the time) no lookup is needed.
  */
-static void on_switch(struct vm_model *m, const struct ps_switch *r)
+static void on_switch(struct vm_model *m, const struct ps_switch *r, struct ps_thread *t)
 {
-	struct ps_thread *t = proc_model__thread(m->pm, r->h.tid);
 	struct vm_thread *vt = NULL;
 	const struct vm_area *a;
 	struct vm_proc *vp;
 	uint64_t depth, sp = r->prev_user_sp;
 
-	if (!t || t->tgid != r->h.tgid)
+	if (!t)
 		return;
 	vp = idmap__get(&m->procs, r->h.tgid);
 	if (!vp || !vp->st.known)
@@ -711,7 +710,7 @@ found:
 		m->cb.stack_depth(m->cb.ctx, t, r->h.ts_ns, depth);
 }
 
-int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
+int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread *t)
 {
 	struct vm_stamp st = { h->ts_ns, h->tid };
 	struct vm_span sp;
@@ -724,7 +723,7 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h)
 		return 0;
 	if (h->type == PS_REC_SWITCH) {
 		if (((const struct ps_switch *)h)->prev_user_sp)
-			on_switch(m, (const void *)h);
+			on_switch(m, (const void *)h, t);
 		return 0;
 	}
 	vp = get_proc(m, h->tgid);

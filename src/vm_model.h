@@ -70,7 +70,8 @@ struct vm_model;
 
 /* NULL and errno on failure. CB may be NULL. One per proc_model: it uses ps_thread.vm. */
 struct vm_model *vm_model__new(struct proc_model *pm, const struct vm_callbacks *cb);
-int vm_model__apply(struct vm_model *m, const struct ps_hdr *h);
+/* T: proc_model__resolve(H), which the model does not look up again. 0 or -errno. */
+int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread *t);
 /* Calls FN for each region of PID at the current point, lowest address first. */
 void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
 			       void (*fn)(void *ctx, const struct vm_region *r), void *ctx);

@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (h->ts_ns > last)
 			last = h->ts_ns;
-		if (proc_model__apply(&pm, h) || vm_model__apply(vm, h) || sched_model__apply(sm, h) ||
+		if (proc_model__apply(&pm, h) || vm_model__apply(vm, h, proc_model__resolve(&pm, h)) ||
+		    sched_model__apply(sm, h, proc_model__resolve(&pm, h)) ||
 		    coro_model__apply(cm, h)) {
 			free(h);
 			break;

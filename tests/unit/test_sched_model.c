@@ -29,7 +29,7 @@ static void on_cpu_iv(void *ctx, const struct sched_cpu_interval *iv)
 static void feed(const struct ps_hdr *h)
 {
 	CHECK_EQ(proc_model__apply(&pm, h), 0);
-	CHECK_EQ(sched_model__apply(sm, h), 0);
+	CHECK_EQ(sched_model__apply(sm, h, proc_model__resolve(&pm, h)), 0);
 }
 
 static void hdr(struct ps_hdr *h, unsigned type, size_t size, uint32_t cpu, uint64_t ts,

@@ -56,7 +56,7 @@ static void hdr(struct ps_hdr *h, unsigned type, size_t size, uint32_t pid, uint
 static void feed(const struct ps_hdr *h)
 {
 	CHECK_EQ(proc_model__apply(&pm, h), 0);
-	CHECK_EQ(vm_model__apply(vm, h), 0);
+	CHECK_EQ(vm_model__apply(vm, h, proc_model__resolve(&pm, h)), 0);
 }
 
 static void exec_image(uint32_t pid, uint64_t brk)
@@ -523,9 +523,9 @@ static void collect_many(void *ctx, const struct vm_region *r)
 static void feed_both(const struct ps_hdr *h)
 {
 	CHECK_EQ(proc_model__apply(&pm, h), 0);
-	CHECK_EQ(vm_model__apply(vm, h), 0);
+	CHECK_EQ(vm_model__apply(vm, h, proc_model__resolve(&pm, h)), 0);
 	CHECK_EQ(proc_model__apply(&ref_pm, h), 0);
-	CHECK_EQ(vm_model__apply(ref, h), 0);
+	CHECK_EQ(vm_model__apply(ref, h, proc_model__resolve(&ref_pm, h)), 0);
 }
 
 /* Both models agree on PID; counts the kinds seen in SEEN. False on the first difference. */
