@@ -43,8 +43,8 @@ size_t pb_varint_size(uint64_t v)
 	return n;
 }
 
-/* Room for N more bytes; false (and err set) when out of memory. */
-static bool reserve(struct pb_writer *w, size_t n)
+/* reserve()'s slow path: after an error, or when the buffer must grow. */
+static __attribute__((noinline)) bool grow(struct pb_writer *w, size_t n)
 {
 	size_t cap;
 	uint8_t *b;
@@ -66,15 +66,30 @@ static bool reserve(struct pb_writer *w, size_t n)
 	return true;
 }
 
-static void put_varint(struct pb_writer *w, uint64_t v)
+/*
+ * Room for N more bytes; false (and err set) when out of memory. Inline:
+ * it runs for every field (a fifth of the perfetto export's time as a call).
+ */
+static inline __attribute__((always_inline)) bool reserve(struct pb_writer *w, size_t n)
 {
+	if (__builtin_expect(!w->err && w->len + n <= w->cap, 1))
+		return true;
+	return grow(w, n);
+}
+
+static inline __attribute__((always_inline)) void put_varint(struct pb_writer *w, uint64_t v)
+{
+	uint8_t *p;
+
 	if (!reserve(w, 10))
 		return;
+	p = w->buf + w->len;
 	while (v >= 0x80) {
-		w->buf[w->len++] = (uint8_t)(v | 0x80);
+		*p++ = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
-	w->buf[w->len++] = (uint8_t)v;
+	*p++ = (uint8_t)v;
+	w->len = p - w->buf;
 }
 
 static void put_tag(struct pb_writer *w, uint32_t field, unsigned wire_type)
