@@ -20,18 +20,32 @@ long vm_space__find(const struct vm_space *s, uint64_t addr)
 	return i < s->n && s->a[i].r.start <= addr ? (long)i : -1;
 }
 
+/* I is the first area ending above ADDR. */
+static inline bool lower_is(const struct vm_space *s, size_t i, uint64_t addr)
+{
+	return i < s->n && s->a[i].r.end > addr && (!i || s->a[i - 1].r.end <= addr);
+}
+
 size_t vm_space__lower(const struct vm_space *s, uint64_t addr)
 {
-	size_t lo = 0, hi = s->n;
+	size_t lo = 0, hi = s->n, h = s->hint;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (lower_is(s, h, addr))
+		return h;
+	if (lower_is(s, h + 1, addr)) {
+		lo = h + 1;
+	} else {
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
 
-		if (s->a[mid].r.end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+			if (s->a[mid].r.end <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 	}
+	/* the hint is a cache, not state: queries on a const space may move it */
+	((struct vm_space *)s)->hint = lo;
 	return lo;
 }
 

@@ -80,6 +80,13 @@ struct vm_space {
 	 * operation split, stamped or merged it.
 	 */
 	uint64_t seq;
+	/*
+	 * Where the last vm_space__lower() landed: one call's lookups fall on
+	 * the same area or the next, so checking there first saves most
+	 * binary searches (a brk heap cut into thousands of areas). Only a
+	 * hint: any value is safe.
+	 */
+	size_t hint;
 };
 
 /* Who did it and when, stamped on what an operation creates or changes. */
