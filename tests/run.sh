@@ -40,7 +40,9 @@ for t in build-san/tests/test_*; do
 	[ -x "$t" ] && run "unit/$(basename "$t")" "$t"
 done
 for t in tests/e2e/*.sh; do
-	[ -x "$t" ] && run "e2e/$(basename "$t" .sh)" "$t"
+	# a test that lost its exec bit must not pass unseen
+	[ -x "$t" ] || { run "e2e/$(basename "$t" .sh)" sh -c "echo '$t is not executable'; exit 1"; continue; }
+	run "e2e/$(basename "$t" .sh)" "$t"
 done
 # each libFuzzer harness (make fuzz) for 20 s from the seed corpus; any finding fails
 run "fuzz/harnesses" tests/fuzz/run.sh 20
