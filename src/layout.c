@@ -324,6 +324,9 @@ int cmd_layout(int argc, char **argv)
 		       env.at);
 		return 2;
 	}
+	/* of the processes that exit, only this one's layout is printed */
+	so.flags |= SESSION_TRIM_EXITED;
+	so.keep_pid = env.pid;
 	s = session__open(env.input, &so);
 	if (!s)
 		return 1;

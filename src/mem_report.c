@@ -18,7 +18,7 @@
 #define MAX_POINTS	1024
 #define CHART_COLS	60
 #define CHART_ROWS	5
-#define TOP_MAPS	5
+#define TOP_MAPS	MEM_REPORT_TOP_MAPS
 
 struct heap_point {
 	uint64_t ts_ns;

@@ -12,6 +12,9 @@
 #include "session.h"
 #include "vm_model.h"
 
+/* Largest maps printed per process (what report keeps of an exited layout). */
+#define MEM_REPORT_TOP_MAPS 5
+
 struct mem_report;
 
 /* NULL and errno on failure. */

@@ -123,6 +123,9 @@ int cmd_report(int argc, char **argv)
 		return 2;
 	/* --json: scheduling, and the layout corrections of the address-space model */
 	so.flags = SESSION_SCHED | SESSION_CORO;	/* CORO implies VM */
+	/* an exited process's layout: only the largest maps mem_report prints */
+	so.flags |= SESSION_TRIM_EXITED;
+	so.keep_largest = MEM_REPORT_TOP_MAPS;
 	s = session__open(env.input, &so);
 	if (!s)
 		return 1;

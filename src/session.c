@@ -60,6 +60,7 @@ struct session {
 	char *path;
 	struct trace_reader *r;
 	unsigned flags;
+	uint32_t keep_pid, keep_largest;	/* session_opts */
 	uint64_t until_ns;
 	uint64_t zero_ns;
 	struct queue q;
@@ -403,6 +404,8 @@ static int create_models(struct session *s, const struct session_callbacks *cb)
 		if (!s->vm)
 			return -errno;
 		vm_model__forget_exited(s->vm, s->flags & SESSION_FORGET);
+		if (s->flags & SESSION_TRIM_EXITED)
+			vm_model__keep_exited(s->vm, s->keep_pid, s->keep_largest);
 	}
 	if (s->flags & SESSION_CORO) {
 		s->cm = coro_model__new(&s->pm, s->vm, cb->coro);
@@ -495,6 +498,10 @@ struct session *session__open(const char *path, const struct session_opts *opts)
 		return NULL;
 	}
 	s->flags = opts ? opts->flags : 0;
+	if (opts) {
+		s->keep_pid = opts->keep_pid;
+		s->keep_largest = opts->keep_largest;
+	}
 	if (s->flags & SESSION_CORO)
 		s->flags |= SESSION_VM;	/* stack pointers are placed in the address space */
 	s->zero_ns = trace_reader__header(s->r)->start_ns;

@@ -58,9 +58,17 @@
 #define SESSION_SCHED	0x4	/* run the scheduling model */
 #define SESSION_FORGET	0x8	/* one-pass views: models free exited threads' and processes' state */
 #define SESSION_CORO	0x10	/* run the coroutine model (implies SESSION_VM) */
+#define SESSION_TRIM_EXITED 0x20	/* see session_opts.keep_pid */
 
 struct session_opts {
 	unsigned flags;
+	/*
+	 * Without SESSION_FORGET: with SESSION_TRIM_EXITED, the address-space
+	 * model keeps of an exited process's layout all of keep_pid's and the
+	 * keep_largest largest regions of the others (vm_model__keep_exited).
+	 */
+	uint32_t keep_pid;
+	uint32_t keep_largest;
 };
 
 struct session_stats {

@@ -70,6 +70,9 @@ struct vm_model {
 	struct vm_thread *threads;	/* list of all */
 	struct idmap strs;	/* string hash -> str_node chain: interned paths */
 	bool forget_exited;	/* see vm_model__forget_exited() */
+	bool trim_exited;	/* see vm_model__keep_exited() */
+	uint32_t keep_pid;
+	size_t keep_largest;
 	uint64_t corrections;	/* over every process, exited and forgotten ones too */
 	bool relabel_all;	/* see vm_model__relabel_all() */
 };
@@ -866,6 +869,9 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread
 			idmap__del(&m->procs, vp->pid);
 			vm_space__free(&vp->sp);
 			free(vp);
+		} else if (m->trim_exited && vp->pid != m->keep_pid) {
+			/* the counters and stats stay as they are: they move by deltas, not from sp */
+			vm_space__keep_largest(&vp->sp, m->keep_largest);
 		} else {
 			vm_space__shrink(&vp->sp);	/* kept for layout --at end, as small as it can be */
 		}
@@ -889,6 +895,13 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread
 void vm_model__forget_exited(struct vm_model *m, bool forget)
 {
 	m->forget_exited = forget;
+}
+
+void vm_model__keep_exited(struct vm_model *m, uint32_t pid, size_t largest)
+{
+	m->trim_exited = true;
+	m->keep_pid = pid;
+	m->keep_largest = largest;
 }
 
 void vm_model__relabel_all(struct vm_model *m, bool all)

@@ -82,6 +82,15 @@ void vm_model__for_each_region(const struct vm_model *m, uint32_t pid,
  */
 void vm_model__forget_exited(struct vm_model *m, bool forget);
 /*
+ * For views that print only part of an exited process's layout (report:
+ * its largest maps; layout: one pid): when a process's last thread exits,
+ * keep all of PID's layout and only the LARGEST largest regions of any
+ * other (at most 16; of equal sizes the lower ones), so memory follows the
+ * live processes, not every process the file ever had. Stats, counters and
+ * thread peaks stay whole. Not called: every exited layout stays whole.
+ */
+void vm_model__keep_exited(struct vm_model *m, uint32_t pid, size_t largest);
+/*
  * For tests: relabel and re-sum the whole address space after every record,
  * O(regions) each, instead of only the areas the record touched. Both ways
  * must give the same kinds and counters.

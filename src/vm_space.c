@@ -392,6 +392,43 @@ int vm_space__copy(struct vm_space *dst, const struct vm_space *src)
 	return 0;
 }
 
+void vm_space__keep_largest(struct vm_space *s, size_t n)
+{
+	size_t top[VM_KEEP_MAX], ntop = 0, k = 0;
+
+	if (n > VM_KEEP_MAX)
+		n = VM_KEEP_MAX;
+	if (s->n > n) {
+		/* indexes of the largest so far, largest first; equal ones keep address order */
+		for (size_t i = 0; i < s->n; i++) {
+			uint64_t len = s->a[i].r.end - s->a[i].r.start;
+			size_t j = ntop;
+
+			while (j > 0 && s->a[top[j - 1]].r.end - s->a[top[j - 1]].r.start < len)
+				j--;
+			if (j >= n)
+				continue;
+			if (ntop < n)
+				ntop++;
+			memmove(&top[j + 1], &top[j], (ntop - 1 - j) * sizeof(top[0]));
+			top[j] = i;
+		}
+		/* back to address order, then compact */
+		for (size_t i = 1; i < ntop; i++)
+			for (size_t j = i; j > 0 && top[j - 1] > top[j]; j--) {
+				size_t t = top[j];
+
+				top[j] = top[j - 1];
+				top[j - 1] = t;
+			}
+		for (k = 0; k < ntop; k++)
+			s->a[k] = s->a[top[k]];
+		s->n = ntop;
+		s->hint = 0;
+	}
+	vm_space__shrink(s);
+}
+
 void vm_space__shrink(struct vm_space *s)
 {
 	struct vm_area *a;

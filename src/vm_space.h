@@ -147,6 +147,12 @@ int vm_space__sync(struct vm_space *s, uint64_t lo, uint64_t hi, const struct vm
 int vm_space__copy(struct vm_space *dst, const struct vm_space *src);
 /* Gives back the room kept for growth (an exited process's space stays as it is). */
 void vm_space__shrink(struct vm_space *s);
+/*
+ * Keeps only the N largest areas (of equal sizes, the lower ones), in
+ * address order, and gives back the rest of the memory. N <= VM_KEEP_MAX.
+ */
+#define VM_KEEP_MAX 16
+void vm_space__keep_largest(struct vm_space *s, size_t n);
 void vm_space__clear(struct vm_space *s);
 void vm_space__free(struct vm_space *s);
 

@@ -349,7 +349,7 @@ static void test_model(const char *path)
 	CHECK_EQ(trace_writer__finish(w, &footer), 0);
 	trace_writer__free(w);
 
-	s = session__open(path, &(struct session_opts){ SESSION_VM });
+	s = session__open(path, &(struct session_opts){ .flags = SESSION_VM });
 	CHECK(s != NULL);
 	if (!s)
 		return;
