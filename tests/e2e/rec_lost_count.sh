@@ -30,7 +30,11 @@ try:
     time.sleep(0.5)
 finally:
     bt.send_signal(2)
-    bt_out = bt.communicate(timeout=30)[0]
+    try:
+        bt_out = bt.communicate(timeout=120)[0]  # it prints its map as it exits
+    except subprocess.TimeoutExpired:
+        bt.kill()
+        fail("bpftrace did not exit on SIGINT")
 m = re.search(r"@n: (\d+)", bt_out)
 if not m:
     fail(f"no count from bpftrace: {bt_out.strip()}")
