@@ -125,10 +125,24 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* COMM (PS_COMM_LEN bytes, NUL-terminated unless full) in BUF, cut at LEN - 1 bytes. */
+static void copy_comm(char *buf, size_t len, const char *comm)
+{
+	size_t n = strnlen(comm, PS_COMM_LEN);
+
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, comm, n);
+	buf[n] = '\0';
+}
+
+/* Views call these per event: a copy, not printf. */
 const char *export__thread_name(char *buf, size_t len, const struct ps_thread *t, uint32_t tid)
 {
 	if (t && t->comm[0])
-		snprintf(buf, len, "%.*s", PS_COMM_LEN, t->comm);
+		copy_comm(buf, len, t->comm);
 	else
 		snprintf(buf, len, "<%u>", tid);
 	return buf;
@@ -137,7 +151,7 @@ const char *export__thread_name(char *buf, size_t len, const struct ps_thread *t
 const char *export__process_name(char *buf, size_t len, const struct ps_process *p, uint32_t pid)
 {
 	if (p && p->comm[0])
-		snprintf(buf, len, "%.*s", PS_COMM_LEN, p->comm);
+		copy_comm(buf, len, p->comm);
 	else
 		snprintf(buf, len, "<%u>", pid);
 	return buf;

@@ -207,7 +207,8 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 	struct chrome *ch = ctx;
 	const struct ps_thread *t = proc_model__thread(ch->c->pm, iv->tid);
 	uint64_t start = iv->start_ns, end = iv->end_ns;
-	char name[32];
+	const char *name;
+	char buf[32];
 
 	ch->offcpu_stack = -1;
 	if (ch->x)	/* a sleeping or blocked interval's stack comes as a sample, now */
@@ -218,10 +219,12 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 		return;
 	if (t && t->tgid == iv->tgid)
 		name_thread(ch, t);
-	if (iv->state == TS_RUNNING)
-		snprintf(name, sizeof(name), "running on CPU %d", iv->cpu);
-	else
-		snprintf(name, sizeof(name), "%s", sched_model__state_name(iv->state));
+	if (iv->state == TS_RUNNING) {
+		snprintf(buf, sizeof(buf), "running on CPU %d", iv->cpu);
+		name = buf;
+	} else {
+		name = sched_model__state_name(iv->state);	/* most intervals: no printf */
+	}
 	begin_event(ch, "X", iv->tgid, iv->tid);
 	json_writer__kv_str(&ch->w, "name", name);
 	json_writer__kv_str(&ch->w, "cat", "sched");
