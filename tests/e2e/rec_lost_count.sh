@@ -16,7 +16,10 @@ from pslib import PROCSCOPE, WORKLOADS, artifact, check, done, dump, fail  # noq
 
 out = artifact("rec_lost_count.data")
 N = 300000
-prog = 'tracepoint:syscalls:sys_exit_brk /comm == "prod_churn"/ { @n = count(); }'
+# bpftrace ends itself when the workload's main thread exits (a SIGINT
+# that lands while it is still attaching can leave it hanging)
+prog = ('tracepoint:syscalls:sys_exit_brk /comm == "prod_churn"/ { @n = count(); } '
+        'tracepoint:sched:sched_process_exit /comm == "prod_churn" && pid == tid/ { exit(); }')
 bt = subprocess.Popen(["bpftrace", "-e", prog], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                       text=True)
 try:
@@ -25,16 +28,20 @@ try:
         said.append(bt.stdout.readline())
         if not said[-1]:
             fail(f"bpftrace did not start: {''.join(said).strip()}")
+    time.sleep(1.0)  # "Attaching" is printed before the probes are
     rec = subprocess.run([PROCSCOPE, "record", "-b", "4K", "--no-stacks", "-o", out, "--",
                           f"{WORKLOADS}/prod_churn", "--brk", str(N)], capture_output=True, text=True)
-    time.sleep(0.5)
 finally:
-    bt.send_signal(2)
     try:
-        bt_out = bt.communicate(timeout=120)[0]  # it prints its map as it exits
+        bt_out = bt.communicate(timeout=60)[0]  # it prints its map as it exits
     except subprocess.TimeoutExpired:
-        bt.kill()
-        fail("bpftrace did not exit on SIGINT")
+        bt.send_signal(2)
+        try:
+            bt_out = bt.communicate(timeout=60)[0]
+        except subprocess.TimeoutExpired:
+            bt.kill()
+            bt.wait()
+            fail("bpftrace did not exit, by itself or on SIGINT")
 m = re.search(r"@n: (\d+)", bt_out)
 if not m:
     fail(f"no count from bpftrace: {bt_out.strip()}")
