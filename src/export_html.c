@@ -75,8 +75,11 @@ struct hx_series {
 	struct hx_buf out;
 };
 
+/* A region as the page draws it: one of the model's, or a run of them folded into one band. */
 struct hx_region {
 	struct vm_region r;
+	uint32_t pieces;	/* model regions in it: 1, or a folded run's length */
+	uint64_t mapped;	/* bytes mapped in [r.start, r.end) */
 	uint64_t opened_ns;
 	uint32_t id;		/* the version's number in the page */
 	bool inherited;		/* the parent's version, copied at fork ("F") */
@@ -88,6 +91,9 @@ struct hx_proc {
 	uint32_t pid;
 	uint64_t gen;		/* vm_model__generation() when last looked at */
 	uint64_t first_ns;	/* its first layout */
+	uint64_t changed_ns;	/* its layout's last change not yet compared */
+	bool dirty;		/* changed since its open versions were compared */
+	bool listed;		/* in x->dirty */
 	bool exited;		/* its last thread exited: the layout is final */
 	struct hx_region *open;	/* versions alive now, sorted by start */
 	size_t nopen, cap;
@@ -407,23 +413,31 @@ static void region_out(struct html *x, const struct hx_proc *hp, const struct hx
 	json_writer__int(&x->w, html__rel(x, v->opened_ns));
 	json_writer__int(&x->w, closed == UINT64_MAX ? -1 : html__rel(x, closed));
 	/* where they say more than "made then by the call that opened it" */
-	if ((r->created_ns && r->created_ns != v->opened_ns) || r->created_tid || r->changes) {
+	if ((r->created_ns && r->created_ns != v->opened_ns) || r->created_tid || r->changes ||
+	    v->pieces > 1) {
 		json_writer__int(&x->w, html__rel(x, r->created_ns ? r->created_ns : v->opened_ns));
 		json_writer__uint(&x->w, r->created_tid);
 	}
-	if (r->changes) {
+	if (r->changes || v->pieces > 1) {
 		json_writer__uint(&x->w, r->how);
 		json_writer__uint(&x->w, r->changes);
 		json_writer__int(&x->w, r->changed_ns ? html__rel(x, r->changed_ns) : -1);
 	}
+	if (v->pieces > 1) {	/* a folded run */
+		json_writer__uint(&x->w, v->pieces);
+		hex(x, v->mapped);
+	}
 	json_writer__end_array(&x->w);
 }
 
-static bool same_region(const struct vm_region *a, const struct vm_region *b)
+static bool same_region(const struct hx_region *va, const struct hx_region *vb)
 {
+	const struct vm_region *a = &va->r, *b = &vb->r;
+
 	return a->start == b->start && a->end == b->end && a->prot == b->prot &&
 	       a->shared == b->shared && a->kind == b->kind && a->path == b->path &&
-	       a->pgoff == b->pgoff && (a->kind != VK_THREAD_STACK || a->tid == b->tid);
+	       a->pgoff == b->pgoff && (a->kind != VK_THREAD_STACK || a->tid == b->tid) &&
+	       va->pieces == vb->pieces && va->mapped == vb->mapped;
 }
 
 static void collect(void *ctx, const struct vm_region *r)
@@ -432,7 +446,7 @@ static void collect(void *ctx, const struct vm_region *r)
 
 	if (x->ncur == x->curcap) {
 		size_t cap = x->curcap ? 2 * x->curcap : 256;
-		struct vm_region *a = realloc(x->cur, cap * sizeof(*a));
+		struct hx_region *a = realloc(x->cur, cap * sizeof(*a));
 
 		if (!a) {
 			x->oom = true;
@@ -441,13 +455,71 @@ static void collect(void *ctx, const struct vm_region *r)
 		x->cur = a;
 		x->curcap = cap;
 	}
-	x->cur[x->ncur++] = *r;
+	x->cur[x->ncur++] = (struct hx_region){ .r = *r, .pieces = 1, .mapped = r->end - r->start };
 }
 
 /*
- * Compares the model's regions of HP's process with its open versions:
- * those that differ end at TS, the new ones open at TS. Both lists are
- * sorted by start and disjoint: one merge pass, O(regions).
+ * Address-space downsampling: a run of at least HTML_FOLD_MIN neighbouring
+ * regions alike (kind, path, permissions, sharing; anonymous maps or file
+ * maps, not heap or stacks) with gaps under HTML_FOLD_GAP between them is
+ * one band of the page (its pieces and bytes mapped are told): a map
+ * punched full of holes (stress-ng's mmap stressor makes thousands of 4 KiB
+ * pieces at once) is a handful of pixels, not thousands of versions at
+ * every slider position. Ordinary layouts have no such runs (libraries
+ * alternate permissions, thread stacks alternate with their guards) and
+ * stay region for region.
+ */
+#define HTML_FOLD_MIN	16
+#define HTML_FOLD_GAP	(64ULL << 20)	/* the page folds gaps from 64 MiB */
+
+static bool foldable(const struct vm_region *a, const struct vm_region *b)
+{
+	return b->start - a->end < HTML_FOLD_GAP && a->kind == b->kind && a->path == b->path &&
+	       a->prot == b->prot && a->shared == b->shared && a->kind != VK_HEAP &&
+	       a->kind != VK_STACK && a->kind != VK_THREAD_STACK;
+}
+
+static void fold_runs(struct html *x)
+{
+	size_t i = 0, n = 0;
+
+	while (i < x->ncur) {
+		size_t j = i + 1;
+		struct hx_region f;
+
+		while (j < x->ncur && foldable(&x->cur[j - 1].r, &x->cur[j].r))
+			j++;
+		if (j - i < HTML_FOLD_MIN) {
+			memmove(&x->cur[n], &x->cur[i], (j - i) * sizeof(*x->cur));
+			n += j - i;
+			i = j;
+			continue;
+		}
+		f = x->cur[i];
+		for (size_t k = i + 1; k < j; k++) {
+			const struct vm_region *r = &x->cur[k].r;
+
+			f.mapped += r->end - r->start;
+			f.r.changes += r->changes;
+			f.r.how |= r->how;
+			if (r->created_ns < f.r.created_ns)
+				f.r.created_ns = r->created_ns;
+			if (r->changed_ns > f.r.changed_ns)
+				f.r.changed_ns = r->changed_ns;
+		}
+		f.r.end = x->cur[j - 1].r.end;
+		f.r.created_tid = 0;
+		f.pieces = j - i;
+		x->cur[n++] = f;
+		i = j;
+	}
+	x->ncur = n;
+}
+
+/*
+ * Compares the model's regions of HP's process (folded) with its open
+ * versions: those that differ end at TS, the new ones open at TS. Both
+ * lists are sorted by start and disjoint: one merge pass, O(regions).
  */
 static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 {
@@ -459,6 +531,7 @@ static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 	vm_model__for_each_region(session__vm(x->c->s), hp->pid, collect, x);
 	if (x->oom)
 		return;
+	fold_runs(x);
 	if (x->ncur > x->nextcap) {
 		tmp = realloc(x->next, x->ncur * sizeof(*tmp));
 		if (!tmp) {
@@ -468,8 +541,6 @@ static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 		x->next = tmp;
 		x->nextcap = x->ncur;
 	}
-	if (!hp->first_ns)
-		hp->first_ns = ts;
 	for (size_t k = 0; k < hp->nopen; k++)
 		inherited += hp->open[k].inherited;
 	/* exec: every inherited version ends at once, in one record */
@@ -478,9 +549,9 @@ static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 		size_t kept = 0;
 
 		for (size_t k = 0, l = 0; k < hp->nopen; k++) {
-			while (l < x->ncur && x->cur[l].start < hp->open[k].r.start)
+			while (l < x->ncur && x->cur[l].r.start < hp->open[k].r.start)
 				l++;
-			kept += hp->open[k].inherited && l < x->ncur && same_region(&hp->open[k].r, &x->cur[l]);
+			kept += hp->open[k].inherited && l < x->ncur && same_region(&hp->open[k], &x->cur[l]);
 		}
 		all_gone = !kept;
 	}
@@ -493,17 +564,19 @@ static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 	}
 	while (i < hp->nopen || j < x->ncur) {
 		const struct hx_region *o = i < hp->nopen ? &hp->open[i] : NULL;
-		const struct vm_region *r = j < x->ncur ? &x->cur[j] : NULL;
+		const struct hx_region *r = j < x->ncur ? &x->cur[j] : NULL;
 
-		if (o && r && same_region(&o->r, r)) {
+		if (o && r && same_region(o, r)) {
 			x->next[n++] = *o;
 			i++, j++;
-		} else if (o && (!r || o->r.start <= r->start)) {
+		} else if (o && (!r || o->r.start <= r->r.start)) {
 			if (!(all_gone && o->inherited))
 				region_out(x, hp, o, ts);
 			i++;
 		} else {
-			x->next[n++] = (struct hx_region){ .r = *r, .opened_ns = ts, .id = x->nversions++ };
+			x->next[n] = *r;
+			x->next[n].opened_ns = ts;
+			x->next[n++].id = x->nversions++;
 			j++;
 		}
 	}
@@ -517,7 +590,16 @@ static void regions_diff(struct html *x, struct hx_proc *hp, uint64_t ts)
 	hp->nopen = n;
 }
 
-/* Looks at PID's layout again if the model says it may have changed. */
+/*
+ * The layout is compared only where the page can look at it: at each
+ * slider stop (hx_before, before the first record past the stop), before
+ * a fork (the child takes the parent's versions) and before the exit (the
+ * last layout). A process that changed in between is marked here; its
+ * versions open and close at its last change before the comparison, which
+ * lies between the same two stops as the real change. So a process making
+ * thousands of calls per column costs one comparison per column, and the
+ * layout at every slider stop is the model's.
+ */
 static void regions_check(struct html *x, uint32_t pid, uint64_t ts)
 {
 	const struct ps_process *p;
@@ -537,7 +619,50 @@ static void regions_check(struct html *x, uint32_t pid, uint64_t ts)
 	if (!hp)
 		return;
 	hp->gen = gen;
-	regions_diff(x, hp, ts);
+	hp->changed_ns = ts;
+	if (!hp->first_ns)
+		hp->first_ns = ts;
+	hp->dirty = true;
+	if (hp->listed)
+		return;
+	if (x->ndirty == x->dirtycap) {
+		size_t cap = x->dirtycap ? 2 * x->dirtycap : 64;
+		struct hx_proc **a = realloc(x->dirty, cap * sizeof(*a));
+
+		if (!a) {
+			x->oom = true;
+			return;
+		}
+		x->dirty = a;
+		x->dirtycap = cap;
+	}
+	x->dirty[x->ndirty++] = hp;
+	hp->listed = true;
+}
+
+static void regions_sync(struct html *x, struct hx_proc *hp)
+{
+	if (!hp || !hp->dirty || hp->exited)
+		return;
+	hp->dirty = false;
+	regions_diff(x, hp, hp->changed_ns);
+}
+
+static void regions_sync_pid(struct html *x, uint32_t pid)
+{
+	const struct ps_process *p = proc_model__process(x->c->pm, pid);
+
+	if (p)
+		regions_sync(x, idmap__get(&x->procs, (uintptr_t)p));
+}
+
+static void regions_sync_all(struct html *x)
+{
+	for (size_t i = 0; i < x->ndirty; i++) {
+		regions_sync(x, x->dirty[i]);
+		x->dirty[i]->listed = false;
+	}
+	x->ndirty = 0;
 }
 
 /*
@@ -727,6 +852,29 @@ static void on_task_exit(struct html *x, const struct session_event *ev)
 		proc_exit(x, hp, ev->h->ts_ns);
 }
 
+/* Before the models take H: compare the layouts the page may look at as they are. */
+static int hx_before(void *st, const struct ps_hdr *h)
+{
+	struct html *x = st;
+	uint64_t k;
+
+	if (h->ts_ns > x->next_stop) {	/* the layouts at the stop are complete */
+		regions_sync_all(x);
+		k = h->ts_ns <= x->lo ? 0 : (h->ts_ns - x->lo + x->col_ns - 1) / x->col_ns;
+		x->next_stop = stop_ns(x, k);
+	}
+	switch (h->type) {
+	case PS_REC_EXIT:
+		if (((const struct ps_exit *)h)->group_dead)
+			regions_sync_pid(x, h->tgid);
+		break;
+	case PS_REC_FORK:
+		regions_sync_pid(x, h->tgid);
+		break;
+	}
+	return x->oom ? -ENOMEM : json_writer__error(&x->w);
+}
+
 static int hx_record(void *st, const struct session_event *ev)
 {
 	const struct ps_hdr *h = ev->h;
@@ -783,6 +931,7 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 					.ctx = x };
 	cb->sched = &x->scb;
 	cb->vm = &x->vcb;
+	cb->before = hx_before;
 
 	/* the grid: from the first record (a few ms before time zero with -p/-a) to the end */
 	first = session__first_ns(c->s);
@@ -794,6 +943,7 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	if (x->hi <= x->lo)
 		x->hi = x->lo + 1;
 	x->col_ns = (x->hi - x->lo + HTML_COLS - 1) / HTML_COLS;
+	x->next_stop = x->lo;
 
 	put_part(c->out, NULL, "@@CSS@@");
 	fwrite(html_viewer_css, 1, sizeof(html_viewer_css), c->out);
@@ -912,6 +1062,7 @@ static int hx_finish(void *st)
 	const struct proc_model *pm = c->pm;
 	int err;
 
+	regions_sync_all(x);
 	for (size_t i = 0; i < pm->nprocs && !x->oom; i++) {
 		const struct ps_process *p = pm->order[i];
 		struct hx_proc *hp;
@@ -968,6 +1119,7 @@ static void hx_free(void *st)
 	idmap__free(&x->paths);
 	free(x->cur);
 	free(x->next);
+	free(x->dirty);
 	free(x);
 }
 

@@ -25,6 +25,7 @@ struct hx_buf {
 };
 
 struct hx_region;
+struct hx_proc;
 
 struct html {
 	struct export_ctx *c;
@@ -38,10 +39,13 @@ struct html {
 	struct idmap paths;	/* interned path pointer -> index + 1 */
 	uint32_t npaths, nuids;	/* uids: processes and threads alike */
 	uint32_t nversions;	/* region versions numbered */
-	struct vm_region *cur;	/* scratch: the model's regions of one process */
+	struct hx_region *cur;	/* scratch: the model's regions of one process */
 	size_t ncur, curcap;
 	struct hx_region *next;	/* scratch: the next open list */
 	size_t nextcap;
+	struct hx_proc **dirty;	/* processes whose layout changed since the last stop */
+	size_t ndirty, dirtycap;
+	uint64_t next_stop;	/* the next slider stop's time */
 	bool oom;
 };
 

@@ -286,6 +286,9 @@ static int deliver(struct session *s, const struct ps_hdr *h, const struct sessi
 		s->stopped = true;
 		return 0;
 	}
+	err = cb->before ? cb->before(cb->ctx, h) : 0;
+	if (err)
+		return err;
 	err = proc_model__apply(&s->pm, h);
 	if (err)
 		return err;

@@ -92,6 +92,12 @@ struct session_callbacks {
 	const struct coro_callbacks *coro;	/* given to the coroutine model; may be NULL */
 	/* Each record, in delivery order; 0, or -errno to stop. May be NULL. */
 	int (*record)(void *ctx, const struct session_event *ev);
+	/*
+	 * Each record before any model takes it (the models still show the
+	 * state up to the record before); 0, or -errno to stop. May be NULL.
+	 * For views that sample the models at chosen times.
+	 */
+	int (*before)(void *ctx, const struct ps_hdr *h);
 	void *ctx;
 };
 

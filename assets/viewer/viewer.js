@@ -63,7 +63,8 @@
 			proc(puid).regions.push({ id, s, e, sn: parseInt(s, 16), en: parseInt(e, 16), prot: pr & 7,
 				shared: !!(pr & 8), kind: H.kinds[kind] || 'other', path: path >= 0 ? paths[path] : '', tid, o,
 				c: c < 0 ? Infinity : c, cr: r.length > 11 ? r[11] : o, ctid: r.length > 11 ? r[12] : 0,
-				how: r.length > 13 ? r[13] : 0, changes: r.length > 13 ? r[14] : 0, ch: r.length > 13 ? r[15] : -1 });
+				how: r.length > 13 ? r[13] : 0, changes: r.length > 13 ? r[14] : 0, ch: r.length > 13 ? r[15] : -1,
+				pieces: r.length > 16 ? r[16] : 1, mapped: r.length > 17 ? parseInt(r[17], 16) : parseInt(e, 16) - parseInt(s, 16) });
 			break;
 		}
 		case 'F': forks.push({ child: r[1], parent: r[2], t: r[3] }); break;
@@ -180,6 +181,8 @@
 		return out;
 	}
 	function label(p, r) {
+		if (r.pieces > 1)
+			return r.pieces + ' maps with holes between, ' + fmtSize(r.mapped) + ' mapped (one band)' + (r.path ? ' ' + r.path : '');
 		switch (r.kind) {
 		case 'stack': return '[stack] main thread, grows down';
 		case 'thread_stack': return 'stack of thread ' + tname(p, r.tid);
@@ -211,7 +214,7 @@
 		lastAlive = key;
 		shown = vs;
 		let total = 0;
-		for (const r of vs) total += r.en - r.sn;
+		for (const r of vs) total += r.mapped;
 		note.textContent = vs.length ? vs.length + ' regions, ' + fmtSize(total) + ' mapped' +
 			(exited ? ' \u2014 ' + exitText(p.code) + ' at ' + secs(p.end) + ' s: its last layout' : '') :
 			(T < p.start ? 'The process does not exist yet at this time.' : 'No layout known at this time.');
@@ -247,6 +250,8 @@
 		const p = sel;
 		const lines = [];
 		lines.push(r.kind + '  ' + perms(r) + '  ' + fmtSize(r.en - r.sn));
+		if (r.pieces > 1)
+			lines.push(r.pieces + ' maps alike folded into this band, ' + fmtSize(r.mapped) + ' of it mapped');
 		lines.push('0x' + r.s + ' - 0x' + r.e);
 		if (r.path) lines.push(r.path);
 		if (r.kind === 'thread_stack') lines.push('owned by thread ' + tname(p, r.tid));
