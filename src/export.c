@@ -359,6 +359,7 @@ int cmd_export(int argc, char **argv)
 		goto out_model;
 
 	c.out_path = env.output;
+	c.in_path = env.input;
 	if (fmt->own_output) {
 		/* the format creates and publishes its output itself */
 	} else if (to_stdout) {

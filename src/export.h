@@ -31,6 +31,7 @@ struct export_ctx {
 	uint64_t end_ns;	/* set before finish(): end of the recording */
 	int stacks;		/* --stacks: an enum stack_kind, -1 if not asked for */
 	const char *out_path;	/* -o as given; own_output formats create it themselves */
+	const char *in_path;	/* -i: formats that read the session twice open it again */
 };
 
 /* Events of process TGID belong to the export (tgid 0 = idle: never). */

@@ -62,6 +62,17 @@
 #include "html_assets.h"	/* generated from assets/viewer/ by the Makefile */
 
 #define HTML_CALLS_PER_COL	4	/* memory calls kept whole per process and column */
+/*
+ * Without --pid, processes drawn in full: the busiest by records (a
+ * process's own records: its calls, switches, forks, exits; a fair proxy
+ * for its CPU and memory activity). A busy machine makes thousands of
+ * short processes (17 k in 3 minutes of a build); each drawn one costs a
+ * layout, lanes and counters, so the others go in the header by name
+ * (how many, how many records) and the page says so. --pid draws that
+ * process and its tree whatever its rank.
+ */
+#define HTML_PROCS_DRAWN	64
+#define HTML_NAMES_MAX		100	/* names listed for the others; the rest summed as one */
 #define HTML_FORMAT_VERSION	1
 
 enum { S_HEAP, S_ANON, S_STACK, S_TSTACK, S_RSS, NSERIES };
@@ -100,6 +111,12 @@ struct hx_proc {
 	struct hx_series s[NSERIES];
 	int64_t call_col;	/* column of the calls counted below */
 	uint32_t call_n;
+};
+
+/* Processes not drawn, by name. */
+struct hx_name {
+	char comm[PS_COMM_LEN];
+	uint64_t procs, records;
 };
 
 static const char *const series_names[NSERIES] = {
@@ -222,6 +239,133 @@ void html__buf_release(struct hx_buf *b)
 
 /* ---- processes and threads ---- */
 
+bool html__want(struct html *x, const struct ps_process *p)
+{
+	const struct proc_model *pm = x->c->pm;
+
+	if (!p || !export__want_pid(x->c, p->pid))
+		return false;
+	if (!x->full)
+		return true;
+	/* the replay makes processes in the same order as the first pass did */
+	for (; x->nindexed < pm->nprocs; x->nindexed++)
+		if (x->nindexed < x->nfull && x->full[x->nindexed] &&
+		    idmap__set(&x->drawn, (uintptr_t)pm->order[x->nindexed], (void *)1))
+			x->oom = true;
+	return idmap__get(&x->drawn, (uintptr_t)p) != NULL;
+}
+
+static uint64_t records_of(const struct ps_process *p)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < PS_REC_MAX; i++)
+		n += p->records[i];
+	return n;
+}
+
+struct rank {
+	uint64_t records;
+	size_t idx;
+};
+
+static int by_records(const void *a, const void *b)
+{
+	const struct rank *x = a, *y = b;
+
+	if (x->records != y->records)
+		return x->records > y->records ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int by_procs(const void *a, const void *b)
+{
+	const struct hx_name *x = a, *y = b;
+
+	if (x->procs != y->procs)
+		return x->procs > y->procs ? -1 : 1;
+	return strcmp(x->comm, y->comm);
+}
+
+/*
+ * First pass (without --pid): the process tree alone, to rank processes
+ * by records. 0 or -errno; x->full stays NULL when all are drawn.
+ */
+static int pick_drawn(struct html *x)
+{
+	struct session_opts so = { 0 };
+	const struct proc_model *pm;
+	struct session *s;
+	struct rank *rank = NULL;
+	struct idmap byname = { 0 };
+	size_t n;
+	int err;
+
+	if (x->c->pid || !x->c->in_path || !strcmp(x->c->in_path, "-"))
+		return 0;
+	s = session__open(x->c->in_path, &so);
+	if (!s)
+		return -errno;
+	err = session__replay(s, NULL);
+	if (err)
+		goto out_session;
+	pm = session__procs(s);
+	n = pm->nprocs;
+	if (n <= HTML_PROCS_DRAWN)
+		goto out_session;
+	err = -ENOMEM;
+	rank = malloc(n * sizeof(*rank));
+	x->full = calloc(n, sizeof(*x->full));
+	x->names = calloc(HTML_NAMES_MAX + 1, sizeof(*x->names));
+	if (!rank || !x->full || !x->names)
+		goto out_rank;
+	x->nfull = n;
+	for (size_t i = 0; i < n; i++)
+		rank[i] = (struct rank){ records_of(pm->order[i]), i };
+	qsort(rank, n, sizeof(*rank), by_records);
+	for (size_t i = 0, drawn = 0; i < n; i++) {
+		const struct ps_process *p = pm->order[rank[i].idx];
+		uintptr_t k, h = 5381;
+		struct hx_name *nm;
+
+		if (!p->pid)
+			continue;
+		if (drawn < HTML_PROCS_DRAWN) {
+			x->full[rank[i].idx] = true;
+			drawn++;
+			continue;
+		}
+		x->summarised++;
+		x->summarised_records += rank[i].records;
+		for (const char *c = p->comm; *c && c < p->comm + PS_COMM_LEN; c++)
+			h = h * 33 + (unsigned char)*c;
+		/* names hash to a slot + 1; a collision or a full list goes to the last, "others" */
+		k = (uintptr_t)idmap__get(&byname, h);
+		if (!k || strncmp(x->names[k - 1].comm, p->comm, PS_COMM_LEN)) {
+			if (k || x->nnames == HTML_NAMES_MAX) {
+				k = HTML_NAMES_MAX + 1;
+			} else {
+				k = ++x->nnames;
+				if (idmap__set(&byname, h, (void *)k))
+					goto out_rank;
+				memcpy(x->names[k - 1].comm, p->comm, PS_COMM_LEN);
+				x->names[k - 1].comm[PS_COMM_LEN - 1] = '\0';
+			}
+		}
+		nm = &x->names[k - 1];
+		nm->procs++;
+		nm->records += rank[i].records;
+	}
+	qsort(x->names, x->nnames, sizeof(*x->names), by_procs);
+	err = 0;
+out_rank:
+	free(rank);
+	idmap__free(&byname);
+out_session:
+	session__free(s);
+	return err;
+}
+
 static struct hx_proc *proc_of(struct html *x, const struct ps_process *p)
 {
 	struct hx_proc *hp = idmap__get(&x->procs, (uintptr_t)p);
@@ -332,7 +476,7 @@ static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts,
 	uint64_t v[NSERIES];
 	struct hx_proc *hp;
 
-	if (!export__want_pid(x->c, p->pid))
+	if (!html__want(x, p))
 		return;
 	hp = proc_of(x, p);
 	if (!hp)
@@ -609,7 +753,7 @@ static void regions_check(struct html *x, uint32_t pid, uint64_t ts)
 	if (!export__want_pid(x->c, pid))
 		return;
 	p = proc_model__process(x->c->pm, pid);
-	if (!p)
+	if (!p || !html__want(x, p))
 		return;
 	gen = vm_model__generation(session__vm(x->c->s), pid);
 	hp = idmap__get(&x->procs, (uintptr_t)p);
@@ -676,7 +820,7 @@ static void inherit(struct html *x, const struct ps_fork *r)
 	const struct ps_process *cp = proc_model__process(x->c->pm, r->child_tgid);
 	struct hx_proc *parent, *child;
 
-	if (!pp || !cp || !export__want_pid(x->c, r->h.tgid) || !export__want_pid(x->c, r->child_tgid))
+	if (!pp || !cp || !html__want(x, pp) || !html__want(x, cp))
 		return;
 	parent = idmap__get(&x->procs, (uintptr_t)pp);
 	if (!parent || parent->exited || !parent->nopen)
@@ -760,7 +904,7 @@ static void on_mem_call(struct html *x, const struct session_event *ev)
 	size_t len = 0;
 	int64_t col;
 
-	if (!ev->process || !export__want_pid(x->c, h->tgid) || !export__want_ts(x->c, h->ts_ns) ||
+	if (!html__want(x, ev->process) || !export__want_ts(x->c, h->ts_ns) ||
 	    h->ts_ns < x->lo || h->ts_ns > x->hi || !export__mem_call(h, &call))
 		return;
 	hp = proc_of(x, ev->process);
@@ -826,7 +970,7 @@ static void on_exec(struct html *x, const struct session_event *ev)
 	const struct ps_exec *r = (const void *)ev->h;
 	struct hx_proc *hp;
 
-	if (!ev->process || !export__want_pid(x->c, r->h.tgid))
+	if (!html__want(x, ev->process))
 		return;
 	hp = proc_of(x, ev->process);
 	if (!hp)
@@ -917,6 +1061,8 @@ static int hx_record(void *st, const struct session_event *ev)
 
 /* ---- begin and finish ---- */
 
+static void hx_free(void *st);
+
 static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 {
 	static const cookie_io_functions_t io = { .write = escape_write };
@@ -926,6 +1072,11 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	if (!x)
 		return NULL;
 	x->c = c;
+	errno = -pick_drawn(x);
+	if (errno) {
+		hx_free(x);
+		return NULL;
+	}
 	x->scb = (struct sched_callbacks){ .interval = html_lanes__interval, .ctx = x };
 	x->vcb = (struct vm_callbacks){ .counters = on_counters, .stack_depth = html_lanes__stack_depth,
 					.ctx = x };
@@ -950,7 +1101,7 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	put_part(c->out, "@@CSS@@", "@@DATA@@");
 	x->data = fopencookie(c->out, "w", io);
 	if (!x->data) {
-		free(x);
+		hx_free(x);
 		return NULL;
 	}
 	json_writer__init(&x->w, x->data);
@@ -979,6 +1130,25 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	for (int i = 0; i < NSERIES; i++)
 		json_writer__string(&x->w, series_names[i]);
 	json_writer__end_array(&x->w);
+	if (x->full) {	/* processes not drawn: how many, by name ("" the rest) */
+		json_writer__kv_uint(&x->w, "drawn", HTML_PROCS_DRAWN);
+		json_writer__kv_uint(&x->w, "summarised", x->summarised);
+		json_writer__kv_uint(&x->w, "summarised_records", x->summarised_records);
+		json_writer__key(&x->w, "names");
+		json_writer__begin_array(&x->w);
+		for (size_t i = 0; i <= HTML_NAMES_MAX; i++) {
+			const struct hx_name *nm = &x->names[i];
+
+			if (i >= x->nnames && (i < HTML_NAMES_MAX || !nm->procs))
+				continue;
+			json_writer__begin_array(&x->w);
+			json_writer__string(&x->w, nm->comm);
+			json_writer__uint(&x->w, nm->procs);
+			json_writer__uint(&x->w, nm->records);
+			json_writer__end_array(&x->w);
+		}
+		json_writer__end_array(&x->w);
+	}
 	json_writer__end_object(&x->w);
 	return x;
 }
@@ -1067,7 +1237,7 @@ static int hx_finish(void *st)
 		const struct ps_process *p = pm->order[i];
 		struct hx_proc *hp;
 
-		if (!in_tree(c, p))
+		if (!in_tree(c, p) || (x->full && !html__want(x, p)))
 			continue;
 		hp = proc_of(x, p);
 		if (!hp)
@@ -1120,6 +1290,9 @@ static void hx_free(void *st)
 	free(x->cur);
 	free(x->next);
 	free(x->dirty);
+	free(x->full);
+	free(x->names);
+	idmap__free(&x->drawn);
 	free(x);
 }
 

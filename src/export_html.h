@@ -26,6 +26,7 @@ struct hx_buf {
 
 struct hx_region;
 struct hx_proc;
+struct hx_name;
 
 struct html {
 	struct export_ctx *c;
@@ -46,6 +47,14 @@ struct html {
 	struct hx_proc **dirty;	/* processes whose layout changed since the last stop */
 	size_t ndirty, dirtycap;
 	uint64_t next_stop;	/* the next slider stop's time */
+	/* without --pid on a busy session: which processes are drawn (export_html.c) */
+	bool *full;		/* by index in the process model's order; NULL: all */
+	size_t nfull;		/* entries of full */
+	size_t nindexed;	/* processes of this replay looked up in full so far */
+	struct idmap drawn;	/* ps_process pointer -> 1: drawn */
+	struct hx_name *names;	/* the others, by name */
+	size_t nnames;
+	uint64_t summarised, summarised_records;
 	bool oom;
 };
 
@@ -65,6 +74,9 @@ static inline int64_t html__col_of(const struct html *x, uint64_t ts)
 	c = (ts - x->lo) / x->col_ns;
 	return c < HTML_COLS ? (int64_t)c : HTML_COLS - 1;
 }
+
+/* Is P drawn in the page (--pid, and the busiest-processes cap)? */
+bool html__want(struct html *x, const struct ps_process *p);
 
 /* Writes [TAG, UID, (HEAD,) [numbers]] and empties B; nothing if B is empty. */
 void html__buf_flush(struct html *x, struct hx_buf *b, const char *tag, uint32_t uid,

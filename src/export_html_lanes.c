@@ -102,14 +102,17 @@ void html_lanes__interval(void *ctx, const struct sched_interval *iv)
 
 	if (iv->state == TS_DEAD || !export__want_pid(x->c, iv->tgid))
 		return;
+	t = find_thread(x, iv->tid, iv->tgid);
+	if (!t || !html__want(x, t->proc))
+		return;
 	if (start < x->lo)
 		start = x->lo;
 	if (end > x->hi)
 		end = x->hi;
 	if (start >= end || !export__clip(x->c, &start, &end))
 		return;
-	t = find_thread(x, iv->tid, iv->tgid);
-	if (!t || !(ht = thread_of(x, t)))
+	ht = thread_of(x, t);
+	if (!ht)
 		return;
 	if (end - start >= x->col_ns) {
 		int64_t v[2] = { iv->state, end - start };
@@ -163,7 +166,7 @@ void html_lanes__wakeup(struct html *x, const struct ps_wakeup *r)
 	    r->h.ts_ns < x->lo || r->h.ts_ns > x->hi)
 		return;
 	t = find_thread(x, r->woken_tid, r->woken_tgid);
-	if (!t || !(ht = thread_of(x, t)))
+	if (!t || !html__want(x, t->proc) || !(ht = thread_of(x, t)))
 		return;
 	col = html__col_of(x, r->h.ts_ns);
 	if (col != ht->wake_col) {
@@ -196,7 +199,7 @@ void html_lanes__stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, 
 	struct hx_thread *ht;
 	int64_t col;
 
-	if (!export__want_pid(x->c, t->tgid) || !export__want_ts(x->c, ts) || ts < x->lo || ts > x->hi)
+	if (!html__want(x, t->proc) || !export__want_ts(x->c, ts) || ts < x->lo || ts > x->hi)
 		return;
 	ht = thread_of(x, t);
 	if (!ht)

@@ -677,6 +677,15 @@
 			return;
 		}
 		$('app').hidden = false;
+		if (H.summarised) {	// a busy session: only the busiest processes are drawn
+			const sm = $('summary');
+			sm.hidden = false;
+			const named = H.names.map(([n, k]) => (n || 'others') + ' \u00d7' + k);
+			sm.textContent = 'The ' + H.drawn + ' busiest processes (by records) are drawn; ' + H.summarised +
+				' more (' + H.summarised_records + ' records) are not: ' + named.slice(0, 8).join(', ') +
+				(named.length > 8 ? ', \u2026 (hover for all)' : '') + '. Export with --pid PID to draw one of them.';
+			sm.title = named.join(', ');
+		}
 		const opt = $('proc-select');
 		opt.innerHTML = plist.map((p) => '<option value="' + p.uid + '">' + p.pid + ' ' + esc(p.comm) + '</option>').join('');
 		opt.addEventListener('change', () => select(procs.get(+opt.value)));
