@@ -996,6 +996,41 @@ static void on_task_exit(struct html *x, const struct session_event *ev)
 		proc_exit(x, hp, ev->h->ts_ns);
 }
 
+/*
+ * A fork names as its child a pid whose process has not exited: that
+ * process's exit record was lost (the kernel gives a pid to a new process
+ * only after the old one was reaped), and the process model carries on
+ * with the same process. Its old life ends here, at the latest: its last
+ * layout closes at the fork (not left alive to the end), its counters and
+ * calls go out, and the child starts afresh from its parent's layout. The
+ * page shows the pid's lives as one process whose layout restarts. (A
+ * process whose exit was lost and whose pid was not reused stays alive to
+ * the end: without a snapshot at the end of the recording nothing tells it
+ * from a process that slept.)
+ */
+static void lost_exit(struct html *x, const struct ps_fork *r)
+{
+	const struct ps_process *p = proc_model__process(x->c->pm, r->child_tgid);
+	struct hx_proc *hp;
+
+	if (r->child_tgid == r->h.tgid || !p || p->exited)
+		return;
+	hp = idmap__get(&x->procs, (uintptr_t)p);
+	if (!hp || hp->exited)
+		return;
+	regions_sync(x, hp);
+	for (size_t i = 0; i < hp->nopen; i++)
+		region_out(x, hp, &hp->open[i], r->h.ts_ns);
+	hp->exited = true;	/* proc_flush: counters and calls only */
+	proc_flush(x, hp);
+	hp->exited = false;
+	free(hp->open);
+	hp->open = NULL;
+	hp->nopen = hp->cap = 0;
+	hp->first_ns = 0;
+	hp->dirty = false;
+}
+
 /* Before the models take H: compare the layouts the page may look at as they are. */
 static int hx_before(void *st, const struct ps_hdr *h)
 {
@@ -1014,6 +1049,7 @@ static int hx_before(void *st, const struct ps_hdr *h)
 		break;
 	case PS_REC_FORK:
 		regions_sync_pid(x, h->tgid);
+		lost_exit(x, (const struct ps_fork *)h);
 		break;
 	}
 	return x->oom ? -ENOMEM : json_writer__error(&x->w);
