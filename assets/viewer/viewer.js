@@ -234,6 +234,7 @@
 			html.push('<div class="band k-' + esc(r.kind) + (fresh ? ' new' : '') + '" data-i="' + i +
 				'" data-start="' + r.s + '" data-end="' + r.e + '" data-kind="' + esc(r.kind) +
 				'" data-perms="' + perms(r) + '" data-path="' + esc(r.path) + '" data-tid="' + (r.tid || '') +
+				(r.pieces > 1 ? '" data-pieces="' + r.pieces + '" data-mapped="' + r.mapped : '') +
 				'" style="height:' + bandHeight(size) + 'px;background:var(--k-' + esc(r.kind) + ')">' +
 				'<span class="addr">' + r.s + ' \u2013 ' + r.e + '</span>' +
 				'<span class="what"><span class="kind">' + esc(r.kind) + '</span> ' + esc(label(p, r)) + '</span>' +

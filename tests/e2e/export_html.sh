@@ -7,6 +7,9 @@
 #    every thread name is on a lane, lanes' running time equals report
 #    --json's, a click on a lane moves the slider;
 #  - vm_forkexec: the same for a parent, its forked child and an exec'd one;
+#  - html_busy, more processes than the page draws and a map punched full of
+#    holes: the busiest drawn, the others counted and said, the holes one
+#    band with the kernel's pieces and bytes, the rest region for region;
 #  - a mapped file whose path holds "</script>": the page still loads whole;
 #  - an empty session and a pid with no records: the page says so.
 # Every page: no network request at all and no console error. Screenshots
@@ -53,6 +56,14 @@ for maps in "$out"/fork/*.maps; do
 		"$out/fork" - || fail=1
 done
 [ "$(ls "$out"/fork/*.maps | wc -l)" -eq 3 ] || { echo "FAIL vm_forkexec: want 3 dumps"; fail=1; }
+
+echo "== html_busy: many processes, a map full of holes"
+mkdir -p "$out/busy"
+VM_OUT=$out/busy "$PROCSCOPE" record -o "$out/busy.data" -- "$WORKLOADS/html_busy" >"$out/busy.out"
+p=$(basename "$(ls "$out"/busy/*.maps)" .maps)
+"$PROCSCOPE" export -i "$out/busy.data" --format html -o "$out/busy.html"
+drive "$out/busy.html" "$out/busy.json" "$out/busy" "$p"
+python3 "$here/export_html_check.py" "$out/busy.json" --busy "$p" "$out/busy" "$out/busy.out" || fail=1
 
 echo "== a path with </script> in it"
 mkdir -p "$out/a<"

@@ -6,6 +6,11 @@
         the page has nothing to show and says TEXT
     export_html_check.py OBS.json --path PATH
         the page shows a layout with a region of file PATH
+    export_html_check.py OBS.json --busy PID DIR OUT
+        html_busy: OUT holds its "children N" and "run START END" lines, DIR
+        its maps; the page draws the busiest processes only and says how
+        many it left out (1 + N recorded), and the punched map is one band
+        whose pieces and bytes are the kernel's maps inside it
     export_html_check.py OBS.json PROCSCOPE TRACE PID DIR NAMES
         DIR/PID.maps (and .facts): the workload's own /proc/self/maps at its
         end; NAMES: the workload's "thread TID NAME" lines, or - to look at
@@ -67,6 +72,54 @@ def check_end(obs, pid, d):
         elif f[0] != "thread" and (not b or b["kind"] != f[0]):
             errors.append("end: %x should be %s, is drawn as %s" % (addr, f[0], b))
     print("end: %d kernel regions, %d bands" % (len(kmaps), len(bands)))
+    return errors
+
+
+def check_busy(obs, pid, d, out_path):
+    errors = []
+    said = dict((l.split()[0], l.split()[1:]) for l in open(out_path) if l.strip())
+    children = int(said["children"][0])
+    run_lo, run_hi = (int(v, 16) for v in said["run"])
+    total = 1 + children	# record -- html_busy traces it and its children only
+    drawn = obs["drawn"]
+    if not drawn or drawn >= total or len(obs["processes"]) != drawn:
+        errors.append("busy: %d processes recorded, the page draws %d (header says %d)" %
+                      (total, len(obs["processes"]), drawn))
+    if obs["summarised"] != total - drawn:
+        errors.append("busy: the page leaves out %d processes, want %d" % (obs["summarised"], total - drawn))
+    if "%d more" % (total - drawn) not in obs["summary"]:
+        errors.append("busy: the page does not say it left out %d: %r" % (total - drawn, obs["summary"]))
+    if not any(p["pid"] == pid for p in obs["processes"]):
+        errors.append("busy: the busiest process %d is not drawn" % pid)
+    kmaps = vm_compare.parse_maps(os.path.join(d, "%d.maps" % pid))
+    bands = obs["end_bands"]
+    folded = []
+    for b in bands:
+        lo, hi = int(b["start"], 16), int(b["end"], 16)
+        if b["pieces"] < 2:
+            continue
+        inside = [(a, z, perms) for a, z, perms, _ in kmaps if a < hi and z > lo]
+        folded.append((lo, hi))
+        if (b["pieces"], b["mapped"]) != (len(inside), sum(z - a for a, z, _ in inside)):
+            errors.append("busy: band %x-%x folds %d maps, %d bytes; the kernel has %d maps, %d bytes there" %
+                          (lo, hi, b["pieces"], b["mapped"], len(inside), sum(z - a for a, z, _ in inside)))
+        if any(perms != b["perms"] for _, _, perms in inside):
+            errors.append("busy: band %x-%x %s holds maps of other permissions: %s" % (lo, hi, b["perms"], inside))
+    run = [b for b in bands if int(b["start"], 16) <= run_lo and int(b["end"], 16) >= run_hi]
+    pieces = sum(1 for a, z, _, _ in kmaps if a < run_hi and z > run_lo)
+    if len(run) != 1 or run[0]["kind"] != "anon" or run[0]["pieces"] < pieces:
+        errors.append("busy: the punched map %x-%x (%d maps to the kernel) is not one anon band: %s" %
+                      (run_lo, run_hi, pieces, run))
+    else:
+        print("busy: the punched map is one band of %d pieces, %d bytes mapped" %
+              (run[0]["pieces"], run[0]["mapped"]))
+    in_fold = lambda lo, hi: any(a <= lo and hi <= z for a, z in folded)
+    got = {(int(b["start"], 16), int(b["end"], 16), b["perms"]) for b in bands if b["pieces"] < 2}
+    want = {(lo, hi, perms) for lo, hi, perms, _ in kmaps if not in_fold(lo, hi)}
+    errors += ["busy: the kernel has %x-%x %s, the page does not" % w for w in sorted(want - got)]
+    errors += ["busy: the page draws %x-%x %s, the kernel has no such region" % g for g in sorted(got - want)]
+    print("busy: %d of %d processes drawn, %d kernel regions, %d bands (%d folded)" %
+          (drawn, total, len(kmaps), len(bands), len(folded)))
     return errors
 
 
@@ -133,6 +186,8 @@ def main():
             errors.append("no region of %r among %s" % (sys.argv[3], obs.get("end_bands")))
         else:
             print("path: a region of %s is drawn" % sys.argv[3])
+    elif sys.argv[2] == "--busy":
+        errors += check_busy(obs, int(sys.argv[3]), sys.argv[4], sys.argv[5])
     elif sys.argv[2] == "--message":
         if not obs.get("empty") or sys.argv[3] not in obs.get("message", ""):
             errors.append("the page should say %r, it says %r" % (sys.argv[3], obs.get("message")))

@@ -57,6 +57,9 @@ try {
 		cols: window.procscope.cols,
 		col_ns: window.procscope.header.col_ns,
 		processes: window.procscope.processes ? window.procscope.processes() : [],
+		drawn: window.procscope.header ? window.procscope.header.drawn || 0 : 0,
+		summarised: window.procscope.header ? window.procscope.header.summarised || 0 : 0,
+		summary: document.getElementById('summary') ? document.getElementById('summary').textContent : '',
 	})));
 	if (out.empty) {
 		await page.screenshot({ path: `${shots}-message.png` });
@@ -71,6 +74,7 @@ try {
 		const bands = () => page.$$eval('#layout .band', (bs) => bs.map((b) => ({
 			start: b.dataset.start, end: b.dataset.end, kind: b.dataset.kind, perms: b.dataset.perms,
 			path: b.dataset.path, tid: b.dataset.tid ? Number(b.dataset.tid) : 0,
+			pieces: Number(b.dataset.pieces || 1), mapped: Number(b.dataset.mapped || 0),
 		})));
 		out.end_position = await slide('max');
 		out.end_bands = await bands();
