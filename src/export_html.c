@@ -3,17 +3,21 @@
  * HTML export: one self-contained page (assets/viewer/: page, CSS and JS
  * compiled into the binary) that films each process: its layout moving
  * through time on a slider, its memory counters, its threads' lanes
- * (export_html_lanes.c), its memory calls and the process tree. The page
- * fetches nothing.
+ * (export_html_lanes.c), its memory calls (export_html_calls.c) and the
+ * process tree; on a busy session, the busiest processes only
+ * (export_html_procs.c). The page fetches nothing.
  *
  * The data goes into the page as one JSON array of small arrays, written
  * as the models produce them (the page groups them by process at load):
  *
- *   {header}                      first: time grid, command, kernel
+ *   {header}                      first: time grid, command, kernel, the
+ *                                 processes not drawn (export_html_procs.c)
  *   ["S", idx, "path"]            a mapped file's path, before its first use
  *   ["R", puid, id, "start", "end", prot|shared<<3, kind, path idx or -1,
  *    tid, opened, closed or -1 [, created, created_tid [, how, changes,
- *    changed]]]                   one version of a region: [opened, closed)
+ *    changed [, pieces, "mapped"]]]]  one version of a region: [opened,
+ *                                 closed); PIECES regions folded into one
+ *                                 band with MAPPED bytes (see fold_runs)
  *   ["F", child, parent, t]       a fork: the child has the parent's versions
  *                                 alive at t, from t on, until
  *   ["r", puid, id, t]            one of them ends in the child, or
@@ -37,7 +41,11 @@
  * folded per column, keeping what a column can show:
  *   - a region version is kept only if the slider can stop inside it, so
  *     the layout at every slider position is exact, and maps that came and
- *     went between two positions cost nothing (their calls are marks);
+ *     went between two positions cost nothing (their calls are marks); a
+ *     layout is compared with its versions once per column it changed in
+ *     (regions_check), not at every call;
+ *   - a run of many like regions with holes between is one band
+ *     (fold_runs): the layout is downsampled in addresses too;
  *   - a thread's intervals shorter than a column are merged into one
  *     "mixed" item per column holding the ns spent running, runnable and
  *     blocked, so running time sums exactly;
@@ -61,63 +69,7 @@
 #include "util.h"
 #include "html_assets.h"	/* generated from assets/viewer/ by the Makefile */
 
-#define HTML_CALLS_PER_COL	4	/* memory calls kept whole per process and column */
-/*
- * Without --pid, processes drawn in full: the busiest by records (a
- * process's own records: its calls, switches, forks, exits; a fair proxy
- * for its CPU and memory activity). A busy machine makes thousands of
- * short processes (17 k in 3 minutes of a build); each drawn one costs a
- * layout, lanes and counters, so the others go in the header by name
- * (how many, how many records) and the page says so. --pid draws that
- * process and its tree whatever its rank.
- */
-#define HTML_PROCS_DRAWN	64
-#define HTML_NAMES_MAX		100	/* names listed for the others; the rest summed as one */
 #define HTML_FORMAT_VERSION	1
-
-enum { S_HEAP, S_ANON, S_STACK, S_TSTACK, S_RSS, NSERIES };
-
-/* One counter series, folded per column. */
-struct hx_series {
-	int64_t col;		/* column being folded, -1 none */
-	uint64_t t[4], v[4];	/* first, lowest, highest, last */
-	bool pre;		/* a value before the window */
-	uint64_t pre_v;
-	struct hx_buf out;
-};
-
-/* A region as the page draws it: one of the model's, or a run of them folded into one band. */
-struct hx_region {
-	struct vm_region r;
-	uint32_t pieces;	/* model regions in it: 1, or a folded run's length */
-	uint64_t mapped;	/* bytes mapped in [r.start, r.end) */
-	uint64_t opened_ns;
-	uint32_t id;		/* the version's number in the page */
-	bool inherited;		/* the parent's version, copied at fork ("F") */
-	bool referenced;	/* a child inherited it: written whatever the slider sees */
-};
-
-struct hx_proc {
-	uint32_t uid;
-	uint32_t pid;
-	uint64_t gen;		/* vm_model__generation() when last looked at */
-	uint64_t first_ns;	/* its first layout */
-	uint64_t changed_ns;	/* its layout's last change not yet compared */
-	bool dirty;		/* changed since its open versions were compared */
-	bool listed;		/* in x->dirty */
-	bool exited;		/* its last thread exited: the layout is final */
-	struct hx_region *open;	/* versions alive now, sorted by start */
-	size_t nopen, cap;
-	struct hx_series s[NSERIES];
-	int64_t call_col;	/* column of the calls counted below */
-	uint32_t call_n;
-};
-
-/* Processes not drawn, by name. */
-struct hx_name {
-	char comm[PS_COMM_LEN];
-	uint64_t procs, records;
-};
 
 static const char *const series_names[NSERIES] = {
 	"heap", "anon", "stack", "thread stacks", "rss",
@@ -239,134 +191,7 @@ void html__buf_release(struct hx_buf *b)
 
 /* ---- processes and threads ---- */
 
-bool html__want(struct html *x, const struct ps_process *p)
-{
-	const struct proc_model *pm = x->c->pm;
-
-	if (!p || !export__want_pid(x->c, p->pid))
-		return false;
-	if (!x->full)
-		return true;
-	/* the replay makes processes in the same order as the first pass did */
-	for (; x->nindexed < pm->nprocs; x->nindexed++)
-		if (x->nindexed < x->nfull && x->full[x->nindexed] &&
-		    idmap__set(&x->drawn, (uintptr_t)pm->order[x->nindexed], (void *)1))
-			x->oom = true;
-	return idmap__get(&x->drawn, (uintptr_t)p) != NULL;
-}
-
-static uint64_t records_of(const struct ps_process *p)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < PS_REC_MAX; i++)
-		n += p->records[i];
-	return n;
-}
-
-struct rank {
-	uint64_t records;
-	size_t idx;
-};
-
-static int by_records(const void *a, const void *b)
-{
-	const struct rank *x = a, *y = b;
-
-	if (x->records != y->records)
-		return x->records > y->records ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static int by_procs(const void *a, const void *b)
-{
-	const struct hx_name *x = a, *y = b;
-
-	if (x->procs != y->procs)
-		return x->procs > y->procs ? -1 : 1;
-	return strcmp(x->comm, y->comm);
-}
-
-/*
- * First pass (without --pid): the process tree alone, to rank processes
- * by records. 0 or -errno; x->full stays NULL when all are drawn.
- */
-static int pick_drawn(struct html *x)
-{
-	struct session_opts so = { 0 };
-	const struct proc_model *pm;
-	struct session *s;
-	struct rank *rank = NULL;
-	struct idmap byname = { 0 };
-	size_t n;
-	int err;
-
-	if (x->c->pid || !x->c->in_path || !strcmp(x->c->in_path, "-"))
-		return 0;
-	s = session__open(x->c->in_path, &so);
-	if (!s)
-		return -errno;
-	err = session__replay(s, NULL);
-	if (err)
-		goto out_session;
-	pm = session__procs(s);
-	n = pm->nprocs;
-	if (n <= HTML_PROCS_DRAWN)
-		goto out_session;
-	err = -ENOMEM;
-	rank = malloc(n * sizeof(*rank));
-	x->full = calloc(n, sizeof(*x->full));
-	x->names = calloc(HTML_NAMES_MAX + 1, sizeof(*x->names));
-	if (!rank || !x->full || !x->names)
-		goto out_rank;
-	x->nfull = n;
-	for (size_t i = 0; i < n; i++)
-		rank[i] = (struct rank){ records_of(pm->order[i]), i };
-	qsort(rank, n, sizeof(*rank), by_records);
-	for (size_t i = 0, drawn = 0; i < n; i++) {
-		const struct ps_process *p = pm->order[rank[i].idx];
-		uintptr_t k, h = 5381;
-		struct hx_name *nm;
-
-		if (!p->pid)
-			continue;
-		if (drawn < HTML_PROCS_DRAWN) {
-			x->full[rank[i].idx] = true;
-			drawn++;
-			continue;
-		}
-		x->summarised++;
-		x->summarised_records += rank[i].records;
-		for (const char *c = p->comm; *c && c < p->comm + PS_COMM_LEN; c++)
-			h = h * 33 + (unsigned char)*c;
-		/* names hash to a slot + 1; a collision or a full list goes to the last, "others" */
-		k = (uintptr_t)idmap__get(&byname, h);
-		if (!k || strncmp(x->names[k - 1].comm, p->comm, PS_COMM_LEN)) {
-			if (k || x->nnames == HTML_NAMES_MAX) {
-				k = HTML_NAMES_MAX + 1;
-			} else {
-				k = ++x->nnames;
-				if (idmap__set(&byname, h, (void *)k))
-					goto out_rank;
-				memcpy(x->names[k - 1].comm, p->comm, PS_COMM_LEN);
-				x->names[k - 1].comm[PS_COMM_LEN - 1] = '\0';
-			}
-		}
-		nm = &x->names[k - 1];
-		nm->procs++;
-		nm->records += rank[i].records;
-	}
-	qsort(x->names, x->nnames, sizeof(*x->names), by_procs);
-	err = 0;
-out_rank:
-	free(rank);
-	idmap__free(&byname);
-out_session:
-	session__free(s);
-	return err;
-}
-
-static struct hx_proc *proc_of(struct html *x, const struct ps_process *p)
+struct hx_proc *html__proc(struct html *x, const struct ps_process *p)
 {
 	struct hx_proc *hp = idmap__get(&x->procs, (uintptr_t)p);
 
@@ -478,7 +303,7 @@ static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts,
 
 	if (!html__want(x, p))
 		return;
-	hp = proc_of(x, p);
+	hp = html__proc(x, p);
 	if (!hp)
 		return;
 	vm_model__proc_stats(session__vm(x->c->s), p->pid, &st);
@@ -759,7 +584,7 @@ static void regions_check(struct html *x, uint32_t pid, uint64_t ts)
 	hp = idmap__get(&x->procs, (uintptr_t)p);
 	if ((!hp && !gen) || (hp && (hp->gen == gen || hp->exited)))
 		return;
-	hp = hp ?: proc_of(x, p);
+	hp = hp ?: html__proc(x, p);
 	if (!hp)
 		return;
 	hp->gen = gen;
@@ -825,7 +650,7 @@ static void inherit(struct html *x, const struct ps_fork *r)
 	parent = idmap__get(&x->procs, (uintptr_t)pp);
 	if (!parent || parent->exited || !parent->nopen)
 		return;
-	child = proc_of(x, cp);	/* may exist already: the model handed out its counters */
+	child = html__proc(x, cp);	/* may exist already: the model handed out its counters */
 	if (!child || child->first_ns || child->nopen)
 		return;
 	child->open = malloc(parent->nopen * sizeof(*child->open));
@@ -878,109 +703,6 @@ static void proc_exit(struct html *x, struct hx_proc *hp, uint64_t ts)
 	free(hp->open);
 	hp->open = NULL;
 	hp->nopen = hp->cap = 0;
-}
-
-/* ---- memory calls and execs ---- */
-
-static void calls_flush(struct html *x, struct hx_proc *hp)
-{
-	if (hp->call_col < 0 || hp->call_n <= HTML_CALLS_PER_COL)
-		return;
-	json_writer__begin_array(&x->w);
-	json_writer__string(&x->w, "m");
-	json_writer__uint(&x->w, hp->uid);
-	json_writer__int(&x->w, hp->call_col);
-	json_writer__uint(&x->w, hp->call_n - HTML_CALLS_PER_COL);
-	json_writer__end_array(&x->w);
-	hp->call_col = -1;
-}
-
-static void on_mem_call(struct html *x, const struct session_event *ev)
-{
-	const struct ps_hdr *h = ev->h;
-	struct export_mem_call call;
-	char args[1024], num[32], num2[256];
-	struct hx_proc *hp;
-	size_t len = 0;
-	int64_t col;
-
-	if (!html__want(x, ev->process) || !export__want_ts(x->c, h->ts_ns) ||
-	    h->ts_ns < x->lo || h->ts_ns > x->hi || !export__mem_call(h, &call))
-		return;
-	hp = proc_of(x, ev->process);
-	if (!hp)
-		return;
-	col = html__col_of(x, h->ts_ns);
-	if (col != hp->call_col) {
-		calls_flush(x, hp);
-		hp->call_col = col;
-		hp->call_n = 0;
-	}
-	if (hp->call_n++ >= HTML_CALLS_PER_COL)
-		return;
-	args[0] = '\0';
-	for (unsigned i = 0; i < call.nargs && len < sizeof(args) - 1; i++) {
-		const struct export_arg *a = &call.args[i];
-		const char *val = num;
-
-		switch (a->kind) {
-		case EA_PTR:
-			snprintf(num, sizeof(num), "0x%llx", (unsigned long long)a->u);
-			break;
-		case EA_UINT:
-			snprintf(num, sizeof(num), "%llu", (unsigned long long)a->u);
-			break;
-		case EA_INT:
-			snprintf(num, sizeof(num), "%lld", (long long)a->i);
-			break;
-		case EA_STR:	/* flag names without their common prefix: the page is smaller */
-			val = a->s;
-			if (!strncmp(val, "PROT_", 5) || !strncmp(val, "MAP_", 4)) {
-				char *o = num2;
-
-				for (const char *q = val; *q && o < num2 + sizeof(num2) - 1;) {
-					bool word = q == val || q[-1] == '|';
-
-					if (word && !strncmp(q, "PROT_", 5))
-						q += 5;
-					else if (word && !strncmp(q, "MAP_", 4))
-						q += 4;
-					else
-						*o++ = *q++;
-				}
-				*o = '\0';
-				val = num2;
-			}
-			break;
-		}
-		len += snprintf(args + len, sizeof(args) - len, "%s%s=%s", i ? " " : "", a->name, val);
-	}
-	json_writer__begin_array(&x->w);
-	json_writer__string(&x->w, "M");
-	json_writer__uint(&x->w, hp->uid);
-	json_writer__uint(&x->w, h->tid);
-	json_writer__int(&x->w, html__rel(x, h->ts_ns));
-	json_writer__string(&x->w, call.name);
-	json_writer__string(&x->w, args);
-	json_writer__end_array(&x->w);
-}
-
-static void on_exec(struct html *x, const struct session_event *ev)
-{
-	const struct ps_exec *r = (const void *)ev->h;
-	struct hx_proc *hp;
-
-	if (!html__want(x, ev->process))
-		return;
-	hp = proc_of(x, ev->process);
-	if (!hp)
-		return;
-	json_writer__begin_array(&x->w);
-	json_writer__string(&x->w, "X");
-	json_writer__uint(&x->w, hp->uid);
-	json_writer__int(&x->w, html__rel(x, r->h.ts_ns));
-	json_writer__string_n(&x->w, r->filename, sizeof(r->filename));
-	json_writer__end_array(&x->w);
 }
 
 static void on_task_exit(struct html *x, const struct session_event *ev)
@@ -1077,7 +799,7 @@ static int hx_record(void *st, const struct session_event *ev)
 		on_task_exit(x, ev);
 		return x->oom ? -ENOMEM : json_writer__error(&x->w);
 	case PS_REC_EXEC:
-		on_exec(x, ev);
+		html_calls__exec(x, ev);
 		break;
 	case PS_REC_FORK:
 		if (h->ts_ns <= x->hi) {
@@ -1086,7 +808,7 @@ static int hx_record(void *st, const struct session_event *ev)
 		}
 		break;
 	default:
-		on_mem_call(x, ev);
+		html_calls__call(x, ev);
 		break;
 	}
 	if (h->ts_ns > x->hi)
@@ -1108,7 +830,7 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	if (!x)
 		return NULL;
 	x->c = c;
-	errno = -pick_drawn(x);
+	errno = -html_procs__pick(x);
 	if (errno) {
 		hx_free(x);
 		return NULL;
@@ -1166,25 +888,7 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 	for (int i = 0; i < NSERIES; i++)
 		json_writer__string(&x->w, series_names[i]);
 	json_writer__end_array(&x->w);
-	if (x->full) {	/* processes not drawn: how many, by name ("" the rest) */
-		json_writer__kv_uint(&x->w, "drawn", HTML_PROCS_DRAWN);
-		json_writer__kv_uint(&x->w, "summarised", x->summarised);
-		json_writer__kv_uint(&x->w, "summarised_records", x->summarised_records);
-		json_writer__key(&x->w, "names");
-		json_writer__begin_array(&x->w);
-		for (size_t i = 0; i <= HTML_NAMES_MAX; i++) {
-			const struct hx_name *nm = &x->names[i];
-
-			if (i >= x->nnames && (i < HTML_NAMES_MAX || !nm->procs))
-				continue;
-			json_writer__begin_array(&x->w);
-			json_writer__string(&x->w, nm->comm);
-			json_writer__uint(&x->w, nm->procs);
-			json_writer__uint(&x->w, nm->records);
-			json_writer__end_array(&x->w);
-		}
-		json_writer__end_array(&x->w);
-	}
+	html_procs__header(x);
 	json_writer__end_object(&x->w);
 	return x;
 }
@@ -1254,7 +958,7 @@ static void proc_flush(struct html *x, struct hx_proc *hp)
 		html__buf_flush(x, &s->out, "C", hp->uid, k, true);
 		html__buf_release(&s->out);
 	}
-	calls_flush(x, hp);
+	html_calls__flush(x, hp);
 	if (!hp->exited)
 		for (size_t k = 0; k < hp->nopen; k++)
 			if (!hp->open[k].inherited)
@@ -1275,7 +979,7 @@ static int hx_finish(void *st)
 
 		if (!in_tree(c, p) || (x->full && !html__want(x, p)))
 			continue;
-		hp = proc_of(x, p);
+		hp = html__proc(x, p);
 		if (!hp)
 			break;
 		proc_flush(x, hp);

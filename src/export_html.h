@@ -17,6 +17,7 @@
 
 #define HTML_COLS	1024	/* pixel columns of the time axis, slider stops */
 #define HTML_CHUNK	240	/* numbers per buffered record, at most */
+#define HTML_CALLS_PER_COL	4	/* memory calls kept whole per process and column */
 
 /* Numbers waiting to go out as one record: grows from 8 to HTML_CHUNK. */
 struct hx_buf {
@@ -24,9 +25,45 @@ struct hx_buf {
 	unsigned n, cap;
 };
 
-struct hx_region;
-struct hx_proc;
 struct hx_name;
+
+enum { S_HEAP, S_ANON, S_STACK, S_TSTACK, S_RSS, NSERIES };
+
+/* One counter series of a process, folded per column. */
+struct hx_series {
+	int64_t col;		/* column being folded, -1 none */
+	uint64_t t[4], v[4];	/* first, lowest, highest, last */
+	bool pre;		/* a value before the window */
+	uint64_t pre_v;
+	struct hx_buf out;
+};
+
+/* A region as the page draws it: one of the model's, or a run of them folded into one band. */
+struct hx_region {
+	struct vm_region r;
+	uint32_t pieces;	/* model regions in it: 1, or a folded run's length */
+	uint64_t mapped;	/* bytes mapped in [r.start, r.end) */
+	uint64_t opened_ns;
+	uint32_t id;		/* the version's number in the page */
+	bool inherited;		/* the parent's version, copied at fork ("F") */
+	bool referenced;	/* a child inherited it: written whatever the slider sees */
+};
+
+struct hx_proc {
+	uint32_t uid;
+	uint32_t pid;
+	uint64_t gen;		/* vm_model__generation() when last looked at */
+	uint64_t first_ns;	/* its first layout */
+	uint64_t changed_ns;	/* its layout's last change not yet compared */
+	bool dirty;		/* changed since its open versions were compared */
+	bool listed;		/* in x->dirty */
+	bool exited;		/* its last thread exited: the layout is final */
+	struct hx_region *open;	/* versions alive now, sorted by start */
+	size_t nopen, cap;
+	struct hx_series s[NSERIES];
+	int64_t call_col;	/* column of the calls counted below */
+	uint32_t call_n;
+};
 
 struct html {
 	struct export_ctx *c;
@@ -75,8 +112,25 @@ static inline int64_t html__col_of(const struct html *x, uint64_t ts)
 	return c < HTML_COLS ? (int64_t)c : HTML_COLS - 1;
 }
 
+/* P's state in the page, made on first use; NULL without memory (x->oom). */
+struct hx_proc *html__proc(struct html *x, const struct ps_process *p);
+
+/* Memory calls and execs (export_html_calls.c). */
+void html_calls__call(struct html *x, const struct session_event *ev);
+void html_calls__exec(struct html *x, const struct session_event *ev);
+/* The count of calls not kept in HP's last column goes out. */
+void html_calls__flush(struct html *x, struct hx_proc *hp);
+
+/* Which processes are drawn (export_html_procs.c). */
+/*
+ * First pass (without --pid, on a file): the process tree alone, to rank
+ * processes by records. 0 or -errno; x->full stays NULL when all are drawn.
+ */
+int html_procs__pick(struct html *x);
 /* Is P drawn in the page (--pid, and the busiest-processes cap)? */
 bool html__want(struct html *x, const struct ps_process *p);
+/* The header's fields about the processes not drawn, if any. */
+void html_procs__header(struct html *x);
 
 /* Writes [TAG, UID, (HEAD,) [numbers]] and empties B; nothing if B is empty. */
 void html__buf_flush(struct html *x, struct hx_buf *b, const char *tag, uint32_t uid,
