@@ -429,12 +429,13 @@ static void collect(void *ctx, const struct vm_region *r)
 
 /*
  * Address-space downsampling: a run of at least HTML_FOLD_MIN neighbouring
- * regions alike (kind, path, permissions, sharing; anonymous maps or file
- * maps, not heap or stacks) with gaps under HTML_FOLD_GAP between them is
+ * regions alike (kind, path, permissions, sharing; not stacks, each one
+ * a thread's) with gaps under HTML_FOLD_GAP between them is
  * one band of the page (its pieces and bytes mapped are told): a map
  * punched full of holes (stress-ng's mmap stressor makes thousands of 4 KiB
- * pieces at once) is a handful of pixels, not thousands of versions at
- * every slider position. Ordinary layouts have no such runs (libraries
+ * pieces at once) or a heap split into thousands of pieces (stress-ng's brk
+ * stressor) is a handful of pixels, not thousands of versions at every
+ * slider position. Ordinary layouts have no such runs (libraries
  * alternate permissions, thread stacks alternate with their guards) and
  * stay region for region.
  */
@@ -444,8 +445,8 @@ static void collect(void *ctx, const struct vm_region *r)
 static bool foldable(const struct vm_region *a, const struct vm_region *b)
 {
 	return b->start - a->end < HTML_FOLD_GAP && a->kind == b->kind && a->path == b->path &&
-	       a->prot == b->prot && a->shared == b->shared && a->kind != VK_HEAP &&
-	       a->kind != VK_STACK && a->kind != VK_THREAD_STACK;
+	       a->prot == b->prot && a->shared == b->shared && a->kind != VK_STACK &&
+	       a->kind != VK_THREAD_STACK;
 }
 
 static void fold_runs(struct html *x)
