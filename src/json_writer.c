@@ -15,6 +15,7 @@ void json_writer__init(struct json_writer *w, FILE *f)
 	memset(w->nonempty, 0, sizeof(w->nonempty));
 	w->after_key = false;
 	w->break_depth = 0;
+	w->break_next = false;
 	w->err = 0;
 }
 
@@ -46,6 +47,15 @@ static inline __attribute__((always_inline)) void put_char(struct json_writer *w
 
 static void put_bytes(struct json_writer *w, const void *p, size_t n)
 {
+	if (n <= JSON_TOKEN_MAX) {	/* keys, literals: a loop costs less than a call to memcpy */
+		const char *s = p;
+		char *o = reserve(w, n);
+
+		for (size_t i = 0; i < n; i++)
+			o[i] = s[i];
+		w->len += n;
+		return;
+	}
 	if (w->len + n > sizeof(w->buf)) {
 		json_writer__flush(w);
 		if (n > sizeof(w->buf) / 2) {	/* big: straight through */
@@ -76,8 +86,10 @@ static inline __attribute__((always_inline)) void before_value(struct json_write
 		if (w->nonempty[w->depth - 1])
 			put_char(w, ',');
 		w->nonempty[w->depth - 1] = true;
-		if (w->depth == w->break_depth)
+		if (w->depth == w->break_depth || w->break_next) {
 			put_char(w, '\n');
+			w->break_next = false;
+		}
 	}
 }
 
@@ -223,6 +235,39 @@ void json_writer__key(struct json_writer *w, const char *key)
 	w->after_key = true;
 }
 
+void json_writer__break(struct json_writer *w)
+{
+	w->break_next = true;
+}
+
+void json_writer__raw_key(struct json_writer *w, const char *text, size_t n)
+{
+	if (!w->depth || w->after_key) {
+		w->err = w->err ?: -EINVAL;
+		return;
+	}
+	before_value(w);
+	put_bytes(w, text, n);
+	w->after_key = true;
+}
+
+void json_writer__raw_value(struct json_writer *w, const char *text, size_t n)
+{
+	before_value(w);
+	put_bytes(w, text, n);
+	value_done(w);
+}
+
+void json_writer__raw_member(struct json_writer *w, const char *text, size_t n)
+{
+	if (!w->depth || w->after_key) {
+		w->err = w->err ?: -EINVAL;
+		return;
+	}
+	before_value(w);
+	put_bytes(w, text, n);
+}
+
 void json_writer__string_n(struct json_writer *w, const char *s, size_t max)
 {
 	before_value(w);
@@ -265,31 +310,36 @@ static char *format_u64(char *end, uint64_t v, unsigned min_digits)
 	return p;
 }
 
-/* An optional '-' and V in decimal; a fractional part of DIGITS digits if DIGITS. */
-static void put_number(struct json_writer *w, bool neg, uint64_t v, uint64_t frac,
-		       unsigned digits)
+/*
+ * An optional '-' and MAG in decimal; with DIGITS, its last DIGITS digits
+ * after a '.' (MAG 1234567, DIGITS 3: 1234.567; MAG 5: 0.005): the digits
+ * are split where they are copied, not by dividing by a power of ten.
+ */
+static void put_number(struct json_writer *w, bool neg, uint64_t mag, unsigned digits)
 {
-	char tmp[JSON_TOKEN_MAX], *end = tmp + sizeof(tmp), *p = end, *o;
-	size_t n;
+	char tmp[JSON_TOKEN_MAX], *end = tmp + sizeof(tmp), *p, *o, *point;
+	size_t n = 0;
 
-	if (digits) {
-		p = format_u64(p, frac, digits);
-		*--p = '.';
-	}
-	p = format_u64(p, v, 1);
-	if (neg)
-		*--p = '-';
+	p = format_u64(end, mag, digits + 1);
+	point = end - digits;
 	/* a few bytes: a loop costs less than a call to memcpy */
 	o = reserve(w, JSON_TOKEN_MAX);
-	for (n = 0; p < end; n++)
-		o[n] = *p++;
+	if (neg)
+		o[n++] = '-';
+	while (p < point)
+		o[n++] = *p++;
+	if (digits) {
+		o[n++] = '.';
+		while (p < end)
+			o[n++] = *p++;
+	}
 	w->len += n;
 }
 
 void json_writer__uint(struct json_writer *w, uint64_t v)
 {
 	before_value(w);
-	put_number(w, false, v, 0, 0);
+	put_number(w, false, v, 0);
 	value_done(w);
 }
 
@@ -297,7 +347,7 @@ void json_writer__int(struct json_writer *w, int64_t v)
 {
 	before_value(w);
 	/* magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64 */
-	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, 0, 0);
+	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, 0);
 	value_done(w);
 }
 
@@ -336,17 +386,12 @@ void json_writer__double(struct json_writer *w, double v)
 
 void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits)
 {
-	uint64_t scale = 1, mag;
-
 	if (digits > 9) {
 		w->err = w->err ?: -EINVAL;
 		digits = 9;
 	}
-	for (unsigned i = 0; i < digits; i++)
-		scale *= 10;
 	before_value(w);
-	mag = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	put_number(w, v < 0, mag / scale, mag % scale, digits);
+	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, digits);
 	value_done(w);
 }
 

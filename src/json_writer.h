@@ -47,6 +47,7 @@ struct json_writer {
 	bool nonempty[JSON_MAX_DEPTH];	/* container at each depth has a member already */
 	bool after_key;			/* a key was written, its value comes next */
 	int break_depth;		/* members of containers at this depth start a line; 0: none */
+	bool break_next;		/* json_writer__break(): the next member starts a line */
 	int err;			/* -EINVAL on misuse, -EIO when f failed; sticky */
 	char buf[JSON_BUF_BYTES];
 };
@@ -64,6 +65,28 @@ void json_writer__end_object(struct json_writer *w);
 void json_writer__begin_array(struct json_writer *w);
 void json_writer__end_array(struct json_writer *w);
 void json_writer__key(struct json_writer *w, const char *key);
+/*
+ * The next member or element starts on a new line, whatever the line
+ * depth: for a few breaks by hand in a document otherwise on one line.
+ */
+void json_writer__break(struct json_writer *w);
+
+/*
+ * Keys and values that are string literals of the program's own, printable
+ * ASCII without '"', '\\' or control bytes (not checked at run time; the
+ * export tests parse every output): quoted at compile time and copied, not
+ * scanned, since scanning keys was most of a big export's per-event cost.
+ * KEY and S must be literals ("ph"), not pointers: the macros paste quotes
+ * around them, so anything else does not compile.
+ */
+#define json_writer__key_lit(w, key) json_writer__raw_key((w), "\"" key "\":", sizeof(key) + 2)
+#define json_writer__str_lit(w, s) json_writer__raw_value((w), "\"" s "\"", sizeof(s) + 1)
+#define json_writer__kv_lit(w, key, s) \
+	json_writer__raw_member((w), "\"" key "\":\"" s "\"", sizeof(key) + sizeof(s) + 3)
+/* Through the macros above only: TEXT is already JSON. */
+void json_writer__raw_key(struct json_writer *w, const char *text, size_t n);
+void json_writer__raw_value(struct json_writer *w, const char *text, size_t n);
+void json_writer__raw_member(struct json_writer *w, const char *text, size_t n);
 
 void json_writer__string(struct json_writer *w, const char *s);
 /* At most MAX bytes of S (fixed-size fields such as a comm). */
@@ -80,6 +103,13 @@ void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits);
 void json_writer__kv_str(struct json_writer *w, const char *key, const char *s);
 void json_writer__kv_uint(struct json_writer *w, const char *key, uint64_t v);
 void json_writer__kv_int(struct json_writer *w, const char *key, int64_t v);
+/* "key": V / 10^DIGITS, KEY a literal as for json_writer__key_lit(). */
+#define json_writer__kv_fixed_lit(w, key, v, digits) \
+	do { json_writer__key_lit((w), key); json_writer__fixed((w), (v), (digits)); } while (0)
+#define json_writer__kv_uint_lit(w, key, v) \
+	do { json_writer__key_lit((w), key); json_writer__uint((w), (v)); } while (0)
+#define json_writer__kv_int_lit(w, key, v) \
+	do { json_writer__key_lit((w), key); json_writer__int((w), (v)); } while (0)
 
 /* Hands what is buffered to the FILE (not fflush: the FILE keeps its own buffering). */
 void json_writer__flush(struct json_writer *w);
