@@ -24,6 +24,11 @@ void json_writer__set_line_depth(struct json_writer *w, int depth)
 	w->break_depth = depth;
 }
 
+void json_writer__misuse(struct json_writer *w)
+{
+	w->err = w->err ?: -EINVAL;
+}
+
 void json_writer__flush(struct json_writer *w)
 {
 	if (w->len && fwrite_unlocked(w->buf, 1, w->len, w->f) != w->len)
@@ -31,25 +36,11 @@ void json_writer__flush(struct json_writer *w)
 	w->len = 0;
 }
 
-/* Room for N more bytes in the buffer (N <= JSON_TOKEN_MAX); where they go. */
-static inline __attribute__((always_inline)) char *reserve(struct json_writer *w, size_t n)
-{
-	if (w->len + n > sizeof(w->buf))
-		json_writer__flush(w);
-	return w->buf + w->len;
-}
-
-static inline __attribute__((always_inline)) void put_char(struct json_writer *w, char c)
-{
-	*reserve(w, 1) = c;
-	w->len++;
-}
-
 static void put_bytes(struct json_writer *w, const void *p, size_t n)
 {
 	if (n <= JSON_TOKEN_MAX) {	/* keys, literals: a loop costs less than a call to memcpy */
 		const char *s = p;
-		char *o = reserve(w, n);
+		char *o = json_writer__reserve(w, n);
 
 		for (size_t i = 0; i < n; i++)
 			o[i] = s[i];
@@ -75,33 +66,15 @@ static inline __attribute__((always_inline)) void value_done(struct json_writer 
 		json_writer__flush(w);
 }
 
-/* Separator before a value or a key at the current position. */
-static inline __attribute__((always_inline)) void before_value(struct json_writer *w)
-{
-	if (w->after_key) {
-		w->after_key = false;
-		return;
-	}
-	if (w->depth > 0) {
-		if (w->nonempty[w->depth - 1])
-			put_char(w, ',');
-		w->nonempty[w->depth - 1] = true;
-		if (w->depth == w->break_depth || w->break_next) {
-			put_char(w, '\n');
-			w->break_next = false;
-		}
-	}
-}
-
 static void open_container(struct json_writer *w, char c)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	if (w->depth == JSON_MAX_DEPTH) {
 		w->err = w->err ?: -EINVAL;
 		return;
 	}
 	w->nonempty[w->depth++] = false;
-	put_char(w, c);
+	json_writer__put_char(w, c);
 }
 
 static void close_container(struct json_writer *w, char c)
@@ -111,9 +84,9 @@ static void close_container(struct json_writer *w, char c)
 		return;
 	}
 	if (w->nonempty[w->depth - 1] && w->depth == w->break_depth)
-		put_char(w, '\n');
+		json_writer__put_char(w, '\n');
 	w->depth--;
-	put_char(w, c);
+	json_writer__put_char(w, c);
 	value_done(w);
 }
 
@@ -179,7 +152,7 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 	size_t i = 0, len;
 	char *o;
 
-	put_char(w, '"');
+	json_writer__put_char(w, '"');
 	while (i < n && s[i]) {
 		unsigned char c = s[i];
 
@@ -187,7 +160,7 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 			/* a run of plain ASCII: scanned and copied in one pass, as far as the buffer goes */
 			size_t k = 0, lim;
 
-			o = reserve(w, JSON_TOKEN_MAX);
+			o = json_writer__reserve(w, JSON_TOKEN_MAX);
 			lim = sizeof(w->buf) - w->len;
 			if (n - i < lim)
 				lim = n - i;
@@ -200,13 +173,13 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 			i += k;
 			w->len += k;
 		} else if (c == '"' || c == '\\') {
-			o = reserve(w, 2);
+			o = json_writer__reserve(w, 2);
 			o[0] = '\\';
 			o[1] = c;
 			w->len += 2;
 			i++;
 		} else if (c < 0x20) {
-			o = reserve(w, 6);
+			o = json_writer__reserve(w, 6);
 			memcpy(o, "\\u00", 4);
 			o[4] = hex[c >> 4];
 			o[5] = hex[c & 0xf];
@@ -220,7 +193,7 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 			i++;
 		}
 	}
-	put_char(w, '"');
+	json_writer__put_char(w, '"');
 }
 
 void json_writer__key(struct json_writer *w, const char *key)
@@ -229,9 +202,9 @@ void json_writer__key(struct json_writer *w, const char *key)
 		w->err = w->err ?: -EINVAL;
 		return;
 	}
-	before_value(w);
+	json_writer__before_value(w);
 	put_string(w, key, SIZE_MAX);
-	put_char(w, ':');
+	json_writer__put_char(w, ':');
 	w->after_key = true;
 }
 
@@ -240,37 +213,16 @@ void json_writer__break(struct json_writer *w)
 	w->break_next = true;
 }
 
-void json_writer__raw_key(struct json_writer *w, const char *text, size_t n)
-{
-	if (!w->depth || w->after_key) {
-		w->err = w->err ?: -EINVAL;
-		return;
-	}
-	before_value(w);
-	put_bytes(w, text, n);
-	w->after_key = true;
-}
-
 void json_writer__raw_value(struct json_writer *w, const char *text, size_t n)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	put_bytes(w, text, n);
 	value_done(w);
 }
 
-void json_writer__raw_member(struct json_writer *w, const char *text, size_t n)
-{
-	if (!w->depth || w->after_key) {
-		w->err = w->err ?: -EINVAL;
-		return;
-	}
-	before_value(w);
-	put_bytes(w, text, n);
-}
-
 void json_writer__string_n(struct json_writer *w, const char *s, size_t max)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	put_string(w, s, max);
 	value_done(w);
 }
@@ -323,7 +275,7 @@ static void put_number(struct json_writer *w, bool neg, uint64_t mag, unsigned d
 	p = format_u64(end, mag, digits + 1);
 	point = end - digits;
 	/* a few bytes: a loop costs less than a call to memcpy */
-	o = reserve(w, JSON_TOKEN_MAX);
+	o = json_writer__reserve(w, JSON_TOKEN_MAX);
 	if (neg)
 		o[n++] = '-';
 	while (p < point)
@@ -338,14 +290,14 @@ static void put_number(struct json_writer *w, bool neg, uint64_t mag, unsigned d
 
 void json_writer__uint(struct json_writer *w, uint64_t v)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	put_number(w, false, v, 0);
 	value_done(w);
 }
 
 void json_writer__int(struct json_writer *w, int64_t v)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	/* magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64 */
 	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, 0);
 	value_done(w);
@@ -353,7 +305,7 @@ void json_writer__int(struct json_writer *w, int64_t v)
 
 void json_writer__bool(struct json_writer *w, bool v)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	if (v)
 		put_bytes(w, "true", 4);
 	else
@@ -363,7 +315,7 @@ void json_writer__bool(struct json_writer *w, bool v)
 
 void json_writer__null(struct json_writer *w)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	put_bytes(w, "null", 4);
 	value_done(w);
 }
@@ -377,7 +329,7 @@ void json_writer__double(struct json_writer *w, double v)
 		json_writer__null(w);
 		return;
 	}
-	before_value(w);
+	json_writer__before_value(w);
 	/* 17 significant digits read back as the same double (at most 24 characters) */
 	n = snprintf(tmp, sizeof(tmp), "%.17g", v);
 	put_bytes(w, tmp, n > 0 && (size_t)n < sizeof(tmp) ? (size_t)n : 0);
@@ -390,7 +342,7 @@ void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits)
 		w->err = w->err ?: -EINVAL;
 		digits = 9;
 	}
-	before_value(w);
+	json_writer__before_value(w);
 	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, digits);
 	value_done(w);
 }

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define JSON_MAX_DEPTH 32
 /* stdio's per-call cost was most of a big export's time; 16 KiB is 4 pages per write() */
@@ -84,9 +85,9 @@ void json_writer__break(struct json_writer *w);
 #define json_writer__kv_lit(w, key, s) \
 	json_writer__raw_member((w), "\"" key "\":\"" s "\"", sizeof(key) + sizeof(s) + 3)
 /* Through the macros above only: TEXT is already JSON. */
-void json_writer__raw_key(struct json_writer *w, const char *text, size_t n);
 void json_writer__raw_value(struct json_writer *w, const char *text, size_t n);
-void json_writer__raw_member(struct json_writer *w, const char *text, size_t n);
+static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n);
+static inline void json_writer__raw_member(struct json_writer *w, const char *text, size_t n);
 
 void json_writer__string(struct json_writer *w, const char *s);
 /* At most MAX bytes of S (fixed-size fields such as a comm). */
@@ -115,5 +116,69 @@ void json_writer__kv_int(struct json_writer *w, const char *key, int64_t v);
 void json_writer__flush(struct json_writer *w);
 /* 0, -EINVAL (unbalanced or misused) or -EIO (the stream failed). */
 int json_writer__error(const struct json_writer *w);
+
+/*
+ * The writer's innermost steps, inline so that a literal's copy is a few
+ * moves of a known size: not for callers.
+ */
+void json_writer__misuse(struct json_writer *w);
+
+/* Room for N more bytes (N <= JSON_BUF_BYTES / 2) in the buffer; where they go. */
+static inline __attribute__((always_inline)) char *json_writer__reserve(struct json_writer *w,
+									size_t n)
+{
+	if (w->len + n > sizeof(w->buf))
+		json_writer__flush(w);
+	return w->buf + w->len;
+}
+
+static inline __attribute__((always_inline)) void json_writer__put_char(struct json_writer *w,
+									char c)
+{
+	*json_writer__reserve(w, 1) = c;
+	w->len++;
+}
+
+/* Separator before a value or a key at the current position. */
+static inline __attribute__((always_inline)) void json_writer__before_value(struct json_writer *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth > 0) {
+		if (w->nonempty[w->depth - 1])
+			json_writer__put_char(w, ',');
+		w->nonempty[w->depth - 1] = true;
+		if (w->depth == w->break_depth || w->break_next) {
+			json_writer__put_char(w, '\n');
+			w->break_next = false;
+		}
+	}
+}
+
+/* N: a literal's size, so the copy is inlined */
+static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n)
+{
+	if (!w->depth || w->after_key) {
+		json_writer__misuse(w);
+		return;
+	}
+	json_writer__before_value(w);
+	memcpy(json_writer__reserve(w, n), text, n);
+	w->len += n;
+	w->after_key = true;
+}
+
+static inline void json_writer__raw_member(struct json_writer *w, const char *text, size_t n)
+{
+	if (!w->depth || w->after_key) {
+		json_writer__misuse(w);
+		return;
+	}
+	json_writer__before_value(w);
+	memcpy(json_writer__reserve(w, n), text, n);
+	w->len += n;
+}
 
 #endif
