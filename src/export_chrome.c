@@ -44,8 +44,22 @@ struct ch_name {
 	uint64_t last[NCOUNTERS];
 };
 
+/*
+ * Recently named threads and processes by object address: two idmap
+ * lookups per interval were a tenth of the export's time. An entry is
+ * good while its slot still belongs to the same object and id.
+ */
+#define NAME_CACHE 256
+
+struct name_cache {
+	const void *obj;
+	uint32_t id;
+	struct ch_name *n;
+};
+
 struct chrome {
 	struct export_ctx *c;
+	struct name_cache cache[2][NAME_CACHE];	/* [0]: processes, [1]: threads */
 	struct json_writer w;
 	struct sched_callbacks scb;
 	struct vm_callbacks vcb;
@@ -154,7 +168,12 @@ static void meta_event(struct chrome *ch, const char *what, uint32_t pid, uint32
 
 static struct ch_name *name_slot(struct chrome *ch, struct idmap *map, uint32_t id, const void *obj)
 {
-	struct ch_name *n = idmap__get(map, id);
+	struct name_cache *e = &ch->cache[map == &ch->threads][((uintptr_t)obj >> 6) % NAME_CACHE];
+	struct ch_name *n;
+
+	if (e->n && e->obj == obj && e->id == id && e->n->obj == obj)
+		return e->n;
+	n = idmap__get(map, id);
 
 	if (!n) {
 		n = calloc(1, sizeof(*n));
@@ -168,6 +187,7 @@ static struct ch_name *name_slot(struct chrome *ch, struct idmap *map, uint32_t 
 		memset(n, 0, sizeof(*n));
 		n->obj = obj;
 	}
+	*e = (struct name_cache){ .obj = obj, .id = id, .n = n };
 	return n;
 }
 
@@ -238,7 +258,7 @@ static const char *running_name(struct chrome *ch, int32_t cpu)
 static void on_interval(void *ctx, const struct sched_interval *iv)
 {
 	struct chrome *ch = ctx;
-	const struct ps_thread *t = proc_model__thread(ch->c->pm, iv->tid);
+	const struct ps_thread *t = iv->thread;
 	uint64_t start = iv->start_ns, end = iv->end_ns;
 	const char *name;
 

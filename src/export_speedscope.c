@@ -268,7 +268,7 @@ static int64_t state_name_id(struct speedscope *sp, const struct sched_interval 
 static void on_interval(void *ctx, const struct sched_interval *iv)
 {
 	struct speedscope *sp = ctx;
-	const struct ps_thread *t = proc_model__thread(sp->c->pm, iv->tid);
+	const struct ps_thread *t = iv->thread;
 	uint64_t start = iv->start_ns, end = iv->end_ns;
 	struct lane *l;
 

@@ -229,6 +229,7 @@ static void emit(struct sched_model *m, struct sched_thread *st, uint64_t end)
 	iv.end_ns = end;
 	iv.preempted = st->state == TS_RUNNABLE && st->preempted;
 	iv.waker_tid = st->state == TS_RUNNABLE ? st->waker : 0;
+	iv.thread = st->t;
 	m->cb.interval(m->cb.ctx, &iv);
 }
 

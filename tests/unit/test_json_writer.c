@@ -127,9 +127,37 @@ static void test_literals_numbers(void)
 	free(buf);
 }
 
+/* Integers at every power of ten and one below it: the digit count is estimated from the bit length. */
+static void test_digit_counts(void)
+{
+	uint64_t p = 1;
+
+	for (int k = 0; k < 20; k++, p *= 10) {
+		uint64_t v[2] = { p, p - 1 };
+
+		for (int j = 0; j < 2; j++) {
+			struct json_writer w;
+			char *buf = NULL, want[32];
+			size_t len = 0;
+			FILE *f = open_memstream(&buf, &len);
+
+			json_writer__init(&w, f);
+			json_writer__uint(&w, v[j]);
+			fclose(f);
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)v[j]);
+			if (strcmp(buf, want)) {
+				fprintf(stderr, "got %s, want %s\n", buf, want);
+				check_failures++;
+			}
+			free(buf);
+		}
+	}
+}
+
 int main(void)
 {
 	test_literals_numbers();
+	test_digit_counts();
 	test_escapes();
 	test_utf8_passes();
 	test_invalid_bytes();
