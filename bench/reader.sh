@@ -27,6 +27,10 @@
 #   BENCH_TMP=/var/tmp where the session files go while the script runs
 #   BENCH_KEEP=1       keep them (the directory is printed)
 #   PROCSCOPE=build/procscope
+#   BENCH_RECORD_OPTS="--no-stacks"  options for `record`: call stacks make each
+#                        record several times larger and a busy -a session loses
+#                        records, so by default the sessions hold the events perf
+#                        records (set it empty to record stacks)
 #   BENCH_BASELINE=PATH  another procscope binary (an older build) timed on the
 #                        same files, rows marked "(base)", BENCH_BASELINE_RUNS times (1)
 set -euo pipefail
@@ -35,6 +39,7 @@ seconds=${BENCH_SECONDS:-10}
 runs=${BENCH_RUNS:-3}
 sessions=${BENCH_SESSIONS:-brk sched messaging}
 procscope=${PROCSCOPE:-$PWD/build/procscope}
+record_opts=${BENCH_RECORD_OPTS---no-stacks}
 
 die() { echo "bench: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root (the tracers need it)"
@@ -119,7 +124,8 @@ printf '# %s (%s) reader benchmark: %s s sessions, median of %s runs, %s CPUs, k
 for s in $sessions; do
 	data=$tmp/$s.data
 	start_load "$s" $((seconds + 3))
-	"$procscope" record -a -d "$seconds" -b 256M -o "$data" 2>"$tmp/rec.err" ||
+	# shellcheck disable=SC2086 # options are words
+	"$procscope" record $record_opts -a -d "$seconds" -b 256M -o "$data" 2>"$tmp/rec.err" ||
 		{ cat "$tmp/rec.err" >&2; die "record failed"; }
 	stop_load
 	start_load "$s" $((seconds + 3))

@@ -405,18 +405,17 @@ static void run_end(struct coro_thread *ct, uint64_t ts, const uint64_t *total)
 
 /* ---- records ---- */
 
-static int on_switch(struct coro_model *m, const struct ps_switch *r)
+/* T: the thread switched out (the record's own), NULL if untraced or idle. */
+static int on_switch(struct coro_model *m, const struct ps_switch *r, struct ps_thread *t)
 {
 	bool totals = r->h.size >= sizeof(*r);
 	uint64_t ts = r->h.ts_ns, total = totals ? r->prev.sum_exec_ns : 0;
 	uint64_t base = totals ? r->next_sum_exec_ns : 0;
 	struct coro_stack *s = UNKNOWN;
 	struct coro_thread *ct;
-	struct ps_thread *t;
 	struct coro_proc *p;
 	int err = 0;
 
-	t = thread_of(m, r->h.tid, r->h.tgid);
 	if (t) {
 		ct = get_thread(m, t);
 		p = get_proc(m, r->h.tgid);
@@ -538,22 +537,20 @@ static void on_exec(struct coro_model *m, struct coro_proc *p)
 	}
 }
 
-int coro_model__apply(struct coro_model *m, const struct ps_hdr *h)
+int coro_model__apply(struct coro_model *m, const struct ps_hdr *h, struct ps_thread *t)
 {
 	struct coro_thread *ct;
-	struct ps_thread *t;
 	struct coro_proc *p;
 
 	switch (h->type) {
 	case PS_REC_SWITCH:
-		return on_switch(m, (const void *)h);
+		return on_switch(m, (const void *)h, t);
 	case PS_REC_EXEC: {
 		const struct ps_exec *r = (const void *)h;
 
 		p = idmap__get(&m->procs, h->tgid);
 		if (p)
 			on_exec(m, p);
-		t = thread_of(m, h->tid, h->tgid);
 		if (t && h->size >= sizeof(*r)) {
 			/* its total so far: the first run's start if its switch-in is not seen */
 			ct = get_thread(m, t);
@@ -572,7 +569,6 @@ int coro_model__apply(struct coro_model *m, const struct ps_hdr *h)
 	default:
 		return 0;
 	}
-	t = thread_of(m, h->tid, h->tgid);
 	if (!t)
 		return 0;
 	p = get_proc(m, h->tgid);

@@ -94,8 +94,8 @@ struct coro_model;
 /* NULL and errno on failure. VM must be fed the same records first; CB may be NULL. */
 struct coro_model *coro_model__new(struct proc_model *pm, const struct vm_model *vm,
 				   const struct coro_callbacks *cb);
-/* 0 or -ENOMEM. */
-int coro_model__apply(struct coro_model *m, const struct ps_hdr *h);
+/* T: proc_model__resolve(H), which the model does not look up again. 0 or -ENOMEM. */
+int coro_model__apply(struct coro_model *m, const struct ps_hdr *h, struct ps_thread *t);
 /* Ends every thread's open segment at END_NS. */
 void coro_model__finish(struct coro_model *m, uint64_t end_ns);
 /* Calls FN for each confirmed stack of PID, lowest address first. */

@@ -138,13 +138,28 @@ static void copy_comm(char *buf, size_t len, const char *comm)
 	buf[n] = '\0';
 }
 
+/* "<ID>" in BUF, cut at LEN - 1 bytes as snprintf would: unnamed tasks are common under -a. */
+static void unnamed(char *buf, size_t len, uint32_t id)
+{
+	char tmp[16], *p = tmp + sizeof(tmp);
+
+	*--p = '\0';
+	*--p = '>';
+	do {
+		*--p = '0' + id % 10;
+		id /= 10;
+	} while (id);
+	*--p = '<';
+	copy_comm(buf, len, p);	/* at most 13 bytes with the NUL: within PS_COMM_LEN */
+}
+
 /* Views call these per event: a copy, not printf. */
 const char *export__thread_name(char *buf, size_t len, const struct ps_thread *t, uint32_t tid)
 {
 	if (t && t->comm[0])
 		copy_comm(buf, len, t->comm);
 	else
-		snprintf(buf, len, "<%u>", tid);
+		unnamed(buf, len, tid);
 	return buf;
 }
 
@@ -153,7 +168,7 @@ const char *export__process_name(char *buf, size_t len, const struct ps_process 
 	if (p && p->comm[0])
 		copy_comm(buf, len, p->comm);
 	else
-		snprintf(buf, len, "<%u>", pid);
+		unnamed(buf, len, pid);
 	return buf;
 }
 

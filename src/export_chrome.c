@@ -33,6 +33,9 @@ static const char *const counter_names[NCOUNTERS] = {
 	"heap bytes", "anon mmap bytes", "main stack bytes", "RSS bytes",
 };
 
+#define RUNNING_NAME_LEN 32
+#define RUNNING_NAME_CPUS 65536	/* CPU numbers whose name is kept (32 bytes each) */
+
 struct ch_name {
 	const void *obj;	/* the ps_thread/ps_process it was written for */
 	char name[PS_COMM_LEN];
@@ -41,8 +44,22 @@ struct ch_name {
 	uint64_t last[NCOUNTERS];
 };
 
+/*
+ * Recently named threads and processes by object address: two idmap
+ * lookups per interval were a tenth of the export's time. An entry is
+ * good while its slot still belongs to the same object and id.
+ */
+#define NAME_CACHE 256
+
+struct name_cache {
+	const void *obj;
+	uint32_t id;
+	struct ch_name *n;
+};
+
 struct chrome {
 	struct export_ctx *c;
+	struct name_cache cache[2][NAME_CACHE];	/* [0]: processes, [1]: threads */
 	struct json_writer w;
 	struct sched_callbacks scb;
 	struct vm_callbacks vcb;
@@ -58,22 +75,25 @@ struct chrome {
 	uint32_t *node_parent;	/* [node - 1] */
 	uint32_t *node_name;
 	uint32_t nnodes, nodes_cap;
+	char (*cpu_names)[RUNNING_NAME_LEN];	/* [cpu]: "running on CPU n", "" until first used */
+	uint32_t ncpu_names;
+	char odd_cpu_name[RUNNING_NAME_LEN];
 	int err;
 };
 
-static void ts_field(struct chrome *ch, const char *key, uint64_t ns)
+static void ts_field(struct chrome *ch, uint64_t ns)
 {
-	json_writer__key(&ch->w, key);
-	json_writer__fixed(&ch->w, (int64_t)(ns - ch->c->origin_ns), 3);
+	json_writer__kv_fixed_lit(&ch->w, "ts", (int64_t)(ns - ch->c->origin_ns), 3);
 }
 
-static void begin_event(struct chrome *ch, const char *ph, uint32_t pid, uint32_t tid)
-{
-	json_writer__begin_object(&ch->w);
-	json_writer__kv_str(&ch->w, "ph", ph);
-	json_writer__kv_uint(&ch->w, "pid", pid);
-	json_writer__kv_uint(&ch->w, "tid", tid);
-}
+/* PH: a literal such as "X" */
+#define begin_event(ch, ph, pid, tid) \
+	do { \
+		json_writer__begin_object(&(ch)->w); \
+		json_writer__kv_lit(&(ch)->w, "ph", ph); \
+		json_writer__kv_uint_lit(&(ch)->w, "pid", (pid)); \
+		json_writer__kv_uint_lit(&(ch)->w, "tid", (tid)); \
+	} while (0)
 
 /* The stackFrames node of stack ID's innermost frame (0 on failure: no sf written). */
 static uint32_t stack_node(struct chrome *ch, uint32_t id)
@@ -129,24 +149,31 @@ static void sf_field(struct chrome *ch, int64_t stack)
 	uint32_t node = stack >= 0 ? stack_node(ch, stack) : 0;
 
 	if (node)
-		json_writer__kv_uint(&ch->w, "sf", node);
+		json_writer__kv_uint_lit(&ch->w, "sf", node);
 }
 
 static void meta_event(struct chrome *ch, const char *what, uint32_t pid, uint32_t tid,
 		       const char *name)
 {
 	begin_event(ch, "M", pid, tid);
-	json_writer__kv_str(&ch->w, "name", what);
-	json_writer__key(&ch->w, "args");
+	json_writer__key_lit(&ch->w, "name");
+	json_writer__string(&ch->w, what);
+	json_writer__key_lit(&ch->w, "args");
 	json_writer__begin_object(&ch->w);
-	json_writer__kv_str(&ch->w, "name", name);
+	json_writer__key_lit(&ch->w, "name");
+	json_writer__string(&ch->w, name);
 	json_writer__end_object(&ch->w);
 	json_writer__end_object(&ch->w);
 }
 
 static struct ch_name *name_slot(struct chrome *ch, struct idmap *map, uint32_t id, const void *obj)
 {
-	struct ch_name *n = idmap__get(map, id);
+	struct name_cache *e = &ch->cache[map == &ch->threads][((uintptr_t)obj >> 6) % NAME_CACHE];
+	struct ch_name *n;
+
+	if (e->n && e->obj == obj && e->id == id && e->n->obj == obj)
+		return e->n;
+	n = idmap__get(map, id);
 
 	if (!n) {
 		n = calloc(1, sizeof(*n));
@@ -160,6 +187,7 @@ static struct ch_name *name_slot(struct chrome *ch, struct idmap *map, uint32_t 
 		memset(n, 0, sizeof(*n));
 		n->obj = obj;
 	}
+	*e = (struct name_cache){ .obj = obj, .id = id, .n = n };
 	return n;
 }
 
@@ -202,13 +230,37 @@ static void name_cpu(struct chrome *ch, uint32_t cpu)
 	meta_event(ch, "thread_name", EXPORT_CPU_PID, cpu, buf);
 }
 
+/* "running on CPU n", formatted once per CPU; NULL on failure (ch->err set). */
+static const char *running_name(struct chrome *ch, int32_t cpu)
+{
+	if (cpu < 0 || cpu >= RUNNING_NAME_CPUS) {	/* not a CPU number: formatted each time */
+		snprintf(ch->odd_cpu_name, RUNNING_NAME_LEN, "running on CPU %d", cpu);
+		return ch->odd_cpu_name;
+	}
+	if ((uint32_t)cpu >= ch->ncpu_names) {
+		uint32_t n = (uint32_t)cpu + 1;
+		char (*p)[RUNNING_NAME_LEN];
+
+		p = realloc(ch->cpu_names, n * sizeof(*p));
+		if (!p) {
+			ch->err = -ENOMEM;
+			return NULL;
+		}
+		memset(p + ch->ncpu_names, 0, (n - ch->ncpu_names) * sizeof(*p));
+		ch->cpu_names = p;
+		ch->ncpu_names = n;
+	}
+	if (!ch->cpu_names[cpu][0])
+		snprintf(ch->cpu_names[cpu], RUNNING_NAME_LEN, "running on CPU %d", cpu);
+	return ch->cpu_names[cpu];
+}
+
 static void on_interval(void *ctx, const struct sched_interval *iv)
 {
 	struct chrome *ch = ctx;
-	const struct ps_thread *t = proc_model__thread(ch->c->pm, iv->tid);
+	const struct ps_thread *t = iv->thread;
 	uint64_t start = iv->start_ns, end = iv->end_ns;
 	const char *name;
-	char buf[32];
 
 	ch->offcpu_stack = -1;
 	if (ch->x)	/* a sleeping or blocked interval's stack comes as a sample, now */
@@ -219,30 +271,28 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 		return;
 	if (t && t->tgid == iv->tgid)
 		name_thread(ch, t);
-	if (iv->state == TS_RUNNING) {
-		snprintf(buf, sizeof(buf), "running on CPU %d", iv->cpu);
-		name = buf;
-	} else {
-		name = sched_model__state_name(iv->state);	/* most intervals: no printf */
-	}
+	name = iv->state == TS_RUNNING ? running_name(ch, iv->cpu)
+				       : sched_model__state_name(iv->state);
+	if (!name)
+		return;
 	begin_event(ch, "X", iv->tgid, iv->tid);
-	json_writer__kv_str(&ch->w, "name", name);
-	json_writer__kv_str(&ch->w, "cat", "sched");
-	ts_field(ch, "ts", start);
-	json_writer__key(&ch->w, "dur");
-	json_writer__fixed(&ch->w, (int64_t)(end - start), 3);
+	json_writer__key_lit(&ch->w, "name");
+	json_writer__string(&ch->w, name);
+	json_writer__kv_lit(&ch->w, "cat", "sched");
+	ts_field(ch, start);
+	json_writer__kv_fixed_lit(&ch->w, "dur", (int64_t)(end - start), 3);
 	sf_field(ch, ch->offcpu_stack);
 	if (iv->state == TS_RUNNABLE && (iv->preempted || iv->waker_tid || iv->cpu >= 0)) {
-		json_writer__key(&ch->w, "args");
+		json_writer__key_lit(&ch->w, "args");
 		json_writer__begin_object(&ch->w);
 		if (iv->cpu >= 0)
-			json_writer__kv_int(&ch->w, "cpu", iv->cpu);
+			json_writer__kv_int_lit(&ch->w, "cpu", iv->cpu);
 		if (iv->preempted) {
-			json_writer__key(&ch->w, "preempted");
+			json_writer__key_lit(&ch->w, "preempted");
 			json_writer__bool(&ch->w, true);
 		}
 		if (iv->waker_tid)
-			json_writer__kv_uint(&ch->w, "waker_tid", iv->waker_tid);
+			json_writer__kv_uint_lit(&ch->w, "waker_tid", iv->waker_tid);
 		json_writer__end_object(&ch->w);
 	}
 	json_writer__end_object(&ch->w);
@@ -261,15 +311,15 @@ static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
 	name_cpu(ch, iv->cpu);
 	export__thread_name(name, sizeof(name), proc_model__thread(ch->c->pm, iv->tid), iv->tid);
 	begin_event(ch, "X", EXPORT_CPU_PID, iv->cpu);
-	json_writer__kv_str(&ch->w, "name", name);
-	json_writer__kv_str(&ch->w, "cat", "cpu");
-	ts_field(ch, "ts", start);
-	json_writer__key(&ch->w, "dur");
-	json_writer__fixed(&ch->w, (int64_t)(end - start), 3);
-	json_writer__key(&ch->w, "args");
+	json_writer__key_lit(&ch->w, "name");
+	json_writer__string(&ch->w, name);
+	json_writer__kv_lit(&ch->w, "cat", "cpu");
+	ts_field(ch, start);
+	json_writer__kv_fixed_lit(&ch->w, "dur", (int64_t)(end - start), 3);
+	json_writer__key_lit(&ch->w, "args");
 	json_writer__begin_object(&ch->w);
-	json_writer__kv_uint(&ch->w, "tid", iv->tid);
-	json_writer__kv_uint(&ch->w, "pid", iv->tgid);
+	json_writer__kv_uint_lit(&ch->w, "tid", iv->tid);
+	json_writer__kv_uint_lit(&ch->w, "pid", iv->tgid);
 	json_writer__end_object(&ch->w);
 	json_writer__end_object(&ch->w);
 }
@@ -278,12 +328,13 @@ static void counter_event(struct chrome *ch, uint32_t pid, uint64_t ts, const ch
 			  uint64_t v)
 {
 	begin_event(ch, "C", pid, pid);
-	json_writer__kv_str(&ch->w, "name", name);
-	json_writer__kv_str(&ch->w, "cat", "memory");
-	ts_field(ch, "ts", ts);
-	json_writer__key(&ch->w, "args");
+	json_writer__key_lit(&ch->w, "name");
+	json_writer__string(&ch->w, name);
+	json_writer__kv_lit(&ch->w, "cat", "memory");
+	ts_field(ch, ts);
+	json_writer__key_lit(&ch->w, "args");
 	json_writer__begin_object(&ch->w);
-	json_writer__kv_uint(&ch->w, "value", v);
+	json_writer__kv_uint_lit(&ch->w, "value", v);
 	json_writer__end_object(&ch->w);
 	json_writer__end_object(&ch->w);
 }
@@ -313,13 +364,27 @@ static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts,
 static void on_stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, uint64_t depth)
 {
 	struct chrome *ch = ctx;
-	char name[PS_COMM_LEN + 48];
+	static const char prefix[] = "stack depth bytes ";
+	char name[sizeof(prefix) + PS_COMM_LEN + 16], *p = name + sizeof(prefix) - 1;
+	size_t n = strnlen(t->comm, PS_COMM_LEN);
+	char digits[12], *d = digits + sizeof(digits);
+	uint32_t tid = t->tid;
 
 	if (!export__want_pid(ch->c, t->tgid) || !export__want_ts(ch->c, ts))
 		return;
 	name_thread(ch, t);
-	/* C events are per process: one series per thread, named after it */
-	snprintf(name, sizeof(name), "stack depth bytes %.*s %u", PS_COMM_LEN, t->comm, t->tid);
+	/* C events are per process: one series per thread, named "... COMM TID" (one per switch: no printf) */
+	memcpy(name, prefix, sizeof(prefix) - 1);
+	memcpy(p, t->comm, n);
+	p += n;
+	*p++ = ' ';
+	do {
+		*--d = '0' + tid % 10;
+		tid /= 10;
+	} while (tid);
+	memcpy(p, d, digits + sizeof(digits) - d);
+	p += digits + sizeof(digits) - d;
+	*p = '\0';
 	counter_event(ch, t->tgid, ts, name, depth);
 }
 
@@ -335,12 +400,13 @@ static void on_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
 	if (!export__mem_call(h, &call))
 		return;
 	begin_event(ch, "i", h->tgid, h->tid);
-	json_writer__kv_str(&ch->w, "name", call.name);
-	json_writer__kv_str(&ch->w, "cat", "memory");
-	json_writer__kv_str(&ch->w, "s", "t");
-	ts_field(ch, "ts", h->ts_ns);
+	json_writer__key_lit(&ch->w, "name");
+	json_writer__string(&ch->w, call.name);
+	json_writer__kv_lit(&ch->w, "cat", "memory");
+	json_writer__kv_lit(&ch->w, "s", "t");
+	ts_field(ch, h->ts_ns);
 	sf_field(ch, stack);
-	json_writer__key(&ch->w, "args");
+	json_writer__key_lit(&ch->w, "args");
 	json_writer__begin_object(&ch->w);
 	for (unsigned i = 0; i < call.nargs; i++) {
 		const struct export_arg *a = &call.args[i];
@@ -377,9 +443,9 @@ static void on_stack(void *ctx, const struct ps_ustack *s, uint32_t id)
 	if (t && t->tgid == s->h.tgid)
 		name_thread(ch, t);
 	begin_event(ch, "P", s->h.tgid, s->h.tid);
-	json_writer__kv_str(&ch->w, "name", "cpu sample");
-	json_writer__kv_str(&ch->w, "cat", "cpu");
-	ts_field(ch, "ts", s->h.ts_ns);
+	json_writer__kv_lit(&ch->w, "name", "cpu sample");
+	json_writer__kv_lit(&ch->w, "cat", "cpu");
+	ts_field(ch, s->h.ts_ns);
 	sf_field(ch, id);
 	json_writer__end_object(&ch->w);
 }
@@ -430,6 +496,7 @@ static void ch_free(void *st)
 	idmap__free(&ch->leaf_of);
 	free(ch->node_parent);
 	free(ch->node_name);
+	free(ch->cpu_names);
 	free(ch);
 }
 

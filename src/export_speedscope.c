@@ -16,15 +16,14 @@
  *
  * Times are integer nanoseconds since the recording start. A profile's
  * events must be contiguous in the file but the models deliver every
- * lane's events interleaved, so each lane collects its events as JSON text
- * in a small buffer that spills, in chunks, to one unnamed temporary file;
- * finish() writes each lane's chunks in order. Memory: a buffer of at most
- * 64 KiB per live thread's lane (an exited thread's is spilled and freed),
- * a chunk list per lane (16 bytes per chunk), the names.
+ * lane's events interleaved, so each lane collects its events, 16 bytes
+ * each (struct lane_ev), in a small buffer that spills, in chunks, to one
+ * unnamed temporary file; finish() writes each lane's chunks in order as
+ * JSON through the one writer. Memory: a buffer of at most 64 KiB per live
+ * thread's lane (an exited thread's is spilled and freed), a chunk list
+ * per lane (16 bytes per chunk), the names.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,10 +32,22 @@
 #include "json_writer.h"
 #include "sched_model.h"
 
-#define LANE_BUF	(64 * 1024)	/* bytes of JSON text a lane keeps before spilling */
+#define LANE_BUF	(64 * 1024)	/* bytes of events a lane keeps before spilling */
 #define LANE_BUF_MIN	1024		/* a lane's first buffer: most threads write little */
+#define CPU_NAMES_MAX	65536		/* CPU numbers whose "running on CPU n" id is kept */
 
 enum lane_kind { LANE_THREAD, LANE_SAMPLES, LANE_CPU };
+
+/*
+ * One event of a lane: a frame opened ('O') or closed ('C') at AT; or a
+ * CPU sample ('S', AT its time) of FRAME frames, which follow as 'F'
+ * entries, outermost first.
+ */
+struct lane_ev {
+	uint64_t at;
+	int32_t frame;
+	uint32_t type;
+};
 
 struct chunk {
 	int64_t off;		/* in the spill file */
@@ -47,6 +58,7 @@ struct lane {
 	enum lane_kind kind;
 	uint32_t pid, tid;
 	char name[2 * PS_COMM_LEN + 64];
+	char pcomm[PS_COMM_LEN], tcomm[PS_COMM_LEN];	/* the comms NAME was made of */
 	uint64_t first_at, last_at;	/* ns since the start */
 	uint64_t events;	/* events or samples written */
 	char *buf;
@@ -65,7 +77,10 @@ struct speedscope {
 	FILE *spill;
 	int64_t spill_len;
 	int64_t offcpu_stack;	/* the interval being written waited in it; -1: none */
-	struct json_writer jw;	/* for strings: put_str() */
+	int64_t state_id[TS_MAX];	/* frame name id of each state but running; -1 until used */
+	int64_t *running_id;		/* [cpu]: of "running on CPU n"; -1 until used */
+	uint32_t nrunning_ids;
+	struct json_writer jw;
 	int err;
 };
 
@@ -145,37 +160,31 @@ static bool room(struct speedscope *sp, struct lane *l, size_t need)
 	return !sp->err && l->cap - l->len >= need;
 }
 
-/* Appends one event (JSON text, at most 100 bytes) at AT to the lane. */
-static void lane_put(struct speedscope *sp, struct lane *l, uint64_t at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void lane_put(struct speedscope *sp, struct lane *l, uint64_t at, const char *fmt, ...)
+/* Appends one event to the lane; COUNTS: an event of its own, not a sample's frame. */
+static void lane_put(struct speedscope *sp, struct lane *l, uint64_t at, uint32_t type,
+		     int64_t frame, bool counts)
 {
-	va_list ap;
-	int n;
+	struct lane_ev *e;
 
-	if (!room(sp, l, 128))
+	if (frame < 0 || frame > INT32_MAX) {
+		sp->err = sp->err ?: -ENOMEM;	/* the name table failed */
+		return;
+	}
+	if (!room(sp, l, sizeof(*e)))
 		return;		/* sp->err says why */
-	if (l->events++)
-		l->buf[l->len++] = ',';
-	else
-		l->first_at = at;
-	l->last_at = at;
-	va_start(ap, fmt);
-	n = vsnprintf(l->buf + l->len, l->cap - l->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		l->len += n;
+	if (counts) {
+		if (!l->events++)
+			l->first_at = at;
+		l->last_at = at;
+	}
+	e = (struct lane_ev *)(l->buf + l->len);
+	*e = (struct lane_ev){ .at = at, .frame = (int32_t)frame, .type = type };
+	l->len += sizeof(*e);
 }
 
 static void frame_event(struct speedscope *sp, struct lane *l, char type, int64_t frame, uint64_t at)
 {
-	if (frame < 0) {
-		sp->err = -ENOMEM;
-		return;
-	}
-	lane_put(sp, l, at, "{\"type\":\"%c\",\"frame\":%" PRId64 ",\"at\":%" PRIu64 "}", type, frame,
-		 at);
+	lane_put(sp, l, at, type, frame, true);
 }
 
 /* FRAME from START to END on lane L, with stack STACK (-1: none) under it. */
@@ -203,23 +212,64 @@ static void slice(struct speedscope *sp, struct lane *l, int64_t frame, int64_t 
 	frame_event(sp, l, 'C', frame, end);
 }
 
+/* The lane's name from T's (NULL: unknown) names, made again only when they changed. */
 static void thread_lane_name(struct lane *l, const struct ps_thread *t,
 			     const char *what)
 {
+	static const char none[PS_COMM_LEN];
+	const char *pc = t ? t->proc->comm : none, *tc = t ? t->comm : none;
 	char pname[PS_COMM_LEN + 16], tname[PS_COMM_LEN + 16];
 
+	if (l->name[0] && !memcmp(l->pcomm, pc, PS_COMM_LEN) && !memcmp(l->tcomm, tc, PS_COMM_LEN))
+		return;
+	memcpy(l->pcomm, pc, PS_COMM_LEN);
+	memcpy(l->tcomm, tc, PS_COMM_LEN);
 	export__process_name(pname, sizeof(pname), t ? t->proc : NULL, l->pid);
 	export__thread_name(tname, sizeof(tname), t, l->tid);
 	snprintf(l->name, sizeof(l->name), "%s (pid %u), %s (tid %u)%s", pname, l->pid, tname,
 		 l->tid, what);
 }
 
+/* The frame name id of IV's state ("running on CPU n", "sleeping", ...), looked up once. */
+static int64_t state_name_id(struct speedscope *sp, const struct sched_interval *iv)
+{
+	char name[32];
+	int64_t *id;
+
+	if (iv->state != TS_RUNNING) {
+		id = &sp->state_id[iv->state];
+	} else if (iv->cpu < 0 || iv->cpu >= CPU_NAMES_MAX) {
+		id = NULL;	/* not a CPU number: looked up each time */
+	} else {
+		if ((uint32_t)iv->cpu >= sp->nrunning_ids) {
+			uint32_t n = (uint32_t)iv->cpu + 1;
+			int64_t *p = realloc(sp->running_id, n * sizeof(*p));
+
+			if (!p)
+				return -1;
+			for (uint32_t i = sp->nrunning_ids; i < n; i++)
+				p[i] = -1;
+			sp->running_id = p;
+			sp->nrunning_ids = n;
+		}
+		id = &sp->running_id[iv->cpu];
+	}
+	if (id && *id >= 0)
+		return *id;
+	if (iv->state == TS_RUNNING)
+		snprintf(name, sizeof(name), "running on CPU %d", iv->cpu);
+	else
+		snprintf(name, sizeof(name), "%s", sched_model__state_name(iv->state));
+	if (!id)
+		return export_stacks__name_id(sp->x, name);
+	return *id = export_stacks__name_id(sp->x, name);
+}
+
 static void on_interval(void *ctx, const struct sched_interval *iv)
 {
 	struct speedscope *sp = ctx;
-	const struct ps_thread *t = proc_model__thread(sp->c->pm, iv->tid);
+	const struct ps_thread *t = iv->thread;
 	uint64_t start = iv->start_ns, end = iv->end_ns;
-	char name[32];
 	struct lane *l;
 
 	sp->offcpu_stack = -1;
@@ -235,11 +285,7 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 		return;
 	if (t || !l->name[0])	/* the latest name: renames and exec show */
 		thread_lane_name(l, t, "");
-	if (iv->state == TS_RUNNING)
-		snprintf(name, sizeof(name), "running on CPU %d", iv->cpu);
-	else
-		snprintf(name, sizeof(name), "%s", sched_model__state_name(iv->state));
-	slice(sp, l, export_stacks__name_id(sp->x, name), sp->offcpu_stack, start, end);
+	slice(sp, l, state_name_id(sp, iv), sp->offcpu_stack, start, end);
 }
 
 static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
@@ -292,21 +338,9 @@ static void on_stack(void *ctx, const struct ps_ustack *s, uint32_t id)
 	if (t || !l->name[0])
 		thread_lane_name(l, t, " CPU samples");
 	f = stack_model__frames(sm, id, &n);
-	lane_put(sp, l, s->h.ts_ns - sp->c->origin_ns, "[");
-	while (n--) {
-		int64_t name = export_stacks__frame_name_id(sp->x, &f[n]);
-
-		if (name < 0) {
-			sp->err = -ENOMEM;
-			return;
-		}
-		if (!room(sp, l, 32))
-			return;
-		l->len += snprintf(l->buf + l->len, l->cap - l->len, "%" PRId64 "%s", name,
-				   n ? "," : "");
-	}
-	if (room(sp, l, 8))
-		l->buf[l->len++] = ']';
+	lane_put(sp, l, s->h.ts_ns - sp->c->origin_ns, 'S', n, true);
+	while (n--)
+		lane_put(sp, l, 0, 'F', export_stacks__frame_name_id(sp->x, &f[n]), false);
 }
 
 static void ignore_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
@@ -327,6 +361,8 @@ static void *sp_begin(struct export_ctx *c, struct session_callbacks *cb)
 		return NULL;
 	sp->c = c;
 	sp->offcpu_stack = -1;
+	for (int i = 0; i < TS_MAX; i++)
+		sp->state_id[i] = -1;
 	xcb.ctx = sp;
 	sp->x = export_stacks__new(c->s, &xcb);
 	if (!sp->x) {
@@ -363,40 +399,57 @@ static int sp_record(void *st, const struct session_event *ev)
 	return sp->err ?: export_stacks__record(sp->x, ev);
 }
 
-/* The lane's events as they were written: the spilled chunks, then the buffer. */
-static int copy_lane(struct speedscope *sp, struct lane *l, FILE *out)
+/* N events of a lane as JSON; *SAMPLE_LEFT: frames of an open sample still to come. */
+static void write_events(struct json_writer *w, const struct lane_ev *e, size_t n,
+			 uint32_t *sample_left)
 {
-	char buf[LANE_BUF];
+	for (size_t i = 0; i < n; i++) {
+		switch (e[i].type) {
+		case 'O':
+		case 'C':
+			json_writer__begin_object(w);
+			if (e[i].type == 'O')
+				json_writer__kv_lit(w, "type", "O");
+			else
+				json_writer__kv_lit(w, "type", "C");
+			json_writer__kv_int_lit(w, "frame", e[i].frame);
+			json_writer__kv_uint_lit(w, "at", e[i].at);
+			json_writer__end_object(w);
+			break;
+		case 'S':
+			json_writer__begin_array(w);
+			*sample_left = (uint32_t)e[i].frame;
+			break;
+		case 'F':
+			json_writer__int(w, e[i].frame);
+			(*sample_left)--;
+			break;
+		}
+		if (e[i].type != 'O' && e[i].type != 'C' && !*sample_left)
+			json_writer__end_array(w);	/* the sample's last frame, or none */
+	}
+}
+
+/* The lane's events as they were collected: the spilled chunks, then the buffer. */
+static int copy_lane(struct speedscope *sp, struct lane *l)
+{
+	struct lane_ev buf[LANE_BUF / sizeof(struct lane_ev)];
+	uint32_t sample_left = 0;
 
 	for (size_t i = 0; i < l->nchunks; i++) {
 		if (fseeko(sp->spill, l->chunks[i].off, SEEK_SET) ||
 		    fread(buf, 1, l->chunks[i].len, sp->spill) != l->chunks[i].len)
 			return -EIO;
-		fwrite(buf, 1, l->chunks[i].len, out);
+		write_events(&sp->jw, buf, l->chunks[i].len / sizeof(*buf), &sample_left);
 	}
-	if (l->len)
-		fwrite(l->buf, 1, l->len, out);
-	return ferror(out) ? -EIO : 0;
-}
-
-/*
- * A JSON string as a value of its own: the writer hands a complete
- * outermost value to the FILE, so it mixes with the text written here.
- */
-static void put_str(struct speedscope *sp, const char *key, const char *str)
-{
-	FILE *out = sp->c->out;
-
-	fprintf(out, "\"%s\":", key);
-	json_writer__init(&sp->jw, out);
-	json_writer__string(&sp->jw, str);
-	sp->err = sp->err ?: json_writer__error(&sp->jw);
+	write_events(&sp->jw, (const struct lane_ev *)l->buf, l->len / sizeof(*buf), &sample_left);
+	return json_writer__error(&sp->jw);
 }
 
 static int sp_finish(void *st)
 {
 	struct speedscope *sp = st;
-	FILE *out = sp->c->out;
+	struct json_writer *w = &sp->jw;
 	size_t active = 0;
 	int err = sp->err ?: export_stacks__finish(sp->x);
 
@@ -410,42 +463,68 @@ static int sp_finish(void *st)
 			break;
 		}
 	}
-	fputc('{', out);
-	put_str(sp, "$schema", "https://www.speedscope.app/file-format-schema.json");
-	fputc(',', out);
-	put_str(sp, "exporter", "procscope");
-	fputc(',', out);
-	put_str(sp, "name", sp->c->cmdline);
-	fprintf(out, ",\"activeProfileIndex\":%zu,\n\"profiles\":[", active);
+	json_writer__init(w, sp->c->out);
+	json_writer__begin_object(w);
+	json_writer__kv_lit(w, "$schema", "https://www.speedscope.app/file-format-schema.json");
+	json_writer__kv_lit(w, "exporter", "procscope");
+	json_writer__key_lit(w, "name");
+	json_writer__string(w, sp->c->cmdline);
+	json_writer__kv_uint_lit(w, "activeProfileIndex", active);
+	json_writer__break(w);
+	json_writer__key_lit(w, "profiles");
+	json_writer__begin_array(w);
 	for (size_t i = 0; i < sp->nlanes && !err; i++) {
 		struct lane *l = sp->lanes[i];
 		bool sampled = l->kind == LANE_SAMPLES;
 
-		fputs(i ? ",\n{" : "\n{", out);
-		put_str(sp, "type", sampled ? "sampled" : "evented");
-		fputc(',', out);
-		put_str(sp, "name", l->name);
-		fprintf(out, ",\"unit\":\"%s\",\"startValue\":%" PRIu64 ",\"endValue\":%" PRIu64
-			",\"%s\":[", sampled ? "none" : "nanoseconds", sampled ? 0 : l->first_at,
-			sampled ? l->events : l->last_at, sampled ? "samples" : "events");
-		err = copy_lane(sp, l, out);
-		fputc(']', out);
+		json_writer__break(w);
+		json_writer__begin_object(w);
+		if (sampled)
+			json_writer__kv_lit(w, "type", "sampled");
+		else
+			json_writer__kv_lit(w, "type", "evented");
+		json_writer__key_lit(w, "name");
+		json_writer__string(w, l->name);
+		if (sampled)
+			json_writer__kv_lit(w, "unit", "none");
+		else
+			json_writer__kv_lit(w, "unit", "nanoseconds");
+		json_writer__kv_uint_lit(w, "startValue", sampled ? 0 : l->first_at);
+		json_writer__kv_uint_lit(w, "endValue", sampled ? l->events : l->last_at);
+		if (sampled)
+			json_writer__key_lit(w, "samples");
+		else
+			json_writer__key_lit(w, "events");
+		json_writer__begin_array(w);
+		err = copy_lane(sp, l);
+		json_writer__end_array(w);
 		if (sampled) {	/* one sample each */
-			fputs(",\"weights\":[", out);
+			json_writer__key_lit(w, "weights");
+			json_writer__begin_array(w);
 			for (uint64_t k = 0; k < l->events; k++)
-				fputs(k ? ",1" : "1", out);
-			fputc(']', out);
+				json_writer__uint(w, 1);
+			json_writer__end_array(w);
 		}
-		fputc('}', out);
+		json_writer__end_object(w);
 	}
-	fputs("],\n\"shared\":{\"frames\":[", out);
+	json_writer__end_array(w);
+	json_writer__break(w);
+	json_writer__key_lit(w, "shared");
+	json_writer__begin_object(w);
+	json_writer__key_lit(w, "frames");
+	json_writer__begin_array(w);
 	for (uint32_t i = 0; i < export_stacks__nnames(sp->x); i++) {
-		fputs(i ? ",\n{" : "\n{", out);
-		put_str(sp, "name", export_stacks__name(sp->x, i));
-		fputc('}', out);
+		json_writer__break(w);
+		json_writer__begin_object(w);
+		json_writer__key_lit(w, "name");
+		json_writer__string(w, export_stacks__name(sp->x, i));
+		json_writer__end_object(w);
 	}
-	fputs("]}}\n", out);
-	return err ?: sp->err ?: ferror(out) ? -EIO : 0;
+	json_writer__end_array(w);
+	json_writer__end_object(w);
+	json_writer__end_object(w);
+	fputc('\n', sp->c->out);
+	return err ?: sp->err ?: json_writer__error(w);
 }
 
 static void sp_free(void *st)
@@ -460,6 +539,7 @@ static void sp_free(void *st)
 		free(sp->lanes[i]);
 	}
 	free(sp->lanes);
+	free(sp->running_id);
 	idmap__free(&sp->lane_of);
 	if (sp->spill)
 		fclose(sp->spill);

@@ -15,12 +15,18 @@ void json_writer__init(struct json_writer *w, FILE *f)
 	memset(w->nonempty, 0, sizeof(w->nonempty));
 	w->after_key = false;
 	w->break_depth = 0;
+	w->break_next = false;
 	w->err = 0;
 }
 
 void json_writer__set_line_depth(struct json_writer *w, int depth)
 {
 	w->break_depth = depth;
+}
+
+void json_writer__misuse(struct json_writer *w)
+{
+	w->err = w->err ?: -EINVAL;
 }
 
 void json_writer__flush(struct json_writer *w)
@@ -30,22 +36,17 @@ void json_writer__flush(struct json_writer *w)
 	w->len = 0;
 }
 
-/* Room for N more bytes in the buffer (N <= JSON_TOKEN_MAX); where they go. */
-static inline __attribute__((always_inline)) char *reserve(struct json_writer *w, size_t n)
-{
-	if (w->len + n > sizeof(w->buf))
-		json_writer__flush(w);
-	return w->buf + w->len;
-}
-
-static inline __attribute__((always_inline)) void put_char(struct json_writer *w, char c)
-{
-	*reserve(w, 1) = c;
-	w->len++;
-}
-
 static void put_bytes(struct json_writer *w, const void *p, size_t n)
 {
+	if (n <= JSON_TOKEN_MAX) {	/* keys, literals: a loop costs less than a call to memcpy */
+		const char *s = p;
+		char *o = json_writer__reserve(w, n);
+
+		for (size_t i = 0; i < n; i++)
+			o[i] = s[i];
+		w->len += n;
+		return;
+	}
 	if (w->len + n > sizeof(w->buf)) {
 		json_writer__flush(w);
 		if (n > sizeof(w->buf) / 2) {	/* big: straight through */
@@ -65,31 +66,15 @@ static inline __attribute__((always_inline)) void value_done(struct json_writer 
 		json_writer__flush(w);
 }
 
-/* Separator before a value or a key at the current position. */
-static inline __attribute__((always_inline)) void before_value(struct json_writer *w)
-{
-	if (w->after_key) {
-		w->after_key = false;
-		return;
-	}
-	if (w->depth > 0) {
-		if (w->nonempty[w->depth - 1])
-			put_char(w, ',');
-		w->nonempty[w->depth - 1] = true;
-		if (w->depth == w->break_depth)
-			put_char(w, '\n');
-	}
-}
-
 static void open_container(struct json_writer *w, char c)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	if (w->depth == JSON_MAX_DEPTH) {
 		w->err = w->err ?: -EINVAL;
 		return;
 	}
 	w->nonempty[w->depth++] = false;
-	put_char(w, c);
+	json_writer__put_char(w, c);
 }
 
 static void close_container(struct json_writer *w, char c)
@@ -99,9 +84,9 @@ static void close_container(struct json_writer *w, char c)
 		return;
 	}
 	if (w->nonempty[w->depth - 1] && w->depth == w->break_depth)
-		put_char(w, '\n');
+		json_writer__put_char(w, '\n');
 	w->depth--;
-	put_char(w, c);
+	json_writer__put_char(w, c);
 	value_done(w);
 }
 
@@ -167,7 +152,7 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 	size_t i = 0, len;
 	char *o;
 
-	put_char(w, '"');
+	json_writer__put_char(w, '"');
 	while (i < n && s[i]) {
 		unsigned char c = s[i];
 
@@ -175,7 +160,7 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 			/* a run of plain ASCII: scanned and copied in one pass, as far as the buffer goes */
 			size_t k = 0, lim;
 
-			o = reserve(w, JSON_TOKEN_MAX);
+			o = json_writer__reserve(w, JSON_TOKEN_MAX);
 			lim = sizeof(w->buf) - w->len;
 			if (n - i < lim)
 				lim = n - i;
@@ -188,13 +173,13 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 			i += k;
 			w->len += k;
 		} else if (c == '"' || c == '\\') {
-			o = reserve(w, 2);
+			o = json_writer__reserve(w, 2);
 			o[0] = '\\';
 			o[1] = c;
 			w->len += 2;
 			i++;
 		} else if (c < 0x20) {
-			o = reserve(w, 6);
+			o = json_writer__reserve(w, 6);
 			memcpy(o, "\\u00", 4);
 			o[4] = hex[c >> 4];
 			o[5] = hex[c & 0xf];
@@ -208,7 +193,7 @@ static void put_string(struct json_writer *w, const char *str, size_t n)
 			i++;
 		}
 	}
-	put_char(w, '"');
+	json_writer__put_char(w, '"');
 }
 
 void json_writer__key(struct json_writer *w, const char *key)
@@ -217,15 +202,27 @@ void json_writer__key(struct json_writer *w, const char *key)
 		w->err = w->err ?: -EINVAL;
 		return;
 	}
-	before_value(w);
+	json_writer__before_value(w);
 	put_string(w, key, SIZE_MAX);
-	put_char(w, ':');
+	json_writer__put_char(w, ':');
 	w->after_key = true;
+}
+
+void json_writer__break(struct json_writer *w)
+{
+	w->break_next = true;
+}
+
+void json_writer__raw_value(struct json_writer *w, const char *text, size_t n)
+{
+	json_writer__before_value(w);
+	put_bytes(w, text, n);
+	value_done(w);
 }
 
 void json_writer__string_n(struct json_writer *w, const char *s, size_t max)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	put_string(w, s, max);
 	value_done(w);
 }
@@ -265,45 +262,64 @@ static char *format_u64(char *end, uint64_t v, unsigned min_digits)
 	return p;
 }
 
-/* An optional '-' and V in decimal; a fractional part of DIGITS digits if DIGITS. */
-static void put_number(struct json_writer *w, bool neg, uint64_t v, uint64_t frac,
-		       unsigned digits)
+/* Decimal digits of V; 0 for 0 (callers ask for at least one digit). */
+static inline unsigned dec_digits(uint64_t v)
 {
-	char tmp[JSON_TOKEN_MAX], *end = tmp + sizeof(tmp), *p = end, *o;
-	size_t n;
+	static const uint64_t pow10[20] = {
+		1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+		100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+		10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+	};
+	/* log10(2) ~ 1233/4096: the estimate from the bit length is exact or one short */
+	unsigned n = ((64 - __builtin_clzll(v | 1)) * 1233) >> 12;
 
-	if (digits) {
-		p = format_u64(p, frac, digits);
-		*--p = '.';
-	}
-	p = format_u64(p, v, 1);
+	return n + (n < 20 && v >= pow10[n]);
+}
+
+/*
+ * An optional '-' and MAG in decimal; with DIGITS, its last DIGITS digits
+ * after a '.' (MAG 1234567, DIGITS 3: 1234.567; MAG 5: 0.005). Formatted in
+ * place in the buffer, the fraction moved one byte right for the point: no
+ * division by a power of ten, no copy.
+ */
+static void put_number(struct json_writer *w, bool neg, uint64_t mag, unsigned digits)
+{
+	char *o = json_writer__reserve(w, JSON_TOKEN_MAX), *p = o + neg;
+	unsigned len = dec_digits(mag);
+
+	if (len < digits + 1)
+		len = digits + 1;
 	if (neg)
-		*--p = '-';
-	/* a few bytes: a loop costs less than a call to memcpy */
-	o = reserve(w, JSON_TOKEN_MAX);
-	for (n = 0; p < end; n++)
-		o[n] = *p++;
-	w->len += n;
+		*o = '-';
+	format_u64(p + len, mag, digits + 1);
+	if (digits) {
+		for (unsigned i = len; i > len - digits; i--)
+			p[i] = p[i - 1];
+		p[len - digits] = '.';
+		len++;
+	}
+	w->len += neg + len;
 }
 
 void json_writer__uint(struct json_writer *w, uint64_t v)
 {
-	before_value(w);
-	put_number(w, false, v, 0, 0);
+	json_writer__before_value(w);
+	put_number(w, false, v, 0);
 	value_done(w);
 }
 
 void json_writer__int(struct json_writer *w, int64_t v)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	/* magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64 */
-	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, 0, 0);
+	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, 0);
 	value_done(w);
 }
 
 void json_writer__bool(struct json_writer *w, bool v)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	if (v)
 		put_bytes(w, "true", 4);
 	else
@@ -313,7 +329,7 @@ void json_writer__bool(struct json_writer *w, bool v)
 
 void json_writer__null(struct json_writer *w)
 {
-	before_value(w);
+	json_writer__before_value(w);
 	put_bytes(w, "null", 4);
 	value_done(w);
 }
@@ -327,7 +343,7 @@ void json_writer__double(struct json_writer *w, double v)
 		json_writer__null(w);
 		return;
 	}
-	before_value(w);
+	json_writer__before_value(w);
 	/* 17 significant digits read back as the same double (at most 24 characters) */
 	n = snprintf(tmp, sizeof(tmp), "%.17g", v);
 	put_bytes(w, tmp, n > 0 && (size_t)n < sizeof(tmp) ? (size_t)n : 0);
@@ -336,17 +352,12 @@ void json_writer__double(struct json_writer *w, double v)
 
 void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits)
 {
-	uint64_t scale = 1, mag;
-
 	if (digits > 9) {
 		w->err = w->err ?: -EINVAL;
 		digits = 9;
 	}
-	for (unsigned i = 0; i < digits; i++)
-		scale *= 10;
-	before_value(w);
-	mag = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	put_number(w, v < 0, mag / scale, mag % scale, digits);
+	json_writer__before_value(w);
+	put_number(w, v < 0, v < 0 ? -(uint64_t)v : (uint64_t)v, digits);
 	value_done(w);
 }
 

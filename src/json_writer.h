@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define JSON_MAX_DEPTH 32
 /* stdio's per-call cost was most of a big export's time; 16 KiB is 4 pages per write() */
@@ -47,6 +48,7 @@ struct json_writer {
 	bool nonempty[JSON_MAX_DEPTH];	/* container at each depth has a member already */
 	bool after_key;			/* a key was written, its value comes next */
 	int break_depth;		/* members of containers at this depth start a line; 0: none */
+	bool break_next;		/* json_writer__break(): the next member starts a line */
 	int err;			/* -EINVAL on misuse, -EIO when f failed; sticky */
 	char buf[JSON_BUF_BYTES];
 };
@@ -64,6 +66,28 @@ void json_writer__end_object(struct json_writer *w);
 void json_writer__begin_array(struct json_writer *w);
 void json_writer__end_array(struct json_writer *w);
 void json_writer__key(struct json_writer *w, const char *key);
+/*
+ * The next member or element starts on a new line, whatever the line
+ * depth: for a few breaks by hand in a document otherwise on one line.
+ */
+void json_writer__break(struct json_writer *w);
+
+/*
+ * Keys and values that are string literals of the program's own, printable
+ * ASCII without '"', '\\' or control bytes (not checked at run time; the
+ * export tests parse every output): quoted at compile time and copied, not
+ * scanned, since scanning keys was most of a big export's per-event cost.
+ * KEY and S must be literals ("ph"), not pointers: the macros paste quotes
+ * around them, so anything else does not compile.
+ */
+#define json_writer__key_lit(w, key) json_writer__raw_key((w), "\"" key "\":", sizeof(key) + 2)
+#define json_writer__str_lit(w, s) json_writer__raw_value((w), "\"" s "\"", sizeof(s) + 1)
+#define json_writer__kv_lit(w, key, s) \
+	json_writer__raw_member((w), "\"" key "\":\"" s "\"", sizeof(key) + sizeof(s) + 3)
+/* Through the macros above only: TEXT is already JSON. */
+void json_writer__raw_value(struct json_writer *w, const char *text, size_t n);
+static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n);
+static inline void json_writer__raw_member(struct json_writer *w, const char *text, size_t n);
 
 void json_writer__string(struct json_writer *w, const char *s);
 /* At most MAX bytes of S (fixed-size fields such as a comm). */
@@ -80,10 +104,81 @@ void json_writer__fixed(struct json_writer *w, int64_t v, unsigned digits);
 void json_writer__kv_str(struct json_writer *w, const char *key, const char *s);
 void json_writer__kv_uint(struct json_writer *w, const char *key, uint64_t v);
 void json_writer__kv_int(struct json_writer *w, const char *key, int64_t v);
+/* "key": V / 10^DIGITS, KEY a literal as for json_writer__key_lit(). */
+#define json_writer__kv_fixed_lit(w, key, v, digits) \
+	do { json_writer__key_lit((w), key); json_writer__fixed((w), (v), (digits)); } while (0)
+#define json_writer__kv_uint_lit(w, key, v) \
+	do { json_writer__key_lit((w), key); json_writer__uint((w), (v)); } while (0)
+#define json_writer__kv_int_lit(w, key, v) \
+	do { json_writer__key_lit((w), key); json_writer__int((w), (v)); } while (0)
 
 /* Hands what is buffered to the FILE (not fflush: the FILE keeps its own buffering). */
 void json_writer__flush(struct json_writer *w);
 /* 0, -EINVAL (unbalanced or misused) or -EIO (the stream failed). */
 int json_writer__error(const struct json_writer *w);
+
+/*
+ * The writer's innermost steps, inline so that a literal's copy is a few
+ * moves of a known size: not for callers.
+ */
+void json_writer__misuse(struct json_writer *w);
+
+/* Room for N more bytes (N <= JSON_BUF_BYTES / 2) in the buffer; where they go. */
+static inline __attribute__((always_inline)) char *json_writer__reserve(struct json_writer *w,
+									size_t n)
+{
+	if (w->len + n > sizeof(w->buf))
+		json_writer__flush(w);
+	return w->buf + w->len;
+}
+
+static inline __attribute__((always_inline)) void json_writer__put_char(struct json_writer *w,
+									char c)
+{
+	*json_writer__reserve(w, 1) = c;
+	w->len++;
+}
+
+/* Separator before a value or a key at the current position. */
+static inline __attribute__((always_inline)) void json_writer__before_value(struct json_writer *w)
+{
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->depth > 0) {
+		if (w->nonempty[w->depth - 1])
+			json_writer__put_char(w, ',');
+		w->nonempty[w->depth - 1] = true;
+		if (w->depth == w->break_depth || w->break_next) {
+			json_writer__put_char(w, '\n');
+			w->break_next = false;
+		}
+	}
+}
+
+/* N: a literal's size, so the copy is inlined */
+static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n)
+{
+	if (!w->depth || w->after_key) {
+		json_writer__misuse(w);
+		return;
+	}
+	json_writer__before_value(w);
+	memcpy(json_writer__reserve(w, n), text, n);
+	w->len += n;
+	w->after_key = true;
+}
+
+static inline void json_writer__raw_member(struct json_writer *w, const char *text, size_t n)
+{
+	if (!w->depth || w->after_key) {
+		json_writer__misuse(w);
+		return;
+	}
+	json_writer__before_value(w);
+	memcpy(json_writer__reserve(w, n), text, n);
+	w->len += n;
+}
 
 #endif

@@ -44,7 +44,10 @@
 /*
  * Run-queue latency histogram, log-linear: values below 32 ns exactly, then
  * 32 buckets per power of two (about 3% wide), up to 2^42 ns (73 min).
- * 5 KiB per thread that ever waited, whatever the trace length.
+ * 5 KiB per live thread that ever waited, whatever the trace length; a
+ * dead thread keeps only its used buckets (struct hist_ent, 8 bytes each,
+ * typically a few dozen), which is all its and its process's percentiles
+ * need.
  */
 #define HIST_SUB_BITS	5
 #define HIST_SUB	(1u << HIST_SUB_BITS)
@@ -55,6 +58,12 @@
 
 struct waker_count {
 	uint32_t tid;
+	uint32_t count;
+};
+
+/* A used bucket of a dead thread's histogram. */
+struct hist_ent {
+	uint32_t bucket;
 	uint32_t count;
 };
 
@@ -93,7 +102,9 @@ struct sched_thread {
 	bool exit_total_known;
 	uint64_t oncpu_total_at_exit;
 	uint64_t unreported;	/* switches the kernel did not report, rebuilt */
-	uint32_t *hist;		/* HIST_BUCKETS, allocated at the first sample */
+	uint32_t *hist;		/* HIST_BUCKETS, allocated at the first sample; NULL once dead */
+	struct hist_ent *used;	/* dead: the used buckets of hist, in bucket order */
+	uint32_t nused;
 	struct waker_count wakers[NWAKERS];
 };
 
@@ -218,6 +229,7 @@ static void emit(struct sched_model *m, struct sched_thread *st, uint64_t end)
 	iv.end_ns = end;
 	iv.preempted = st->state == TS_RUNNABLE && st->preempted;
 	iv.waker_tid = st->state == TS_RUNNABLE ? st->waker : 0;
+	iv.thread = st->t;
 	m->cb.interval(m->cb.ctx, &iv);
 }
 
@@ -304,6 +316,26 @@ static struct sched_thread *lookup(struct sched_model *m, uint32_t tid, uint32_t
 	return attach(m, t);
 }
 
+/* A dead thread's histogram to its used buckets (kept whole on failure). */
+static void hist_compact(struct sched_thread *st)
+{
+	uint32_t n = 0;
+
+	if (!st->hist)
+		return;
+	for (unsigned b = 0; b < HIST_BUCKETS; b++)
+		n += st->hist[b] != 0;
+	st->used = malloc((n ? n : 1) * sizeof(*st->used));
+	if (!st->used)
+		return;
+	st->nused = 0;
+	for (unsigned b = 0; b < HIST_BUCKETS; b++)
+		if (st->hist[b])
+			st->used[st->nused++] = (struct hist_ent){ .bucket = b, .count = st->hist[b] };
+	free(st->hist);
+	st->hist = NULL;
+}
+
 static void add_latency(struct sched_model *m, struct sched_thread *st, uint64_t ns)
 {
 	if (!st->hist) {
@@ -312,6 +344,12 @@ static void add_latency(struct sched_model *m, struct sched_thread *st, uint64_t
 			m->err = -ENOMEM;
 			return;
 		}
+		/* a sample after its death (never seen, but the file says so): whole again */
+		for (uint32_t i = 0; i < st->nused; i++)
+			st->hist[st->used[i].bucket] += st->used[i].count;
+		free(st->used);
+		st->used = NULL;
+		st->nused = 0;
 	}
 	st->hist[hist_bucket(ns)]++;
 	st->runq_samples++;
@@ -492,6 +530,8 @@ static void switch_out(struct sched_model *m, struct sched_thread *st, const str
 		if (m->forget_dead) {
 			free(st->hist);
 			st->hist = NULL;
+		} else {
+			hist_compact(st);
 		}
 		st->pending_wake = false;
 		return;
@@ -877,6 +917,23 @@ static uint64_t hist_quantile(const uint32_t *hist, uint64_t n, double q, uint64
 	return max;
 }
 
+/* The same over a dead thread's used buckets. */
+static uint64_t used_quantile(const struct hist_ent *used, uint32_t nused, uint64_t n, double q,
+			      uint64_t max)
+{
+	uint64_t rank = (uint64_t)(q * (n - 1)), seen = 0;
+
+	for (uint32_t i = 0; i < nused; i++) {
+		seen += used[i].count;
+		if (seen > rank) {
+			uint64_t v = hist_value(used[i].bucket);
+
+			return v > max ? max : v;
+		}
+	}
+	return max;
+}
+
 static void fill_stats(const struct sched_model *m, const struct sched_thread *st,
 		       struct sched_thread_stats *o)
 {
@@ -961,6 +1018,11 @@ void sched_model__thread_stats(const struct sched_model *m, const struct ps_thre
 	if (st->hist && st->runq_samples) {
 		out->runq_p50_ns = hist_quantile(st->hist, st->runq_samples, 0.50, st->runq_max);
 		out->runq_p99_ns = hist_quantile(st->hist, st->runq_samples, 0.99, st->runq_max);
+	} else if (st->used && st->runq_samples) {
+		out->runq_p50_ns = used_quantile(st->used, st->nused, st->runq_samples, 0.50,
+						 st->runq_max);
+		out->runq_p99_ns = used_quantile(st->used, st->nused, st->runq_samples, 0.99,
+						 st->runq_max);
 	}
 	top_wakers(st->wakers, NWAKERS, out);
 }
@@ -993,13 +1055,16 @@ void sched_model__process_stats(const struct sched_model *m, const struct ps_pro
 				w[nw++].tid = st->wakers[k].tid;
 			w[j].count += st->wakers[k].count;
 		}
-		if (!st->hist)
+		if (!st->hist && !st->used)
 			continue;
 		if (!hist)
 			hist = calloc(HIST_BUCKETS, sizeof(*hist));
-		if (hist)
+		if (hist && st->hist)
 			for (unsigned b = 0; b < HIST_BUCKETS; b++)
 				hist[b] += st->hist[b];
+		else if (hist)
+			for (uint32_t k = 0; k < st->nused; k++)
+				hist[st->used[k].bucket] += st->used[k].count;
 	}
 	if (hist && out->runq_samples) {
 		out->runq_p50_ns = hist_quantile(hist, out->runq_samples, 0.50, out->runq_max_ns);
@@ -1044,6 +1109,7 @@ void sched_model__free(struct sched_model *m)
 	for (size_t i = 0; i < m->nthreads; i++) {
 		m->threads[i]->t->sched = NULL;
 		free(m->threads[i]->hist);
+		free(m->threads[i]->used);
 		free(m->threads[i]);
 	}
 	free(m->threads);

@@ -36,6 +36,7 @@ struct sched_interval {
 	uint64_t end_ns;
 	bool preempted;		/* RUNNABLE after an involuntary switch */
 	uint32_t waker_tid;	/* RUNNABLE after a wakeup: who woke it (0 if unknown) */
+	const struct ps_thread *thread;	/* the thread itself: no lookup by tid needed */
 };
 
 /* Per-CPU occupancy: tid 0 is idle. */

@@ -298,7 +298,7 @@ static int deliver(struct session *s, const struct ps_hdr *h, const struct sessi
 	if (!err && s->vm)
 		err = vm_model__apply(s->vm, h, ev.thread);
 	if (!err && s->cm)
-		err = coro_model__apply(s->cm, h);
+		err = coro_model__apply(s->cm, h, ev.thread);
 	if (err)
 		return err;
 	s->last_ns = h->ts_ns;

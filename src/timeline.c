@@ -389,7 +389,8 @@ int cmd_timeline(int argc, char **argv)
 		"  procscope timeline --from 1.2s --to 1.5s --cpus -w 120", NULL, NULL, NULL };
 	struct sched_callbacks cb = { on_interval, on_cpu_interval, NULL };
 	struct coro_callbacks ccb = { on_coro_segment, NULL };
-	struct session_opts so = { .flags = SESSION_SCHED | SESSION_CORO };
+	/* layouts only place coroutine stacks while a process lives: none kept past its exit */
+	struct session_opts so = { .flags = SESSION_SCHED | SESSION_CORO | SESSION_TRIM_EXITED };
 	struct session_callbacks scb = { .sched = &cb, .coro = &ccb };
 	struct paint pt = { 0 };
 	struct proc_model *pm;

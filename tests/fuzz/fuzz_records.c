@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			last = h->ts_ns;
 		if (proc_model__apply(&pm, h) || vm_model__apply(vm, h, proc_model__resolve(&pm, h)) ||
 		    sched_model__apply(sm, h, proc_model__resolve(&pm, h)) ||
-		    coro_model__apply(cm, h)) {
+		    coro_model__apply(cm, h, proc_model__resolve(&pm, h))) {
 			free(h);
 			break;
 		}

@@ -43,7 +43,7 @@ static void feed(const struct ps_hdr *h)
 {
 	CHECK_EQ(proc_model__apply(&pm, h), 0);
 	CHECK_EQ(vm_model__apply(vm, h, proc_model__resolve(&pm, h)), 0);
-	CHECK_EQ(coro_model__apply(cm, h), 0);
+	CHECK_EQ(coro_model__apply(cm, h, proc_model__resolve(&pm, h)), 0);
 }
 
 static void setup(void)

@@ -90,8 +90,74 @@ static void test_keys(void)
 	free(buf);
 }
 
+/* Literal keys and values, hand breaks and exact decimals, as the exports write them. */
+static void test_literals_numbers(void)
+{
+	static const char want[] = "{\"ph\":\"X\",\"ts\":-1234.567,\"a\":0.005,\"b\":0.000,"
+				   "\"c\":-9223372036.854775808,\n\"d\":18446744073709551615,"
+				   "\"e\":-7,\"f\":[\"x\",\n0]}";
+	struct json_writer w;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	json_writer__init(&w, f);
+	json_writer__begin_object(&w);
+	json_writer__kv_lit(&w, "ph", "X");
+	json_writer__kv_fixed_lit(&w, "ts", -1234567, 3);
+	json_writer__kv_fixed_lit(&w, "a", 5, 3);
+	json_writer__kv_fixed_lit(&w, "b", 0, 3);
+	json_writer__kv_fixed_lit(&w, "c", INT64_MIN, 9);
+	json_writer__break(&w);
+	json_writer__kv_uint_lit(&w, "d", UINT64_MAX);
+	json_writer__kv_int_lit(&w, "e", -7);
+	json_writer__key_lit(&w, "f");
+	json_writer__begin_array(&w);
+	json_writer__str_lit(&w, "x");
+	json_writer__break(&w);
+	json_writer__uint(&w, 0);
+	json_writer__end_array(&w);
+	json_writer__end_object(&w);
+	CHECK_EQ(json_writer__error(&w), 0);
+	fclose(f);
+	if (strcmp(buf, want)) {
+		fprintf(stderr, "got %s, want %s\n", buf, want);
+		check_failures++;
+	}
+	free(buf);
+}
+
+/* Integers at every power of ten and one below it: the digit count is estimated from the bit length. */
+static void test_digit_counts(void)
+{
+	uint64_t p = 1;
+
+	for (int k = 0; k < 20; k++, p *= 10) {
+		uint64_t v[2] = { p, p - 1 };
+
+		for (int j = 0; j < 2; j++) {
+			struct json_writer w;
+			char *buf = NULL, want[32];
+			size_t len = 0;
+			FILE *f = open_memstream(&buf, &len);
+
+			json_writer__init(&w, f);
+			json_writer__uint(&w, v[j]);
+			fclose(f);
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)v[j]);
+			if (strcmp(buf, want)) {
+				fprintf(stderr, "got %s, want %s\n", buf, want);
+				check_failures++;
+			}
+			free(buf);
+		}
+	}
+}
+
 int main(void)
 {
+	test_literals_numbers();
+	test_digit_counts();
 	test_escapes();
 	test_utf8_passes();
 	test_invalid_bytes();
