@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 /* Bumped whenever a table or column changes: cached databases are rebuilt. */
-#define SQL_SCHEMA_VERSION 2
+#define SQL_SCHEMA_VERSION 3
 
 enum sql_type { SQL_INT, SQL_REAL, SQL_TEXT };
 
@@ -39,12 +39,15 @@ enum sql_table_id {
 	SQL_NTABLES,
 };
 
+#define SQL_MAX_INDEXES	2
+
 struct sql_table {
 	const char *name;
 	const char *doc;
 	const struct sql_column *cols;
 	unsigned ncols;
-	const char *sqlite_index;	/* columns of SQLite's index, or NULL */
+	/* columns of each SQLite index, built after the rows */
+	const char *sqlite_index[SQL_MAX_INDEXES];
 	const char *ch_order_by;	/* ClickHouse sort key after (host, session_id) */
 };
 
