@@ -138,12 +138,30 @@ static const struct sql_column lost_cols[] = {
 	I("count", "records of that type lost since the previous row"),
 };
 
+static const struct sql_column mapping_cols[] = {
+	I("id", "stack_profile_frame.mapping: 0 the kernel, 1 addresses in no known file, 2 and "
+		"up a mapped file (one row per file, whichever processes mapped it)"),
+	TN("build_id", "the file's GNU build-id in hex, as the recorder read it; NULL if none"),
+	IN("exact_offset", "file offset of the executable mapping below (the offset of its "
+			   "/proc/PID/maps line)"),
+	IN("start_offset", "offset of the ELF image in the file: 0 (NULL for the kernel and "
+			   "[unknown])"),
+	IN("start", "first address of the file's executable mapping in the process whose stack "
+		    "first ran in it (upid), as /proc/PID/maps shows it"),
+	IN("end", "address after its last"),
+	IN("load_bias", "in that process, a frame's address = rel_pc + load_bias; NULL if the "
+			"file changed since the recording"),
+	T("name", "the file's path; [kernel], [unknown]"),
+	IN("upid", "the process start, end and load_bias describe"),
+};
+
 static const struct sql_column frame_cols[] = {
 	I("id", "frame id"),
 	T("name", "function (demangled), kernel functions with a _[k] suffix, or module+0xoffset "
 		  "when no symbol is known"),
-	I("mapping", "module: 0 the kernel, 1 no known file, 2 and up a mapped file"),
-	I("rel_pc", "address in the module's own terms (kernel: the address)"),
+	I("mapping", "stack_profile_mapping.id: the file (kernel, unknown) it ran in"),
+	I("rel_pc", "address in the file's own terms: its ELF virtual address (a file changed "
+		    "since the recording: the offset in it; kernel, [unknown]: the address)"),
 };
 
 static const struct sql_column callsite_cols[] = {
@@ -183,6 +201,8 @@ const struct sql_table sql_tables[SQL_NTABLES] = {
 		      TABLE(vma_cols), { "upid, created_ts" }, "upid, start, created_ts" },
 	[SQL_LOST] = { "lost", "records the kernel could not hand to the recorder",
 		       TABLE(lost_cols), {}, "ts" },
+	[SQL_STACK_MAPPING] = { "stack_profile_mapping", "the files the recorded stacks ran in",
+				TABLE(mapping_cols), {}, "id" },
 	[SQL_STACK_FRAME] = { "stack_profile_frame", "frames of the recorded call stacks",
 			      TABLE(frame_cols), {}, "id" },
 	[SQL_STACK_CALLSITE] = { "stack_profile_callsite", "call stacks as a tree of callsites",
