@@ -308,7 +308,7 @@ int sql_source__stat(const char *path, struct sql_source *src)
 /* ---- export --format sqlite ---- */
 
 struct sqlite_export {
-	struct sql_rows *rows;
+	struct sql_rows *rows;	/* first: sql_rows__export_record() */
 	struct out_file of;
 	struct sqlite_sink k;
 	struct sql_source src;
@@ -332,12 +332,6 @@ static void *sqlite_begin(struct export_ctx *c, struct session_callbacks *cb)
 	struct sql_sink sink;
 	int err;
 
-	if (c->pid || c->from_ns || c->to_ns != UINT64_MAX) {
-		ps_err("the sqlite and clickhouse exports take the whole session: "
-		       "select with SQL instead of --pid, --from, --to");
-		errno = EINVAL;
-		return NULL;
-	}
 	if (!strcmp(c->out_path, "-")) {
 		ps_err("a database cannot go to stdout: name it with -o");
 		errno = EINVAL;
@@ -347,19 +341,15 @@ static void *sqlite_begin(struct export_ctx *c, struct session_callbacks *cb)
 	if (!e)
 		return NULL;
 	e->of.fd = -1;
-	err = sql_source__stat(session__path(c->s), &e->src);
+	sink = (struct sql_sink){ sink_row, &e->k };
+	e->rows = sql_rows__export_begin(c, &sink, cb);
+	err = e->rows ? sql_source__stat(session__path(c->s), &e->src) : errno ? -errno : -ENOMEM;
 	if (!err)
 		err = out_file__create(&e->of, c->out_path);
 	if (!err)
 		err = sink_open(&e->k, e->of.tmp, c->out_path);
 	if (err)
 		goto err_free;
-	sink = (struct sql_sink){ sink_row, &e->k };
-	e->rows = sql_rows__new(c->s, &sink, cb);
-	if (!e->rows) {
-		err = -ENOMEM;
-		goto err_free;
-	}
 	e->src.header_crc32 = c->fh->header_crc32;
 	return e;
 
@@ -367,11 +357,6 @@ err_free:
 	sqlite_free(e);
 	errno = -err;
 	return NULL;
-}
-
-static int sqlite_record(void *st, const struct session_event *ev)
-{
-	return sql_rows__record(((struct sqlite_export *)st)->rows, ev);
 }
 
 static int sqlite_finish(void *st)
@@ -396,7 +381,7 @@ const struct export_format export_sqlite = {
 	.models = SQL_ROWS_MODELS,
 	.own_output = true,
 	.begin = sqlite_begin,
-	.record = sqlite_record,
+	.record = sql_rows__export_record,
 	.finish = sqlite_finish,
 	.free = sqlite_free,
 };

@@ -963,6 +963,23 @@ struct sql_rows *sql_rows__new(struct session *s, const struct sql_sink *sink,
 	return r;
 }
 
+struct sql_rows *sql_rows__export_begin(const struct export_ctx *c, const struct sql_sink *sink,
+					struct session_callbacks *cb)
+{
+	if (c->pid || c->from_ns || c->to_ns != UINT64_MAX) {
+		ps_err("the sqlite and clickhouse exports take the whole session: "
+		       "select with SQL instead of --pid, --from, --to");
+		errno = EINVAL;
+		return NULL;
+	}
+	return sql_rows__new(c->s, sink, cb);
+}
+
+int sql_rows__export_record(void *st, const struct session_event *ev)
+{
+	return sql_rows__record(*(struct sql_rows **)st, ev);
+}
+
 const char *sql_rows__session_id(const struct sql_rows *r)
 {
 	return r->session_id;
