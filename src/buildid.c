@@ -58,6 +58,37 @@ out_close:
 	return err;
 }
 
+int buildid__vaddr(const char *path, uint64_t off, uint64_t *vaddr)
+{
+	uint64_t page = sysconf(_SC_PAGESIZE);
+	size_t nph = 0;
+	int fd, err = -ENOENT;
+	Elf *elf;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_getphdrnum(elf, &nph))
+		nph = 0;
+	for (size_t i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		/* a mapping starts on a page: OFF may lie below p_offset, in its page */
+		if (off >= (ph.p_offset & ~(page - 1)) && off < ph.p_offset + ph.p_filesz) {
+			*vaddr = ph.p_vaddr + off - ph.p_offset;
+			err = 0;
+			break;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	return err;
+}
+
 static uint64_t file_key(uint64_t dev, uint64_t ino)
 {
 	/* a hash: two files sharing one would be noted once, a missed check at worst */

@@ -26,6 +26,12 @@ struct file_id {
 
 /* Reads PATH's identity; 0 or -errno. */
 int buildid__read(const char *path, struct file_id *out);
+/*
+ * The ELF virtual address that file offset OFF of PATH loads at (the PT_LOAD
+ * segment holding it: p_vaddr + OFF - p_offset). 0, -ENOENT if no segment
+ * holds OFF, or -errno.
+ */
+int buildid__vaddr(const char *path, uint64_t off, uint64_t *vaddr);
 /* The user-space dev_t of a kernel s_dev (as the probes record it). */
 uint64_t buildid__udev(uint64_t kernel_dev);
 

@@ -31,7 +31,7 @@
 #include "util.h"
 
 struct ch_export {
-	struct sql_rows *rows;
+	struct sql_rows *rows;	/* first: sql_rows__export_record() */
 	struct out_file tsv[SQL_NTABLES];
 	struct out_file ddl[SQL_NTABLES];
 	FILE *f[SQL_NTABLES];
@@ -163,12 +163,6 @@ static void *ch_begin(struct export_ctx *c, struct session_callbacks *cb)
 	FILE *hf;
 	int err;
 
-	if (c->pid || c->from_ns || c->to_ns != UINT64_MAX) {
-		ps_err("the sqlite and clickhouse exports take the whole session: "
-		       "select with SQL instead of --pid, --from, --to");
-		errno = EINVAL;
-		return NULL;
-	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
@@ -176,9 +170,9 @@ static void *ch_begin(struct export_ctx *c, struct session_callbacks *cb)
 		e->tsv[t].fd = e->ddl[t].fd = -1;
 	e->dir = c->out_path;
 	sink = (struct sql_sink){ ch_row, e };
-	e->rows = sql_rows__new(c->s, &sink, cb);
+	e->rows = sql_rows__export_begin(c, &sink, cb);
 	if (!e->rows) {
-		err = -ENOMEM;
+		err = errno ? -errno : -ENOMEM;
 		goto err_free;
 	}
 	/* the two columns every row starts with */
@@ -218,11 +212,6 @@ err_free:
 	return NULL;
 }
 
-static int ch_record(void *st, const struct session_event *ev)
-{
-	return sql_rows__record(((struct ch_export *)st)->rows, ev);
-}
-
 static int ch_finish(void *st)
 {
 	struct ch_export *e = st;
@@ -244,7 +233,7 @@ const struct export_format export_clickhouse = {
 	.models = SQL_ROWS_MODELS,
 	.own_output = true,
 	.begin = ch_begin,
-	.record = ch_record,
+	.record = sql_rows__export_record,
 	.finish = ch_finish,
 	.free = ch_free,
 };

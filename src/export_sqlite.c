@@ -26,10 +26,29 @@
 #include "util.h"
 
 #define SQLITE_CACHE_KIB 65536	/* page cache while building, at most */
+#define SQLITE_PAGE_BYTES 65536	/* the largest: fewer, fuller pages for scans */
+#define SQ_BATCH_ROWS	64	/* rows per INSERT: one statement run per 64 rows */
+#define SQ_TEXT_BYTES	16384	/* a table's copies of its buffered rows' strings */
+
+/*
+ * A table's rows wait in VALS until SQ_BATCH_ROWS of them go in one
+ * multi-row INSERT (MANY): one sqlite3_step() and one statement start per
+ * batch instead of per row. Their strings are copied into TEXT, which is
+ * what SQLite reads (SQLITE_STATIC) when the batch runs; the rows of a
+ * batch cut short (the end, or TEXT full) go one by one through ONE.
+ */
+struct sq_table {
+	sqlite3_stmt *one, *many;
+	unsigned rows;		/* rows per MANY */
+	unsigned n;		/* rows waiting */
+	struct sql_val *vals;	/* rows * ncols */
+	size_t text_used;
+	char text[SQ_TEXT_BYTES];
+};
 
 struct sqlite_sink {
 	sqlite3 *db;
-	sqlite3_stmt *ins[SQL_NTABLES];
+	struct sq_table *tab[SQL_NTABLES];
 	const char *path;	/* the user's name for it, for messages */
 };
 
@@ -44,18 +63,63 @@ static int sq_exec(struct sqlite_sink *k, const char *sql)
 	return -EIO;
 }
 
+static int sq_failed(struct sqlite_sink *k, int rc)
+{
+	ps_err("cannot write '%s': %s", k->path, sqlite3_errmsg(k->db));
+	return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+}
+
 static const char *sqlite_type(const struct sql_column *c)
 {
 	return c->type == SQL_INT ? "INTEGER" : c->type == SQL_REAL ? "REAL" : "TEXT";
 }
 
+/* "INSERT INTO t VALUES (?,?),(?,?)...": ROWS rows of NCOLS values. NULL on ENOMEM. */
+static char *insert_sql(const struct sql_table *tb, unsigned rows)
+{
+	size_t cap = strlen(tb->name) + 32 + (size_t)rows * (tb->ncols * 2 + 3);
+	char *sql = malloc(cap);
+	size_t off;
+
+	if (!sql)
+		return NULL;
+	off = snprintf(sql, cap, "INSERT INTO %s VALUES ", tb->name);
+	for (unsigned r = 0; r < rows; r++) {
+		sql[off++] = r ? ',' : ' ';
+		sql[off++] = '(';
+		for (unsigned c = 0; c < tb->ncols; c++) {
+			if (c)
+				sql[off++] = ',';
+			sql[off++] = '?';
+		}
+		sql[off++] = ')';
+	}
+	sql[off] = '\0';
+	return sql;
+}
+
+static int prepare(struct sqlite_sink *k, const struct sql_table *tb, unsigned rows,
+		   sqlite3_stmt **st)
+{
+	char *sql = insert_sql(tb, rows);
+	int rc;
+
+	if (!sql)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v3(k->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+	free(sql);
+	return rc ? sq_failed(k, rc) : 0;
+}
+
 static int create_tables(struct sqlite_sink *k)
 {
+	int max_vars = sqlite3_limit(k->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1);
 	char sql[4096];
 
 	for (int t = 0; t < SQL_NTABLES; t++) {
 		const struct sql_table *tb = &sql_tables[t];
 		size_t off = snprintf(sql, sizeof(sql), "CREATE TABLE %s (", tb->name);
+		struct sq_table *q;
 		int err;
 
 		for (unsigned c = 0; c < tb->ncols; c++)
@@ -66,14 +130,21 @@ static int create_tables(struct sqlite_sink *k)
 		err = sq_exec(k, sql);
 		if (err)
 			return err;
-		off = snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (", tb->name);
-		for (unsigned c = 0; c < tb->ncols; c++)
-			off += snprintf(sql + off, sizeof(sql) - off, "%s?", c ? "," : "");
-		snprintf(sql + off, sizeof(sql) - off, ")");
-		if (sqlite3_prepare_v3(k->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &k->ins[t], NULL)) {
-			ps_err("cannot write '%s': %s", k->path, sqlite3_errmsg(k->db));
-			return -EIO;
-		}
+		q = calloc(1, sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		k->tab[t] = q;
+		q->rows = (unsigned)max_vars / tb->ncols;
+		if (q->rows > SQ_BATCH_ROWS)
+			q->rows = SQ_BATCH_ROWS;
+		q->vals = calloc((size_t)q->rows * tb->ncols, sizeof(*q->vals));
+		if (!q->vals)
+			return -ENOMEM;
+		err = prepare(k, tb, 1, &q->one);
+		if (!err && q->rows > 1)
+			err = prepare(k, tb, q->rows, &q->many);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -83,43 +154,97 @@ static int sink_open(struct sqlite_sink *k, const char *tmp_path, const char *pa
 	char pragmas[256];
 
 	k->path = path;
-	if (sqlite3_open_v2(tmp_path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL)) {
+	/* one thread writes: no mutex around every bind and step */
+	if (sqlite3_open_v2(tmp_path, &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+			    SQLITE_OPEN_NOMUTEX, NULL)) {
 		ps_err("cannot create '%s': %s", path, k->db ? sqlite3_errmsg(k->db) : "out of memory");
 		return -EIO;
 	}
 	snprintf(pragmas, sizeof(pragmas),
-		 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-		 "PRAGMA cache_size=-%d; PRAGMA user_version=%d; BEGIN", SQLITE_CACHE_KIB,
-		 SQL_SCHEMA_VERSION);
+		 "PRAGMA page_size=%d; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+		 "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-%d; PRAGMA user_version=%d; BEGIN",
+		 SQLITE_PAGE_BYTES, SQLITE_CACHE_KIB, SQL_SCHEMA_VERSION);
 	if (sq_exec(k, pragmas))
 		return -EIO;
 	return create_tables(k);
 }
 
-static int sink_row(void *ctx, enum sql_table_id t, const struct sql_val *v)
+static int bind_row(sqlite3_stmt *st, unsigned first, const struct sql_val *v, unsigned ncols)
 {
-	struct sqlite_sink *k = ctx;
-	sqlite3_stmt *st = k->ins[t];
 	int rc = SQLITE_OK;
 
-	for (unsigned c = 0; c < sql_tables[t].ncols && rc == SQLITE_OK; c++) {
+	for (unsigned c = 0; c < ncols && rc == SQLITE_OK; c++) {
+		int i = first + c + 1;
+
 		if (v[c].null)
-			rc = sqlite3_bind_null(st, c + 1);
+			rc = sqlite3_bind_null(st, i);
 		else if (v[c].type == SQL_INT)
-			rc = sqlite3_bind_int64(st, c + 1, v[c].i);
+			rc = sqlite3_bind_int64(st, i, v[c].i);
 		else if (v[c].type == SQL_REAL)
-			rc = sqlite3_bind_double(st, c + 1, v[c].d);
+			rc = sqlite3_bind_double(st, i, v[c].d);
 		else
-			rc = sqlite3_bind_text(st, c + 1, v[c].s, (int)v[c].len, SQLITE_STATIC);
+			rc = sqlite3_bind_text(st, i, v[c].s, (int)v[c].len, SQLITE_STATIC);
 	}
+	return rc;
+}
+
+/* Runs ST with what is bound. */
+static int run(struct sqlite_sink *k, sqlite3_stmt *st, int rc)
+{
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		ps_err("cannot write '%s': %s", k->path, sqlite3_errmsg(k->db));
-		return rc == SQLITE_FULL ? -ENOSPC : -EIO;
+	return rc == SQLITE_DONE ? 0 : sq_failed(k, rc);
+}
+
+/* Writes table T's waiting rows: one batch, or row by row if fewer. */
+static int flush(struct sqlite_sink *k, enum sql_table_id t)
+{
+	struct sq_table *q = k->tab[t];
+	unsigned ncols = sql_tables[t].ncols;
+	int rc = SQLITE_OK, err = 0;
+
+	if (q->n == q->rows && q->many) {
+		for (unsigned r = 0; r < q->n && rc == SQLITE_OK; r++)
+			rc = bind_row(q->many, r * ncols, q->vals + (size_t)r * ncols, ncols);
+		err = run(k, q->many, rc);
+	} else {
+		for (unsigned r = 0; r < q->n && !err; r++)
+			err = run(k, q->one, bind_row(q->one, 0, q->vals + (size_t)r * ncols, ncols));
 	}
-	return 0;
+	q->n = 0;
+	q->text_used = 0;
+	return err;
+}
+
+static int sink_row(void *ctx, enum sql_table_id t, const struct sql_val *v)
+{
+	struct sqlite_sink *k = ctx;
+	struct sq_table *q = k->tab[t];
+	unsigned ncols = sql_tables[t].ncols;
+	struct sql_val *row;
+	size_t text = 0;
+	int err;
+
+	for (unsigned c = 0; c < ncols; c++)
+		if (!v[c].null && v[c].type == SQL_TEXT)
+			text += v[c].len;
+	if (q->text_used + text > sizeof(q->text)) {
+		err = flush(k, t);
+		if (err)
+			return err;
+		if (text > sizeof(q->text))	/* too long to wait: its strings live until we return */
+			return run(k, q->one, bind_row(q->one, 0, v, ncols));
+	}
+	row = q->vals + (size_t)q->n * ncols;
+	memcpy(row, v, ncols * sizeof(*v));
+	for (unsigned c = 0; c < ncols; c++) {
+		if (row[c].null || row[c].type != SQL_TEXT)
+			continue;
+		row[c].s = memcpy(q->text + q->text_used, row[c].s, row[c].len);
+		q->text_used += row[c].len;
+	}
+	return ++q->n == q->rows ? flush(k, t) : 0;
 }
 
 /* Indexes, the source's facts, COMMIT. */
@@ -129,13 +254,19 @@ static int sink_commit(struct sqlite_sink *k, const struct sql_source *src)
 	int err;
 
 	for (int t = 0; t < SQL_NTABLES; t++) {
-		if (!sql_tables[t].sqlite_index)
-			continue;
-		snprintf(sql, sizeof(sql), "CREATE INDEX %s_idx ON %s (%s)", sql_tables[t].name,
-			 sql_tables[t].name, sql_tables[t].sqlite_index);
-		err = sq_exec(k, sql);
+		err = flush(k, t);
 		if (err)
 			return err;
+	}
+	for (int t = 0; t < SQL_NTABLES; t++) {
+		for (int i = 0; i < SQL_MAX_INDEXES && sql_tables[t].sqlite_index[i]; i++) {
+			snprintf(sql, sizeof(sql), "CREATE INDEX %s_idx%d ON %s (%s)",
+				 sql_tables[t].name, i, sql_tables[t].name,
+				 sql_tables[t].sqlite_index[i]);
+			err = sq_exec(k, sql);
+			if (err)
+				return err;
+		}
 	}
 	snprintf(sql, sizeof(sql),
 		 "CREATE TABLE _procscope_source (size INTEGER, mtime_ns INTEGER, header_crc32 "
@@ -148,8 +279,15 @@ static int sink_commit(struct sqlite_sink *k, const struct sql_source *src)
 static void sink_close(struct sqlite_sink *k)
 {
 	for (int t = 0; t < SQL_NTABLES; t++) {
-		sqlite3_finalize(k->ins[t]);
-		k->ins[t] = NULL;
+		struct sq_table *q = k->tab[t];
+
+		if (!q)
+			continue;
+		sqlite3_finalize(q->one);
+		sqlite3_finalize(q->many);
+		free(q->vals);
+		free(q);
+		k->tab[t] = NULL;
 	}
 	sqlite3_close(k->db);
 	k->db = NULL;
@@ -170,7 +308,7 @@ int sql_source__stat(const char *path, struct sql_source *src)
 /* ---- export --format sqlite ---- */
 
 struct sqlite_export {
-	struct sql_rows *rows;
+	struct sql_rows *rows;	/* first: sql_rows__export_record() */
 	struct out_file of;
 	struct sqlite_sink k;
 	struct sql_source src;
@@ -194,12 +332,6 @@ static void *sqlite_begin(struct export_ctx *c, struct session_callbacks *cb)
 	struct sql_sink sink;
 	int err;
 
-	if (c->pid || c->from_ns || c->to_ns != UINT64_MAX) {
-		ps_err("the sqlite and clickhouse exports take the whole session: "
-		       "select with SQL instead of --pid, --from, --to");
-		errno = EINVAL;
-		return NULL;
-	}
 	if (!strcmp(c->out_path, "-")) {
 		ps_err("a database cannot go to stdout: name it with -o");
 		errno = EINVAL;
@@ -209,19 +341,15 @@ static void *sqlite_begin(struct export_ctx *c, struct session_callbacks *cb)
 	if (!e)
 		return NULL;
 	e->of.fd = -1;
-	err = sql_source__stat(session__path(c->s), &e->src);
+	sink = (struct sql_sink){ sink_row, &e->k };
+	e->rows = sql_rows__export_begin(c, &sink, cb);
+	err = e->rows ? sql_source__stat(session__path(c->s), &e->src) : errno ? -errno : -ENOMEM;
 	if (!err)
 		err = out_file__create(&e->of, c->out_path);
 	if (!err)
 		err = sink_open(&e->k, e->of.tmp, c->out_path);
 	if (err)
 		goto err_free;
-	sink = (struct sql_sink){ sink_row, &e->k };
-	e->rows = sql_rows__new(c->s, &sink, cb);
-	if (!e->rows) {
-		err = -ENOMEM;
-		goto err_free;
-	}
 	e->src.header_crc32 = c->fh->header_crc32;
 	return e;
 
@@ -229,11 +357,6 @@ err_free:
 	sqlite_free(e);
 	errno = -err;
 	return NULL;
-}
-
-static int sqlite_record(void *st, const struct session_event *ev)
-{
-	return sql_rows__record(((struct sqlite_export *)st)->rows, ev);
 }
 
 static int sqlite_finish(void *st)
@@ -258,7 +381,7 @@ const struct export_format export_sqlite = {
 	.models = SQL_ROWS_MODELS,
 	.own_output = true,
 	.begin = sqlite_begin,
-	.record = sqlite_record,
+	.record = sql_rows__export_record,
 	.finish = sqlite_finish,
 	.free = sqlite_free,
 };

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include <unistd.h>
 #include "commands.h"
 #include "export_sqlite.h"
 #include "json_writer.h"
@@ -26,6 +27,7 @@
 
 #define SQL_WIDTH_ROWS	1000	/* rows buffered to size the table's columns */
 #define SQL_MAX_WIDTH	64	/* a column is never padded wider */
+#define SQL_MMAP_BYTES	(1LL << 40)	/* the whole database mapped, up to SQLite's cap */
 
 enum sql_out { OUT_TABLE, OUT_CSV, OUT_JSON };
 
@@ -109,13 +111,23 @@ static bool db_fresh(sqlite3 *db, const struct sql_source *src, int *status)
 
 static sqlite3 *open_db(const char *path)
 {
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	sqlite3 *db = NULL;
+	char pragmas[96];
 
 	/* read-only: a query cannot change the cache; NOFOLLOW: never a symlink's target */
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL)) {
 		sqlite3_close(db);
 		return NULL;
 	}
+	/*
+	 * Pages read through a mapping of the file, not copied into a cache
+	 * (SQLite caps the size at its SQLITE_MAX_MMAP_SIZE, 2 GiB in Debian's
+	 * build); a sort (GROUP BY, ORDER BY without an index) on every CPU.
+	 */
+	snprintf(pragmas, sizeof(pragmas), "PRAGMA mmap_size=%lld; PRAGMA threads=%ld",
+		 SQL_MMAP_BYTES, ncpus > 1 ? ncpus - 1 : 0);
+	sqlite3_exec(db, pragmas, NULL, NULL, NULL);	/* a speed-up only: failure is no error */
 	return db;
 }
 

@@ -16,7 +16,8 @@
  *                  each call changes a space;
  *   lost           growth of the PS_REC_LOST counters;
  *   stack_*        the stack model's samples, their stacks interned as
- *                  Perfetto does: frames, and callsites (frame + caller).
+ *                  Perfetto does: frames, and callsites (frame + caller);
+ *                  a frame's file (mapping) described when first seen.
  * utid/upid are handed out in order of first sight, 0 being the idle task
  * as in Perfetto; they key on the model's ps_thread/ps_process objects,
  * which outlive pid and tid reuse.
@@ -26,6 +27,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include "buildid.h"
 #include "export.h"
 #include "rec_info.h"
 #include "sql_rows.h"
@@ -90,6 +93,7 @@ struct sql_rows {
 	struct idmap frames;	/* hash of (module, addr) -> intern chain */
 	struct idmap callsites;	/* hash of (parent, frame) -> intern chain */
 	struct idmap stacks;	/* stack id + 1 -> innermost callsite id */
+	struct idmap mappings;	/* module + 1 -> 1 once its row is written */
 	int64_t next_frame, next_callsite;
 	char session_id[96];
 	int err;
@@ -509,8 +513,62 @@ static void free_pairs(struct idmap *map)
 	idmap__free(map);
 }
 
-/* The innermost callsite of stack ID, its frames and callsites written on first sight. */
-static int64_t callsite_of(struct sql_rows *r, uint32_t id)
+struct exec_map {
+	const char *path;
+	const struct vm_region *found;	/* its lowest executable mapping */
+	struct vm_region r;
+};
+
+static void find_exec(void *ctx, const struct vm_region *reg)
+{
+	struct exec_map *x = ctx;
+
+	if (x->found || !(reg->prot & PROT_EXEC) || !reg->path || strcmp(reg->path, x->path))
+		return;
+	x->r = *reg;
+	x->found = &x->r;
+}
+
+/* MODULE's stack_profile_mapping row: the file, as process P (running it now) maps it. */
+static void mapping_row(struct sql_rows *r, uint32_t module, const struct ps_process *p)
+{
+	struct exec_map x = { .path = stack_model__module_path(r->stk, module) };
+	const struct row_proc *rp = p ? row_proc(r, p) : NULL;
+	bool file = module >= SYM_MOD_FIRST, ok;
+	char hex[2 * PS_BUILDID_MAX + 1] = "";
+	const uint8_t *id = NULL;
+	uint64_t vaddr = 0;
+	uint32_t len;
+
+	if (idmap__set(&r->mappings, module + 1ull, (void *)1)) {
+		r->err = -ENOMEM;
+		return;
+	}
+	ok = stack_model__module_file(r->stk, module, &id, &len);
+	for (uint32_t i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	if (file && p)
+		vm_model__for_each_region(session__vm(r->s), p->pid, find_exec, &x);
+	/* the ELF of a file changed since cannot say where its addresses load */
+	ok = ok && x.found && !buildid__vaddr(x.path, x.r.pgoff, &vaddr);
+	{
+		struct sql_val v[] = {
+			sql_int(module), sql_text(len ? hex : NULL),
+			opt_int(x.found, x.r.pgoff), opt_int(file, 0),
+			opt_int(x.found, x.r.start), opt_int(x.found, x.r.end),
+			opt_int(ok, x.r.start - vaddr), sql_text(x.path),
+			opt_int(x.found && rp, rp ? rp->upid : 0),
+		};
+
+		emit(r, SQL_STACK_MAPPING, v);
+	}
+}
+
+/*
+ * The innermost callsite of stack ID (taken in process P), its frames,
+ * callsites and mappings written on first sight.
+ */
+static int64_t callsite_of(struct sql_rows *r, uint32_t id, const struct ps_process *p)
 {
 	uintptr_t known = (uintptr_t)idmap__get(&r->stacks, id + 1ull);
 	const struct stack_frame *fr;
@@ -528,6 +586,8 @@ static int64_t callsite_of(struct sql_rows *r, uint32_t id)
 
 		if (f < 0)
 			goto enomem;
+		if (fresh && !idmap__get(&r->mappings, fr[i].module + 1ull))
+			mapping_row(r, fr[i].module, p);
 		if (fresh) {
 			struct sql_val v[] = {
 				sql_int(f), sql_text(stack_model__frame_name(r->stk, &fr[i], false)),
@@ -563,7 +623,7 @@ static void on_sample(void *ctx, const struct stack_sample *sm)
 	struct sql_rows *r = ctx;
 	struct ps_thread *t = thread_of(r, sm->tid, sm->tgid);
 	struct row_thread *rt = t ? row_thread(r, t) : NULL;
-	int64_t cs = callsite_of(r, sm->stack);
+	int64_t cs = callsite_of(r, sm->stack, proc_model__process(r->pm, sm->tgid));
 
 	if (cs < 0)
 		return;
@@ -903,6 +963,23 @@ struct sql_rows *sql_rows__new(struct session *s, const struct sql_sink *sink,
 	return r;
 }
 
+struct sql_rows *sql_rows__export_begin(const struct export_ctx *c, const struct sql_sink *sink,
+					struct session_callbacks *cb)
+{
+	if (c->pid || c->from_ns || c->to_ns != UINT64_MAX) {
+		ps_err("the sqlite and clickhouse exports take the whole session: "
+		       "select with SQL instead of --pid, --from, --to");
+		errno = EINVAL;
+		return NULL;
+	}
+	return sql_rows__new(c->s, sink, cb);
+}
+
+int sql_rows__export_record(void *st, const struct session_event *ev)
+{
+	return sql_rows__record(*(struct sql_rows **)st, ev);
+}
+
 const char *sql_rows__session_id(const struct sql_rows *r)
 {
 	return r->session_id;
@@ -927,6 +1004,7 @@ void sql_rows__free(struct sql_rows *r)
 	free_pairs(&r->frames);
 	free_pairs(&r->callsites);
 	idmap__free(&r->stacks);
+	idmap__free(&r->mappings);
 	stack_model__free(r->stk);
 	free(r->cur);
 	free(r->merged);

@@ -33,6 +33,16 @@ int sql_rows__record(void *rows, const struct session_event *ev);
 /* After the replay: the rows still open, then process, thread, session. 0 or -errno. */
 int sql_rows__finish(struct sql_rows *r);
 void sql_rows__free(struct sql_rows *r);
+/*
+ * For the sqlite and clickhouse exports: refuses a selection (--pid,
+ * --from, --to: SQL selects), then sql_rows__new(). NULL and errno, the
+ * message printed for a selection.
+ */
+struct export_ctx;
+struct sql_rows *sql_rows__export_begin(const struct export_ctx *c, const struct sql_sink *sink,
+					struct session_callbacks *cb);
+/* Their export_format.record: ST's first member is its struct sql_rows *. */
+int sql_rows__export_record(void *st, const struct session_event *ev);
 /* "<boot_id>-<start_ns>": names the session among a fleet's (ClickHouse). */
 const char *sql_rows__session_id(const struct sql_rows *r);
 

@@ -138,12 +138,30 @@ static const struct sql_column lost_cols[] = {
 	I("count", "records of that type lost since the previous row"),
 };
 
+static const struct sql_column mapping_cols[] = {
+	I("id", "stack_profile_frame.mapping: 0 the kernel, 1 addresses in no known file, 2 and "
+		"up a mapped file (one row per file, whichever processes mapped it)"),
+	TN("build_id", "the file's GNU build-id in hex, as the recorder read it; NULL if none"),
+	IN("exact_offset", "file offset of the executable mapping below (the offset of its "
+			   "/proc/PID/maps line)"),
+	IN("start_offset", "offset of the ELF image in the file: 0 (NULL for the kernel and "
+			   "[unknown])"),
+	IN("start", "first address of the file's executable mapping in the process whose stack "
+		    "first ran in it (upid), as /proc/PID/maps shows it"),
+	IN("end", "address after its last"),
+	IN("load_bias", "in that process, a frame's address = rel_pc + load_bias; NULL if the "
+			"file changed since the recording"),
+	T("name", "the file's path; [kernel], [unknown]"),
+	IN("upid", "the process start, end and load_bias describe"),
+};
+
 static const struct sql_column frame_cols[] = {
 	I("id", "frame id"),
 	T("name", "function (demangled), kernel functions with a _[k] suffix, or module+0xoffset "
 		  "when no symbol is known"),
-	I("mapping", "module: 0 the kernel, 1 no known file, 2 and up a mapped file"),
-	I("rel_pc", "address in the module's own terms (kernel: the address)"),
+	I("mapping", "stack_profile_mapping.id: the file (kernel, unknown) it ran in"),
+	I("rel_pc", "address in the file's own terms: its ELF virtual address (a file changed "
+		    "since the recording: the offset in it; kernel, [unknown]: the address)"),
 };
 
 static const struct sql_column callsite_cols[] = {
@@ -164,30 +182,33 @@ static const struct sql_column sample_cols[] = {
 
 const struct sql_table sql_tables[SQL_NTABLES] = {
 	[SQL_SESSION] = { "session", "facts of the recording, one per row", TABLE(session_cols),
-			  NULL, "key" },
-	[SQL_PROCESS] = { "process", "every process seen", TABLE(process_cols), NULL, "upid" },
+			  {}, "key" },
+	[SQL_PROCESS] = { "process", "every process seen", TABLE(process_cols), {}, "upid" },
 	[SQL_THREAD] = { "thread", "every thread seen, with its scheduling totals",
-			 TABLE(thread_cols), NULL, "utid" },
+			 TABLE(thread_cols), {}, "utid" },
 	[SQL_SCHED_SLICE] = { "sched_slice", "runs on a CPU: traced threads and idle",
-			      TABLE(sched_slice_cols), "utid, dur", "utid, ts" },
+			      TABLE(sched_slice_cols),
+			      { "utid, ts, dur", "cpu, ts, dur, utid" }, "utid, ts" },
 	[SQL_THREAD_STATE] = { "thread_state", "each traced thread's states, back to back",
-			       TABLE(thread_state_cols), NULL, "utid, ts" },
+			       TABLE(thread_state_cols), {}, "utid, ts" },
 	[SQL_COUNTER_TRACK] = { "counter_track", "memory counters of a process or thread",
-				TABLE(counter_track_cols), NULL, "id" },
+				TABLE(counter_track_cols), {}, "id" },
 	[SQL_COUNTER] = { "counter", "counter values when they changed", TABLE(counter_cols),
-			  "track_id, ts", "track_id, ts" },
+			  { "track_id, ts" }, "track_id, ts" },
 	[SQL_MEM_CALL] = { "mem_call", "memory syscalls with their arguments and results",
-			   TABLE(mem_call_cols), "utid", "ts" },
+			   TABLE(mem_call_cols), { "utid" }, "ts" },
 	[SQL_VMA] = { "vma", "every shape of every mapped region, with its life",
-		      TABLE(vma_cols), "upid, created_ts", "upid, start, created_ts" },
+		      TABLE(vma_cols), { "upid, created_ts" }, "upid, start, created_ts" },
 	[SQL_LOST] = { "lost", "records the kernel could not hand to the recorder",
-		       TABLE(lost_cols), NULL, "ts" },
+		       TABLE(lost_cols), {}, "ts" },
+	[SQL_STACK_MAPPING] = { "stack_profile_mapping", "the files the recorded stacks ran in",
+				TABLE(mapping_cols), {}, "id" },
 	[SQL_STACK_FRAME] = { "stack_profile_frame", "frames of the recorded call stacks",
-			      TABLE(frame_cols), NULL, "id" },
+			      TABLE(frame_cols), {}, "id" },
 	[SQL_STACK_CALLSITE] = { "stack_profile_callsite", "call stacks as a tree of callsites",
-				 TABLE(callsite_cols), NULL, "id" },
+				 TABLE(callsite_cols), {}, "id" },
 	[SQL_STACK_SAMPLE] = { "stack_sample", "what each recorded stack was the stack of",
-			       TABLE(sample_cols), "callsite_id", "kind, ts" },
+			       TABLE(sample_cols), { "callsite_id" }, "kind, ts" },
 };
 
 struct sql_val sql_text_n(const char *s, size_t max)

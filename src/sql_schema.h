@@ -7,8 +7,8 @@
  *
  * Names and columns follow Perfetto's trace processor where the concept is
  * the same (process, thread, sched_slice, thread_state, counter_track,
- * counter), so its queries carry over; mem_call, vma, lost and session are
- * procscope's own. Timestamps are ns from the recording's start (the
+ * counter, stack_profile_*), so its queries carry over; mem_call, vma,
+ * lost, stack_sample and session are procscope's own. Timestamps are ns from the recording's start (the
  * session's time zero; a few records of -p/-a sessions are slightly
  * negative), durations ns; session gives the wall-clock offset.
  */
@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 /* Bumped whenever a table or column changes: cached databases are rebuilt. */
-#define SQL_SCHEMA_VERSION 2
+#define SQL_SCHEMA_VERSION 4
 
 enum sql_type { SQL_INT, SQL_REAL, SQL_TEXT };
 
@@ -35,16 +35,19 @@ struct sql_column {
 enum sql_table_id {
 	SQL_SESSION, SQL_PROCESS, SQL_THREAD, SQL_SCHED_SLICE, SQL_THREAD_STATE,
 	SQL_COUNTER_TRACK, SQL_COUNTER, SQL_MEM_CALL, SQL_VMA, SQL_LOST,
-	SQL_STACK_FRAME, SQL_STACK_CALLSITE, SQL_STACK_SAMPLE,
+	SQL_STACK_MAPPING, SQL_STACK_FRAME, SQL_STACK_CALLSITE, SQL_STACK_SAMPLE,
 	SQL_NTABLES,
 };
+
+#define SQL_MAX_INDEXES	2
 
 struct sql_table {
 	const char *name;
 	const char *doc;
 	const struct sql_column *cols;
 	unsigned ncols;
-	const char *sqlite_index;	/* columns of SQLite's index, or NULL */
+	/* columns of each SQLite index, built after the rows */
+	const char *sqlite_index[SQL_MAX_INDEXES];
 	const char *ch_order_by;	/* ClickHouse sort key after (host, session_id) */
 };
 

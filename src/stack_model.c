@@ -110,6 +110,13 @@ const char *stack_model__module_path(const struct stack_model *m, uint32_t modul
 	return symbols__module_path(m->syms, module);
 }
 
+bool stack_model__module_file(struct stack_model *m, uint32_t module, const uint8_t **build_id,
+			      uint32_t *len)
+{
+	*len = symbols__module_buildid(m->syms, module, build_id);
+	return symbols__module_ok(m->syms, module);
+}
+
 int64_t stack_model__last_stack(const struct stack_model *m)
 {
 	return m->last_stack;

@@ -70,6 +70,12 @@ const char *stack_model__frame_name(struct stack_model *m, const struct stack_fr
 				    bool with_line);
 /* The file of a frame's module (symbols__module_path()). */
 const char *stack_model__module_path(const struct stack_model *m, uint32_t module);
+/*
+ * The build-id the recorder read from MODULE's file (symbols__module_buildid());
+ * returns true if the file at its path is still the recorded one.
+ */
+bool stack_model__module_file(struct stack_model *m, uint32_t module, const uint8_t **build_id,
+			      uint32_t *len);
 const struct stack_model_stats *stack_model__stats(const struct stack_model *m);
 /* The id of the stack record the last stack_model__apply() took; -1 if it took none. */
 int64_t stack_model__last_stack(const struct stack_model *m);

@@ -210,6 +210,16 @@ const char *symbols__module_path(const struct symbols *s, uint32_t id)
 	return id < s->n && s->mods[id].path ? s->mods[id].path : "[unknown]";
 }
 
+uint32_t symbols__module_buildid(const struct symbols *s, uint32_t id, const uint8_t **bytes)
+{
+	const struct sym_module *m = id >= SYM_MOD_FIRST && id < s->n ? &s->mods[id] : NULL;
+
+	if (!m || !m->have_rec || m->rec_err)
+		return 0;
+	*bytes = m->rec.id;
+	return m->rec.len;
+}
+
 bool symbols__module_ok(struct symbols *s, uint32_t id)
 {
 	return id >= SYM_MOD_FIRST && id < s->n && check_module(&s->mods[id]) == MOD_OK;

@@ -52,6 +52,8 @@ int symbols__note_buildid(struct symbols *s, const struct ps_buildid *b);
 uint32_t symbols__module(struct symbols *s, const char *path);
 /* The path of module ID; "[kernel]" and "[unknown]" for the pseudo-modules. */
 const char *symbols__module_path(const struct symbols *s, uint32_t id);
+/* The build-id the recorder read from module ID's file; its length, 0 if none is known. */
+uint32_t symbols__module_buildid(const struct symbols *s, uint32_t id, const uint8_t **bytes);
 /* True if the file at the module's path is the one recorded (checked once). */
 bool symbols__module_ok(struct symbols *s, uint32_t id);
 /*

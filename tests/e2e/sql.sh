@@ -10,7 +10,10 @@ file; names in a trace are data, never SQL; damaged sessions say so.
 - vm_mmap, vm_madvise and vm_threads dump their own /proc/self/maps right
   before they exit: the vma rows alive then are those regions, and layout
   --at end --json says the same; vm_madvise's madvise, mlock*, shm* calls
-  are mem_call rows;
+  are mem_call rows; the stack_profile_mapping row of each file their
+  stacks ran in is that file's executable line of the same maps, its
+  build_id what `readelf -n` reads in the file, and every frame in it lies
+  in that mapping at rel_pc + load_bias;
 - every memory call rec_basic logs is a mem_call row with its values;
 - stacks_work's heap growth, CPU samples and sleeps are stack_sample rows
   whose callsites go through the function it spent them in;
@@ -23,6 +26,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -92,6 +96,37 @@ bad = sql(sched, """SELECT a.utid, a.ts FROM thread_state a JOIN thread_state b
 check(not bad, f"overlapping thread_state rows: {bad}")
 print(f"sched: {nthreads} threads, slices and states equal report --json")
 
+def check_mappings(vm, pid, maps_path, exe):
+    """stack_profile_mapping of PID's files == its /proc/self/maps and the files' ELF notes"""
+    execs = {}
+    with open(maps_path) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 6 and w[1][2] == "x" and w[5].startswith("/"):
+                lo, hi = (int(x, 16) for x in w[0].split("-"))
+                execs.setdefault(w[5], (lo, hi, int(w[2], 16)))
+    rows = sql(vm, f"""SELECT m.* FROM stack_profile_mapping m JOIN process p USING (upid)
+                      WHERE p.pid = {pid}""")
+    names = {r["name"] for r in rows}
+    check(exe in names and any("/libc.so" in n for n in names),
+          f"stack_profile_mapping has the workload and libc: {sorted(names)}")
+    for r in rows:
+        check((r["start"], r["end"], r["exact_offset"]) == execs.get(r["name"]),
+              f"mapping {r['name']}: {r['start']:x}-{r['end']:x} offset {r['exact_offset']:x}, "
+              f"/proc/self/maps: {execs.get(r['name'])}")
+        note = subprocess.run(["readelf", "-n", r["name"]], capture_output=True, text=True).stdout
+        want = re.search(r"Build ID: ([0-9a-f]+)", note)
+        check(r["build_id"] == (want.group(1) if want else None),
+              f"mapping {r['name']}: build_id {r['build_id']}, readelf -n: {want and want.group(1)}")
+        # every frame that ran in the file lies in its executable mapping, at rel_pc + load_bias
+        out = sql(vm, f"""SELECT COUNT(*) AS n, TOTAL(rel_pc + {r['load_bias']} NOT BETWEEN
+                         {r['start']} AND {r['end'] - 1}) AS outside
+                         FROM stack_profile_frame WHERE mapping = {r['id']}""")[0]
+        check(out["n"] > 0 and out["outside"] == 0,
+              f"mapping {r['name']}: {out['outside']} of {out['n']} frames outside it")
+    print(f"stack_profile_mapping: {len(rows)} files of pid {pid} equal to /proc/self/maps and readelf -n")
+
+
 # ---- regions: vma alive at the end == layout --at end == /proc/self/maps ----
 for w in ("vm_mmap", "vm_madvise", "vm_threads"):
     vmdir = os.path.join(out, w)
@@ -118,6 +153,7 @@ for w in ("vm_mmap", "vm_madvise", "vm_threads"):
         lkinds = {(int(r["start"], 16), int(r["end"], 16)): r["kind"] for r in regions}
         check(kinds == lkinds, f"{w}: vma kinds == layout kinds")
         print(f"vma: {w} pid {pid}: {len(got)} regions alive at end, equal to /proc/self/maps and layout")
+        check_mappings(vm, pid, os.path.join(vmdir, m), f"{WORKLOADS}/{w}")
     if w == "vm_madvise":
         calls = {r["call"] for r in sql(vm, "SELECT DISTINCT call FROM mem_call")}
         want = {"madvise", "mlock", "mlock2", "munlock", "mlockall", "munlockall", "shmat", "shmdt",
