@@ -41,6 +41,12 @@
 #include "util.h"
 
 #define PS_DRAIN_MS	10
+/*
+ * Drain interval while a ring fills fast (an eighth of it or more since the
+ * last drain): the probes leave stacks out past half full (stacks.bpf.h),
+ * so draining sooner keeps more of them, for a wakeup a millisecond.
+ */
+#define PS_DRAIN_BUSY_MS	1
 #define PS_FLUSH_NS	1000000000ull
 #define PS_MAX_PIDS	64
 #define PS_TRACED_LIVE	1	/* as in bpf/procscope.bpf.c */
@@ -356,6 +362,7 @@ struct recorder {
 	__u64 lost[PS_REC_MAX];	/* summed over CPUs */
 	__u64 lost_total;
 	__u64 missed;		/* of lost_total: probe runs the kernel skipped */
+	__u64 skipped[PS_STK_SLOTS];	/* stacks left out under load, by PS_STK_* kind */
 	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
 	int ngone;
 	struct features feat;
@@ -478,12 +485,15 @@ static unsigned prog_record_type(const struct bpf_program *prog)
  * program was already running on that CPU (its recursion guard, e.g. a
  * wakeup from an interrupt nested in a wakeup probe). Such a run may have
  * concerned an untraced task, but nothing tells, so it counts as lost.
- * Writes a PS_REC_LOST record if the counters moved.
+ * With them, the stacks the probes skipped under load. Writes a PS_REC_LOST
+ * record if the counters moved.
  */
 static int update_lost(struct recorder *rec, bool force)
 {
 	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(rec->skel->maps.lost);
+	int skip_fd = bpf_map__fd(rec->skel->maps.stk_skipped);
 	__u64 vals[ncpus > 0 ? ncpus : 1], now[PS_REC_MAX] = { 0 }, total = 0, missed = 0;
+	__u64 skipped[PS_STK_SLOTS] = { 0 };
 	struct bpf_program *prog;
 	struct ps_lost l = {};
 
@@ -492,6 +502,12 @@ static int update_lost(struct recorder *rec, bool force)
 			continue;
 		for (int c = 0; c < ncpus; c++)
 			now[t] += vals[c];
+	}
+	for (__u32 k = 0; k < PS_STK_SLOTS; k++) {
+		if (bpf_map_lookup_elem(skip_fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			skipped[k] += vals[c];
 	}
 	bpf_object__for_each_program(prog, rec->skel->obj) {
 		struct bpf_prog_info info = {};
@@ -506,9 +522,12 @@ static int update_lost(struct recorder *rec, bool force)
 	for (int t = 0; t < PS_REC_MAX; t++)
 		total += now[t];
 	rec->missed = missed;
-	if (!force && !memcmp(now, rec->lost, sizeof(now)))
+	if (!force && !memcmp(now, rec->lost, sizeof(now)) &&
+	    !memcmp(skipped, rec->skipped, sizeof(skipped)))
 		return 0;
 	memcpy(rec->lost, now, sizeof(now));
+	memcpy(rec->skipped, skipped, sizeof(skipped));
+	memcpy(l.stacks_skipped, skipped, sizeof(skipped));
 	rec->lost_total = total;
 	l.h.type = PS_REC_LOST;
 	l.h.size = sizeof(l);
@@ -516,6 +535,15 @@ static int update_lost(struct recorder *rec, bool force)
 	l.lost_total = total;
 	memcpy(l.lost_by_type, rec->lost, sizeof(rec->lost));
 	return rec_output__lost(rec->out, &l);
+}
+
+static __u64 stacks_skipped(const struct recorder *rec)
+{
+	__u64 n = 0;
+
+	for (int k = 0; k < PS_STK_SLOTS; k++)
+		n += rec->skipped[k];
+	return n;
 }
 
 /*
@@ -666,6 +694,11 @@ static int load_probes(struct recorder *rec)
 			       strerror(-err));
 		return err;
 	}
+	/* the probes build a stack in a slot per CPU and context (task, CPU-clock interrupt) */
+	err = bpf_map__set_max_entries(rec->skel->maps.stk_scratch,
+				       env.no_stacks ? 1 : rec->nrings * 2);
+	if (err)
+		return err;
 	ensure_tracefs();	/* the feature checks look for tracepoints there */
 	err = features__check(rec->skel, &rec->feat);
 	if (err)
@@ -959,6 +992,8 @@ int cmd_record(int argc, char **argv)
 	while (!exiting && !rec.err) {
 		__u64 now;
 
+		tick.tv_nsec = (ring_set__fullest(rec.rs) >= env.buffer_bytes / 8 ?
+				 PS_DRAIN_BUSY_MS : PS_DRAIN_MS) * 1000000L;
 		nanosleep(&tick, NULL);
 		drain(&rec);
 		now = ps_now_ns(CLOCK_MONOTONIC);
@@ -1031,6 +1066,9 @@ int cmd_record(int argc, char **argv)
 			" probe runs skipped by the kernel's recursion guard: %llu)\n",
 			(unsigned long long)rec.lost_total,
 			(unsigned long long)(rec.lost_total - rec.missed), (unsigned long long)rec.missed);
+	if (stacks_skipped(&rec))
+		fprintf(stderr, "procscope: call stacks skipped under load: %llu (their records kept;"
+			" a larger -b keeps more)\n", (unsigned long long)stacks_skipped(&rec));
 
 out:
 	/* stop tracing before waiting, so a long-running CMD is not traced into the void */
