@@ -363,6 +363,7 @@ struct recorder {
 	__u64 lost_total;
 	__u64 missed;		/* of lost_total: probe runs the kernel skipped */
 	__u64 skipped[PS_STK_SLOTS];	/* stacks left out under load, by PS_STK_* kind */
+	__u64 stacks;		/* stack records written */
 	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
 	int ngone;
 	struct features feat;
@@ -404,6 +405,7 @@ static int on_record(void *ctx, const struct ps_hdr *data, size_t len)
 	if (rec->err || data->size > len)
 		return 0;
 	err = rec_output__add(rec->out, data);
+	rec->stacks += data->type == PS_REC_USTACK;
 	if (!err && !env.no_stacks)
 		err = buildid__note(&rec->buildids, rec->w, data);
 	if (!err && !rec->feat.vma_iter)
@@ -1067,8 +1069,11 @@ int cmd_record(int argc, char **argv)
 			(unsigned long long)rec.lost_total,
 			(unsigned long long)(rec.lost_total - rec.missed), (unsigned long long)rec.missed);
 	if (stacks_skipped(&rec))
-		fprintf(stderr, "procscope: call stacks skipped under load: %llu (their records kept;"
-			" a larger -b keeps more)\n", (unsigned long long)stacks_skipped(&rec));
+		fprintf(stderr, "procscope: call stacks: %llu recorded, %llu skipped under load (their"
+			" records kept; a larger -b keeps more)\n", (unsigned long long)rec.stacks,
+			(unsigned long long)stacks_skipped(&rec));
+	else if (rec.stacks)
+		fprintf(stderr, "procscope: call stacks: %llu recorded\n", (unsigned long long)rec.stacks);
 
 out:
 	/* stop tracing before waiting, so a long-running CMD is not traced into the void */
