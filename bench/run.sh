@@ -18,6 +18,7 @@
 #   BENCH_CONFIGS="untraced procscope ps-nostacks perf perf-dwarf bpftrace"
 #   BENCH_SETTLE=0.5        seconds to wait after a tracer is attached
 #   BENCH_PERF_MMAP=8M      perf record -m (per CPU); empty: perf's default
+#   BENCH_PERF_DWARF_MMAP=16M   the same for perf-dwarf (procscope's ring with stacks)
 #   BENCH_BT_PAGES=2048     bpftrace perf buffer pages per CPU (8 MiB)
 #   BENCH_PS_ARGS=          extra `procscope record` options (e.g. -b 128M)
 #   BENCH_RESULTS=bench/results.txt
@@ -32,6 +33,7 @@ only=${BENCH_ONLY:-.}
 configs=${BENCH_CONFIGS:-untraced procscope ps-nostacks perf perf-dwarf bpftrace}
 settle=${BENCH_SETTLE:-0.5}
 perf_mmap=${BENCH_PERF_MMAP-8M}
+perf_dwarf_mmap=${BENCH_PERF_DWARF_MMAP-16M}
 bt_pages=${BENCH_BT_PAGES:-2048}
 ps_args=${BENCH_PS_ARGS:-}
 results=${BENCH_RESULTS:-$repo/bench/results.txt}
@@ -165,8 +167,12 @@ start_tracer() {
 		# after it synthesized the existing tasks and the events are on.
 		rm -f "$tmp/perf.ctl" "$tmp/perf.ack"
 		mkfifo "$tmp/perf.ctl" "$tmp/perf.ack"
-		perf record -a ${perf_mmap:+-m "$perf_mmap"} \
-			-e "$([ "$config" = perf ] && echo "$perf_events" || echo "$perf_dwarf_events")" \
+		if [ "$config" = perf ]; then
+			set -- ${perf_mmap:+-m "$perf_mmap"} -e "$perf_events"
+		else
+			set -- ${perf_dwarf_mmap:+-m "$perf_dwarf_mmap"} -e "$perf_dwarf_events"
+		fi
+		perf record -a "$@" \
 			-o "$tmp/trace.perf" \
 			-D -1 --control "fifo:$tmp/perf.ctl,$tmp/perf.ack" >/dev/null 2>"$tmp/tracer.err" &
 		tracer_pid=$!
@@ -216,12 +222,12 @@ stop_tracer() {
 		grep -q '^Events enabled' "$tmp/tracer.err" || die "perf never enabled its events"
 		recs=$(sed -n 's/^\[ perf record: Captured.*(\([0-9]*\) samples) \]/\1/p' "$tmp/tracer.err")
 		lost=0
-		# perf warns when it lost anything; then count exactly (the dump is slow)
+		# perf warns when it lost anything; then count: --stats gives each
+		# event's lost samples (its aggregated lines, with a %, count records)
 		if grep -qi lost "$tmp/tracer.err"; then
-			lost=$(perf report -D -i "$f" 2>/dev/null | awk '
-				/PERF_RECORD_LOST_SAMPLES/ { sub(/.*:/, ""); s += $0; next }
-				/PERF_RECORD_LOST:/ { sub(/.*:/, ""); l += $0 }
-				END { print (s > l ? s : l) + 0 }')
+			lost=$(perf report -i "$f" --stats 2>/dev/null | awk '
+				/LOST_SAMPLES events:/ && !/%/ { s += $3 }
+				END { print s + 0 }')
 		fi
 		if [ "$config" = perf-dwarf ]; then
 			stacks=$(perf report -i "$f" --stats 2>/dev/null | awk '
@@ -306,9 +312,10 @@ print(f"# {u.sysname} {u.release} {u.machine}, {os.cpu_count()} CPUs; "
 print("# the machine was shared with other jobs while this ran: read ratios, not seconds")
 print(f"# wall: the workload's own time, tracer attached before and stopped after it")
 print(f"# procscope ({rev}): record -a {ps_args} (stacks on: memory calls, blocking switch-outs,")
-print("#   99 Hz samples; ring buffer 8 MiB per CPU unless -b says otherwise); ps-nostacks: --no-stacks")
+print("#   99 Hz samples; ring buffer 16 MiB per CPU unless -b says otherwise);")
+print("# ps-nostacks: --no-stacks (ring buffer 8 MiB per CPU)")
 print(f"# perf: record -a -m {perf_mmap or 'default'} -e <the probes' 18 tracepoints>")
-print("# perf-dwarf: the same, with call-graph=dwarf (8 KiB of user stack) on the memory")
+print("# perf-dwarf: the same (-m 16M), with call-graph=dwarf (8 KiB of user stack) on the memory")
 print("#   calls and every sched_switch, plus cpu-clock/freq=99,call-graph=dwarf/")
 print(f"# bpftrace: bench/procscope.bt, {bt_pages} perf buffer pages per CPU")
 print("# records: per run (median); stacks: those with a call stack (median); bytes/rec: file")

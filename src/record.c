@@ -110,7 +110,8 @@ static const struct argp_option opts[] = {
 	{ "all", 'a', NULL, 0, "Trace every process on the machine", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
 	{ "buffer-size", 'b', "SIZE", 0,
-	  "Ring buffer per CPU (a power of 2; default 8M per CPU up to 32 CPUs, 256M in all beyond)", 0 },
+	  "Ring buffer per CPU (a power of 2; default 8M per CPU up to 32 CPUs, 256M in all beyond;"
+	  " twice that with call stacks)", 0 },
 	{ "ring", OPT_RING, "SIZE", 0,
 	  "Flight recorder: keep the newest SIZE (compressed) in memory; written at the end and"
 	  " at each SIGUSR1 (FILE, FILE.1, ...)", 0 },
@@ -687,7 +688,11 @@ static int load_probes(struct recorder *rec)
 	memcpy((char *)rec->skel->rodata->targ_comm, env.filter.comm, sizeof(env.filter.comm));
 	rec->nrings = libbpf_num_possible_cpus();
 	if (!env.buffer_bytes)
-		env.buffer_bytes = ring_set__default_bytes(rec->nrings);
+		/*
+		 * Stacks stop at half a ring (bpf/stacks.bpf.h): twice the ring,
+		 * so the records themselves keep the room they have without them.
+		 */
+		env.buffer_bytes = ring_set__default_bytes(rec->nrings) * (env.no_stacks ? 1 : 2);
 	rec->rs = ring_set__new(rec->skel->maps.rings, rec->nrings, env.buffer_bytes);
 	if (!rec->rs) {
 		err = -errno;
