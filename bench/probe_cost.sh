@@ -47,7 +47,7 @@ tmp=$(mktemp -d /var/tmp/procscope-cost.XXXXXX)
 rec= load=
 old_stats=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
-	[ -n "$load" ] && kill "$load" 2>/dev/null
+	[ -n "$load" ] && stop_load
 	[ -n "$rec" ] && kill -INT "$rec" 2>/dev/null
 	wait 2>/dev/null
 	sysctl -qw kernel.bpf_stats_enabled="$old_stats"
@@ -55,6 +55,12 @@ cleanup() {
 }
 trap cleanup EXIT
 sysctl -qw kernel.bpf_stats_enabled=1
+
+# the load and the processes it forked (perf bench pipe's other end): by pid
+stop_load() {
+	kill $(pgrep -P "$load") "$load" 2>/dev/null
+	wait "$load" 2>/dev/null || true
+}
 
 start_load() {	# workload -> pid in $load
 	case $1 in
@@ -93,7 +99,7 @@ for p in json.load(sys.stdin):
 	kill -INT "$rec"
 	wait "$rec" || true
 	rec=
-	kill "$load" 2>/dev/null; wait "$load" 2>/dev/null || true
+	stop_load
 	load=
 	rm -f "$tmp"/cost.data*
 }

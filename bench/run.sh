@@ -2,20 +2,23 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # The recorder benchmark: each workload runs untraced, under
-# `procscope record -a`, under `perf record -a` with the probes' tracepoints
-# and under the bpftrace equivalent (bench/procscope.bt), interleaved, RUNS
-# times each. It prints the median wall time of the workload itself (not the
-# tracer's start-up or shutdown), the ratio to untraced, records captured,
-# bytes on disk per record and lost records, and writes the table to
-# bench/results.txt.
+# `procscope record -a` (call stacks on, the default, and --no-stacks), under
+# `perf record -a` with the probes' tracepoints (without call graphs, and
+# with --call-graph dwarf where procscope takes stacks) and under the
+# bpftrace equivalent (bench/procscope.bt), interleaved, RUNS times each. It
+# prints the median wall time of the workload itself (not the tracer's
+# start-up or shutdown), the ratio to untraced, records captured, call
+# stacks among them, bytes on disk per record, lost records and (procscope)
+# stacks skipped under load, and writes the table to bench/results.txt.
 #
 # Usage (as root): bench/run.sh            or: make bench
 # Environment:
 #   BENCH_RUNS=5            runs per workload and configuration
 #   BENCH_ONLY=REGEX        only the workloads whose name matches
-#   BENCH_CONFIGS="untraced procscope perf bpftrace"
+#   BENCH_CONFIGS="untraced procscope ps-nostacks perf perf-dwarf bpftrace"
 #   BENCH_SETTLE=0.5        seconds to wait after a tracer is attached
 #   BENCH_PERF_MMAP=8M      perf record -m (per CPU); empty: perf's default
+#   BENCH_PERF_DWARF_MMAP=16M   the same for perf-dwarf (procscope's ring with stacks)
 #   BENCH_BT_PAGES=2048     bpftrace perf buffer pages per CPU (8 MiB)
 #   BENCH_PS_ARGS=          extra `procscope record` options (e.g. -b 128M)
 #   BENCH_RESULTS=bench/results.txt
@@ -27,9 +30,10 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 runs=${BENCH_RUNS:-5}
 only=${BENCH_ONLY:-.}
-configs=${BENCH_CONFIGS:-untraced procscope perf bpftrace}
+configs=${BENCH_CONFIGS:-untraced procscope ps-nostacks perf perf-dwarf bpftrace}
 settle=${BENCH_SETTLE:-0.5}
 perf_mmap=${BENCH_PERF_MMAP-8M}
+perf_dwarf_mmap=${BENCH_PERF_DWARF_MMAP-16M}
 bt_pages=${BENCH_BT_PAGES:-2048}
 ps_args=${BENCH_PS_ARGS:-}
 results=${BENCH_RESULTS:-$repo/bench/results.txt}
@@ -77,6 +81,18 @@ tracepoints=(
 	sched:sched_process_exit task:task_rename kmem:rss_stat
 )
 perf_events=$(IFS=,; echo "${tracepoints[*]}")
+# perf-dwarf: user stacks (8 KiB, perf's default) where procscope takes them:
+# the memory calls, sched_switch (every switch: perf cannot pick the blocking
+# ones without losing the others) and 99 Hz cpu-clock samples
+perf_dwarf_events=
+for t in "${tracepoints[@]}"; do
+	case $t in
+	*sys_exit_brk | *sys_exit_mmap | *sys_exit_munmap | *sys_exit_mremap | *sys_exit_mprotect | \
+	sched:sched_switch) perf_dwarf_events+="${perf_dwarf_events:+,}$t/call-graph=dwarf/" ;;
+	*) perf_dwarf_events+="${perf_dwarf_events:+,}$t" ;;
+	esac
+done
+perf_dwarf_events+=",cpu-clock/freq=99,call-graph=dwarf/"
 
 # Sized to take about 1-2 s untraced on a 2-CPU VM. The pipe benchmark is
 # pinned to one CPU: unpinned, its two tasks ping-pong between CPUs and its
@@ -137,20 +153,27 @@ start_tracer() {
 		tracer_pid=
 		return 0
 		;;
-	procscope)
+	procscope | ps-nostacks)
 		# The file is created once the probes are attached; its first chunk
 		# (the /proc snapshot) is written once the drain loop runs.
 		# shellcheck disable=SC2086
-		"$procscope" record -a $ps_args -o "$tmp/trace.ps" >/dev/null 2>"$tmp/tracer.err" &
+		"$procscope" record -a $ps_args $([ "$config" = ps-nostacks ] && echo --no-stacks) \
+			-o "$tmp/trace.ps" >/dev/null 2>"$tmp/tracer.err" &
 		tracer_pid=$!
 		wait_ready "$tracer_pid" '[ "$(stat -c %s "$tmp/trace.ps" 2>/dev/null || echo 0)" -gt 1024 ]'
 		;;
-	perf)
+	perf | perf-dwarf)
 		# Started disabled; "enable" is acked from perf's main loop, that is
 		# after it synthesized the existing tasks and the events are on.
 		rm -f "$tmp/perf.ctl" "$tmp/perf.ack"
 		mkfifo "$tmp/perf.ctl" "$tmp/perf.ack"
-		perf record -a ${perf_mmap:+-m "$perf_mmap"} -e "$perf_events" -o "$tmp/trace.perf" \
+		if [ "$config" = perf ]; then
+			set -- ${perf_mmap:+-m "$perf_mmap"} -e "$perf_events"
+		else
+			set -- ${perf_dwarf_mmap:+-m "$perf_dwarf_mmap"} -e "$perf_dwarf_events"
+		fi
+		perf record -a "$@" \
+			-o "$tmp/trace.perf" \
 			-D -1 --control "fifo:$tmp/perf.ctl,$tmp/perf.ack" >/dev/null 2>"$tmp/tracer.err" &
 		tracer_pid=$!
 		foreign_tp_bpf >"$tmp/foreign.before"
@@ -167,15 +190,17 @@ start_tracer() {
 	esac
 }
 
-# Stops the tracer and prints "records bytes lost blinded" for what it wrote
-# (blinded: 1 if perf may have missed syscalls, see foreign_tp_bpf).
+# Stops the tracer and prints "records bytes lost blinded stacks skipped" for
+# what it wrote (blinded: 1 if perf may have missed syscalls, see
+# foreign_tp_bpf; stacks: records with a call stack; skipped: stacks
+# procscope left out under load).
 stop_tracer() {
-	local config=$1 recs bytes lost f blinded=0
+	local config=$1 recs bytes lost f blinded=0 stacks=- skipped=-
 	if [ -z "$tracer_pid" ]; then
-		echo "- - - 0"
+		echo "- - - 0 - -"
 		return 0
 	fi
-	if [ "$config" = perf ]; then
+	if [[ $config == perf* ]]; then
 		if [ "$(cat "$tmp/foreign.before")" != 0 ] || [ "$(foreign_tp_bpf)" != 0 ]; then
 			blinded=1
 		fi
@@ -184,22 +209,33 @@ stop_tracer() {
 	wait "$tracer_pid" || true
 	tracer_pid=
 	case $config in
-	procscope)
+	procscope | ps-nostacks)
 		f=$tmp/trace.ps
 		recs=$(sed -n 's/^procscope: \([0-9]*\) records,.*/\1/p' "$tmp/tracer.err")
 		lost=$(sed -n 's/^procscope: lost \([0-9]*\) records.*/\1/p' "$tmp/tracer.err")
+		stacks=$(sed -n 's/^procscope: call stacks: \([0-9]*\) recorded.*/\1/p' "$tmp/tracer.err")
+		skipped=$(sed -n 's/^procscope: call stacks: .*, \([0-9]*\) skipped.*/\1/p' "$tmp/tracer.err")
+		stacks=${stacks:-0} skipped=${skipped:-0}
 		;;
-	perf)
+	perf | perf-dwarf)
 		f=$tmp/trace.perf
 		grep -q '^Events enabled' "$tmp/tracer.err" || die "perf never enabled its events"
 		recs=$(sed -n 's/^\[ perf record: Captured.*(\([0-9]*\) samples) \]/\1/p' "$tmp/tracer.err")
 		lost=0
-		# perf warns when it lost anything; then count exactly (the dump is slow)
+		# perf warns when it lost anything; then count: --stats gives each
+		# event's lost samples (its aggregated lines, with a %, count records)
 		if grep -qi lost "$tmp/tracer.err"; then
-			lost=$(perf report -D -i "$f" 2>/dev/null | awk '
-				/PERF_RECORD_LOST_SAMPLES/ { sub(/.*:/, ""); s += $0; next }
-				/PERF_RECORD_LOST:/ { sub(/.*:/, ""); l += $0 }
-				END { print (s > l ? s : l) + 0 }')
+			lost=$(perf report -i "$f" --stats 2>/dev/null | awk '
+				/LOST_SAMPLES events:/ && !/%/ { s += $3 }
+				END { print s + 0 }')
+		fi
+		if [ "$config" = perf-dwarf ]; then
+			stacks=$(perf report -i "$f" --stats 2>/dev/null | awk '
+				/^ *[a-z_]*:[a-z_]*|cpu-clock/ { ev = $1 }
+				/SAMPLE events:/ && ev ~ /sys_exit_(brk|mmap|munmap|mremap|mprotect)|sched_switch|cpu-clock/ { s += $3 }
+				END { print s + 0 }')
+		else
+			stacks=0
 		fi
 		;;
 	bpftrace)
@@ -210,7 +246,7 @@ stop_tracer() {
 		;;
 	esac
 	bytes=$(stat -c %s "$f" 2>/dev/null || echo 0)
-	echo "${recs:-0} $bytes ${lost:-0} $blinded"
+	echo "${recs:-0} $bytes ${lost:-0} $blinded $stacks $skipped"
 }
 
 data=$tmp/runs.tsv
@@ -237,12 +273,12 @@ for ((run = 1; run <= runs; run++)); do
 			fi
 			t1=$(now_s)
 			stop_tracer "$config" >"$tmp/stop.out"
-			read -r recs bytes lost blinded <"$tmp/stop.out"
+			read -r recs bytes lost blinded stacks skipped <"$tmp/stop.out"
 			wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }')
-			printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n' "$name" "$config" "$run" "$wall" \
-				"$recs" "$bytes" "$lost" "$blinded" >>"$data"
-			printf 'bench: run %d %-9s %-9s %6.3f s  records %s  bytes %s  lost %s%s\n' \
-				"$run" "$name" "$config" "$wall" "$recs" "$bytes" "$lost" \
+			printf '%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$config" "$run" \
+				"$wall" "$recs" "$bytes" "$lost" "$blinded" "$stacks" "$skipped" >>"$data"
+			printf 'bench: run %d %-9s %-11s %6.3f s  records %s  bytes %s  lost %s  stacks %s  skipped %s%s\n' \
+				"$run" "$name" "$config" "$wall" "$recs" "$bytes" "$lost" "$stacks" "$skipped" \
 				"$([ "$blinded" = 1 ] && echo '  (blinded: foreign BPF on syscall tracepoints)')" >&2
 		done
 	done
@@ -258,12 +294,13 @@ path, runs, load0, load1, perf_mmap, bt_pages, ps_args, rev = sys.argv[1:9]
 rows = collections.defaultdict(list)
 order, configs = [], []
 for line in open(path):
-    name, config, run, wall, recs, nbytes, lost, blind = line.rstrip("\n").split("\t")
+    name, config, run, wall, recs, nbytes, lost, blind, stacks, skipped = \
+        line.rstrip("\n").split("\t")
     if name not in order:
         order.append(name)
     if config not in configs:
         configs.append(config)
-    rows[name, config].append((float(wall), recs, nbytes, lost, blind == "1"))
+    rows[name, config].append((float(wall), recs, nbytes, lost, blind == "1", stacks, skipped))
 
 def num(s):
     return int(s) if s not in ("-", "") else None
@@ -274,16 +311,22 @@ print(f"# {u.sysname} {u.release} {u.machine}, {os.cpu_count()} CPUs; "
       f"load average at start {load0}, at end {load1}")
 print("# the machine was shared with other jobs while this ran: read ratios, not seconds")
 print(f"# wall: the workload's own time, tracer attached before and stopped after it")
-print(f"# procscope ({rev}): record -a {ps_args} (ring buffer 64 MiB unless -b says otherwise)")
+print(f"# procscope ({rev}): record -a {ps_args} (stacks on: memory calls, blocking switch-outs,")
+print("#   99 Hz samples; ring buffer 16 MiB per CPU unless -b says otherwise);")
+print("# ps-nostacks: --no-stacks (ring buffer 8 MiB per CPU)")
 print(f"# perf: record -a -m {perf_mmap or 'default'} -e <the probes' 18 tracepoints>")
+print("# perf-dwarf: the same (-m 16M), with call-graph=dwarf (8 KiB of user stack) on the memory")
+print("#   calls and every sched_switch, plus cpu-clock/freq=99,call-graph=dwarf/")
 print(f"# bpftrace: bench/procscope.bt, {bt_pages} perf buffer pages per CPU")
-print("# records: per run (median); bytes/rec: file size / records; lost: summed over runs")
+print("# records: per run (median); stacks: those with a call stack (median); bytes/rec: file")
+print("#   size / records; lost: summed over runs; skipped: call stacks procscope left out")
+print("#   because its ring was over half full (their records kept), summed over runs")
 print("# blind: perf runs during which another process had a BPF program on the")
 print("#   syscall tracepoints, which hides those events from perf; such runs are")
 print("#   left out of the medians when there are clean runs")
 print()
-hdr = f"{'workload':<10} {'tracer':<10} {'wall s':>7} {'min-max':>13} {'ratio':>6} " \
-      f"{'records':>9} {'bytes/rec':>9} {'lost':>8} {'blind':>5}"
+hdr = f"{'workload':<10} {'tracer':<11} {'wall s':>7} {'min-max':>13} {'ratio':>6} " \
+      f"{'records':>9} {'stacks':>8} {'bytes/rec':>9} {'lost':>8} {'skipped':>8} {'blind':>5}"
 print(hdr)
 print("-" * len(hdr))
 for name in order:
@@ -300,6 +343,7 @@ for name in order:
         med = statistics.median(walls)
         ratio = f"{med / base_med:6.2f}" if base_med else "     -"
         recs = [num(r[1]) for r in rs]
+        stk_s = skip_s = "-"
         if recs[0] is None:
             rec_s, bpr, lost_s = "-", "-", "-"
         else:
@@ -307,8 +351,13 @@ for name in order:
             per = [num(r[2]) / num(r[1]) for r in rs if num(r[1])]
             bpr = f"{statistics.median(per):.1f}" if per else "-"
             lost_s = f"{sum(num(r[3]) or 0 for r in rs)}"
-        print(f"{name:<10} {config:<10} {med:7.3f} {min(walls):6.3f}-{max(walls):6.3f} "
-              f"{ratio} {rec_s:>9} {bpr:>9} {lost_s:>8} {nblind if config == 'perf' else '-':>5}")
+            if num(rs[0][5]) is not None:
+                stk_s = f"{int(statistics.median(num(r[5]) for r in rs))}"
+            if num(rs[0][6]) is not None:
+                skip_s = f"{sum(num(r[6]) for r in rs)}"
+        print(f"{name:<10} {config:<11} {med:7.3f} {min(walls):6.3f}-{max(walls):6.3f} "
+              f"{ratio} {rec_s:>9} {stk_s:>8} {bpr:>9} {lost_s:>8} {skip_s:>8} "
+              f"{nblind if config.startswith('perf') else '-':>5}")
     print()
 EOF
 cat "$tmp/table.txt"

@@ -9,7 +9,8 @@
 # stacks: one or two frames through Debian's glibc, so cheaper, and not the
 # same result). Prints the median of the workload's own wall time (not the
 # tracers' start-up), its ratio to untraced, stacked records, bytes on disk
-# per stacked record and lost records; writes bench/stacks_results.txt.
+# per stacked record, lost records and (procscope) stacks skipped because a
+# ring was over half full; writes bench/stacks_results.txt.
 #
 # Usage (as root): bench/stacks.sh   BENCH_RUNS=3, BENCH_ONLY=REGEX (workload names)
 set -euo pipefail
@@ -60,7 +61,7 @@ perf_stat() { perf report -i "$tmp/perf.data" --stats 2>/dev/null | grep -m1 "$1
 {
 printf "# bench/stacks.sh on %s, %s CPUs, Linux %s, %s runs; median of the workload's own wall time\n" \
 	"$(hostname)" "$(nproc)" "$(uname -r)" "$runs"
-printf "%-13s %-12s %10s %7s %8s %9s %6s\n" workload config wall_ms ratio stacks B/stack lost
+printf "%-13s %-12s %10s %7s %8s %9s %6s %8s\n" workload config wall_ms ratio stacks B/stack lost skipped
 for w in "${all[@]}"; do
 	name=${w%%|*}
 	[[ $name =~ ${BENCH_ONLY:-.} ]] || continue
@@ -72,22 +73,24 @@ for w in "${all[@]}"; do
 		for i in $(seq "$runs"); do run_one $cfg; done >"$tmp/times"
 		us=$(median <"$tmp/times")
 		base=${base:-$us}
-		stacks=- bps=- lost=-
+		stacks=- bps=- lost=- skipped=-
 		case $cfg in
 		ps-*)
 			"$procscope" dump -i "$tmp/ps.data" >"$tmp/dump" 2>/dev/null || true
 			stacks=$(awk '$4 == "ustack"' "$tmp/dump" | wc -l)
 			sz=$(stat -c %s "$tmp/ps.data")
 			[ "$stacks" -gt 0 ] && bps=$((sz / stacks))
-			lost=$(grep -o 'lost [0-9]* records' "$tmp/ps.err" | grep -o '[0-9]*' || echo 0) ;;
+			lost=$(grep -o 'lost [0-9]* records' "$tmp/ps.err" | grep -o '[0-9]*' || echo 0)
+			skipped=$(grep -o ', [0-9]* skipped under load' "$tmp/ps.err" | grep -o '[0-9]*' || echo 0) ;;
 		perf-dwarf)
 			stacks=$(perf_stat SAMPLE); stacks=${stacks:-0}
 			sz=$(stat -c %s "$tmp/perf.data")
 			[ "$stacks" -gt 0 ] && bps=$((sz / stacks))
 			lost=$(perf_stat LOST); lost=${lost:-0} ;;
 		esac
-		printf "%-13s %-12s %10.1f %7.2f %8s %9s %6s\n" "$name" $cfg "$(echo "$us / 1000" | bc -l)" \
-			"$(echo "$us / $base" | bc -l)" "$stacks" "$bps" "$lost"
+		printf "%-13s %-12s %10.1f %7.2f %8s %9s %6s %8s\n" "$name" $cfg \
+			"$(echo "$us / 1000" | bc -l)" "$(echo "$us / $base" | bc -l)" "$stacks" "$bps" "$lost" \
+			"$skipped"
 	done
 done
 } | tee "$results"

@@ -73,6 +73,8 @@ enum ps_rec_type {
  */
 #define PS_REC_SLOTS	64
 #define PS_REC_SLOTS_V3	20
+/* Slots of the per-kind stack counters in files (PS_STK_*, room for kinds to come). */
+#define PS_STK_SLOTS	8
 
 /*
  * ps_clone.syscall: which call created the task. procscope's own values on
@@ -295,6 +297,12 @@ struct ps_lost {
 	struct ps_hdr h;
 	__u64 lost_total;	/* cumulative, summed over CPUs */
 	__u64 lost_by_type[PS_REC_SLOTS];	/* format 3 and older: PS_REC_SLOTS_V3 */
+	/*
+	 * Appended in format 4 (older files end before it; hdr.size tells):
+	 * cumulative call stacks the probes left out because the ring was
+	 * over half full, by PS_STK_* kind. Their records were kept.
+	 */
+	__u64 stacks_skipped[PS_STK_SLOTS];
 };
 
 /*

@@ -313,16 +313,30 @@ static void dump_record(FILE *f, const struct ps_hdr *h, __u64 start_ns)
 			(unsigned long long)r->to_sp, (unsigned long long)r->to_ctx);
 		break;
 	}
-	case PS_REC_LOST: {
-		const struct ps_lost *r = (const void *)h;
-		/* format 3 and older: PS_REC_SLOTS_V3 counters */
-		size_t n = (h->size - offsetof(struct ps_lost, lost_by_type)) / sizeof(__u64);
+	case PS_REC_USTACK: {
+		const struct ps_ustack *r = (const void *)h;
 
-		fprintf(f, " total=%llu", (unsigned long long)r->lost_total);
-		for (size_t t = 0; t < n && t < PS_REC_SLOTS; t++)
-			if (r->lost_by_type[t])
+		fprintf(f, " %s", rec_info__stack_kind(r->kind));
+		if (r->ref_type)
+			fprintf(f, " of=%s", rec_info__name(r->ref_type));
+		fprintf(f, " kframes=%u ustack=%u bytes", r->nkframes, r->ustack_len);
+		if (r->ustack_err)
+			fprintf(f, " (copy failed: %s)", strerror(-r->ustack_err));
+		break;
+	}
+	case PS_REC_LOST: {
+		struct ps_lost r;
+
+		rec_info__lost(h, &r);
+		fprintf(f, " total=%llu", (unsigned long long)r.lost_total);
+		for (size_t t = 0; t < PS_REC_SLOTS; t++)
+			if (r.lost_by_type[t])
 				fprintf(f, " %s=%llu", rec_info__name(t),
-					(unsigned long long)r->lost_by_type[t]);
+					(unsigned long long)r.lost_by_type[t]);
+		for (size_t k = 0; k < PS_STK_SLOTS; k++)
+			if (r.stacks_skipped[k])
+				fprintf(f, " stacks_skipped_%s=%llu", rec_info__stack_kind(k),
+					(unsigned long long)r.stacks_skipped[k]);
 		break;
 	}
 	}

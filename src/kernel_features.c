@@ -7,6 +7,7 @@
  * The checks read the kernel's BTF and tracefs; they cost a few ms once per
  * recording. Hidden knobs force the fallbacks so tests can cover them:
  *	PROCSCOPE_NO_VMA_ITER=1		as if bpf_iter_task_vma_* were missing
+ *	PROCSCOPE_NO_READ_DYNPTR=1	as if bpf_probe_read_user_dynptr were missing
  *	PROCSCOPE_NO_TP=name,name	as if these tracepoints were missing
  */
 #include <errno.h>
@@ -151,6 +152,13 @@ int features__check(struct procscope_bpf *skel, struct features *f)
 			"Linux 6.7+): the mappings exec makes are read from /proc/PID/maps at the next "
 			"drain (~10 ms), and are missing for a program that exits sooner\n");
 	skel->rodata->targ_vma_iter = f->vma_iter;
+
+	/* without it (before Linux 6.16) a stack is built aside and copied in: costs more, loses nothing */
+	skel->rodata->targ_read_dynptr =
+		btf__find_by_name_kind(btf, "bpf_probe_read_user_dynptr", BTF_KIND_FUNC) >= 0 &&
+		!(getenv("PROCSCOPE_NO_READ_DYNPTR") && strcmp(getenv("PROCSCOPE_NO_READ_DYNPTR"), "0"));
+	if (!skel->rodata->targ_read_dynptr)
+		ps_dbg("no bpf_probe_read_user_dynptr: stacks are built aside and copied into the ring");
 
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *sec = bpf_program__section_name(prog), *tp;

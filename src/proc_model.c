@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proc_model.h"
+#include "rec_info.h"
 
 void proc_model__init(struct proc_model *m)
 {
@@ -153,15 +154,12 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 	if (h->ts_ns > m->last_ns)
 		m->last_ns = h->ts_ns;
 	if (h->type == PS_REC_LOST) {
-		const struct ps_lost *l = (const void *)h;
+		struct ps_lost l;
 
-		size_t n = (h->size - offsetof(struct ps_lost, lost_by_type)) / sizeof(__u64);
-
-		/* format 3 and older: PS_REC_SLOTS_V3 counters */
-		m->lost_total = l->lost_total;
-		memset(m->lost_by_type, 0, sizeof(m->lost_by_type));
-		memcpy(m->lost_by_type, l->lost_by_type,
-		       (n < PS_REC_MAX ? n : PS_REC_MAX) * sizeof(__u64));
+		rec_info__lost(h, &l);
+		m->lost_total = l.lost_total;
+		memcpy(m->lost_by_type, l.lost_by_type, sizeof(m->lost_by_type));
+		memcpy(m->stacks_skipped, l.stacks_skipped, sizeof(m->stacks_skipped));
 		return 0;
 	}
 	if (!h->tid)

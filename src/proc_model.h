@@ -69,6 +69,7 @@ struct proc_model {
 	uint64_t records;
 	uint64_t lost_total;	/* from the latest PS_REC_LOST */
 	uint64_t lost_by_type[PS_REC_MAX];
+	uint64_t stacks_skipped[PS_STK_SLOTS];	/* from the latest PS_REC_LOST, by PS_STK_* */
 };
 
 void proc_model__init(struct proc_model *m);

@@ -74,6 +74,22 @@ static const struct str_field str_fields[] = {
 	STR(PS_REC_COMM, ps_comm, comm),
 };
 
+const char *rec_info__stack_kind(unsigned kind)
+{
+	static const char *const names[] = {
+		[PS_STK_MEM] = "mem", [PS_STK_OFFCPU] = "offcpu", [PS_STK_SAMPLE] = "sample",
+	};
+
+	return kind < PS_ARRAY_SIZE(names) && names[kind] ? names[kind] : "?";
+}
+
+void rec_info__lost(const struct ps_hdr *h, struct ps_lost *out)
+{
+	/* every format's record is a prefix of the newest (records.h, trace_format.h) */
+	memset(out, 0, sizeof(*out));
+	memcpy(out, h, h->size < sizeof(*out) ? h->size : sizeof(*out));
+}
+
 int rec_info__check(const struct ps_hdr *h, const char **why)
 {
 	const char *p = (const char *)h;

@@ -8,6 +8,13 @@
 #include "records.h"
 
 const char *rec_info__name(unsigned type);
+/*
+ * A PS_REC_LOST record of any format (H checked by rec_info__check) as the
+ * newest layout: counters the record's format had no room for read as 0.
+ */
+void rec_info__lost(const struct ps_hdr *h, struct ps_lost *out);
+/* "mem", "offcpu", "sample" for a PS_STK_* kind, "?" for another */
+const char *rec_info__stack_kind(unsigned kind);
 /* Smallest valid hdr.size for TYPE; 0 for an unknown type. */
 size_t rec_info__min_size(unsigned type);
 /*

@@ -96,6 +96,8 @@ static int close_file(struct rec_output *out, struct trace_writer *w, uint64_t e
 	f.lost_total = out->lost.lost_total - base->lost_total;
 	for (int t = 0; t < PS_REC_SLOTS; t++)
 		f.lost_by_type[t] = out->lost.lost_by_type[t] - base->lost_by_type[t];
+	for (int k = 0; k < PS_STK_SLOTS; k++)
+		f.stacks_skipped[k] = out->lost.stacks_skipped[k] - base->stacks_skipped[k];
 	err = trace_writer__finish(w, &f);
 	if (trace_writer__in_place(w))
 		out->in_place = true;
@@ -196,6 +198,8 @@ int rec_output__lost(struct rec_output *out, const struct ps_lost *l)
 		rel.lost_total -= out->base_cur.lost_total;
 		for (int t = 0; t < PS_REC_SLOTS; t++)
 			rel.lost_by_type[t] -= out->base_cur.lost_by_type[t];
+		for (int k = 0; k < PS_STK_SLOTS; k++)
+			rel.stacks_skipped[k] -= out->base_cur.stacks_skipped[k];
 	}
 	return trace_writer__add(out->cur, &rel.h);
 }
@@ -339,6 +343,7 @@ int rec_output__save(struct rec_output *out, int exit_status)
 	f.end_ns = ps_now_ns(CLOCK_MONOTONIC);
 	f.lost_total = out->lost.lost_total;
 	memcpy(f.lost_by_type, out->lost.lost_by_type, sizeof(f.lost_by_type));
+	memcpy(f.stacks_skipped, out->lost.stacks_skipped, sizeof(f.stacks_skipped));
 	p = seq_path(out->o.path, out->seq);
 	if (!p)
 		return -ENOMEM;

@@ -41,6 +41,12 @@
 #include "util.h"
 
 #define PS_DRAIN_MS	10
+/*
+ * Drain interval while a ring fills fast (an eighth of it or more since the
+ * last drain): the probes leave stacks out past half full (stacks.bpf.h),
+ * so draining sooner keeps more of them, for a wakeup a millisecond.
+ */
+#define PS_DRAIN_BUSY_MS	1
 #define PS_FLUSH_NS	1000000000ull
 #define PS_MAX_PIDS	64
 #define PS_TRACED_LIVE	1	/* as in bpf/procscope.bpf.c */
@@ -104,7 +110,8 @@ static const struct argp_option opts[] = {
 	{ "all", 'a', NULL, 0, "Trace every process on the machine", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS", 0 },
 	{ "buffer-size", 'b', "SIZE", 0,
-	  "Ring buffer per CPU (a power of 2; default 8M per CPU up to 32 CPUs, 256M in all beyond)", 0 },
+	  "Ring buffer per CPU (a power of 2; default 8M per CPU up to 32 CPUs, 256M in all beyond;"
+	  " twice that with call stacks)", 0 },
 	{ "ring", OPT_RING, "SIZE", 0,
 	  "Flight recorder: keep the newest SIZE (compressed) in memory; written at the end and"
 	  " at each SIGUSR1 (FILE, FILE.1, ...)", 0 },
@@ -356,6 +363,8 @@ struct recorder {
 	__u64 lost[PS_REC_MAX];	/* summed over CPUs */
 	__u64 lost_total;
 	__u64 missed;		/* of lost_total: probe runs the kernel skipped */
+	__u64 skipped[PS_STK_SLOTS];	/* stacks left out under load, by PS_STK_* kind */
+	__u64 stacks;		/* stack records written */
 	__u32 gone[PS_MAX_PIDS * 16];	/* tgids seen exited at the previous tick */
 	int ngone;
 	struct features feat;
@@ -397,6 +406,7 @@ static int on_record(void *ctx, const struct ps_hdr *data, size_t len)
 	if (rec->err || data->size > len)
 		return 0;
 	err = rec_output__add(rec->out, data);
+	rec->stacks += data->type == PS_REC_USTACK;
 	if (!err && !env.no_stacks)
 		err = buildid__note(&rec->buildids, rec->w, data);
 	if (!err && !rec->feat.vma_iter)
@@ -478,12 +488,15 @@ static unsigned prog_record_type(const struct bpf_program *prog)
  * program was already running on that CPU (its recursion guard, e.g. a
  * wakeup from an interrupt nested in a wakeup probe). Such a run may have
  * concerned an untraced task, but nothing tells, so it counts as lost.
- * Writes a PS_REC_LOST record if the counters moved.
+ * With them, the stacks the probes skipped under load. Writes a PS_REC_LOST
+ * record if the counters moved.
  */
 static int update_lost(struct recorder *rec, bool force)
 {
 	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(rec->skel->maps.lost);
+	int skip_fd = bpf_map__fd(rec->skel->maps.stk_skipped);
 	__u64 vals[ncpus > 0 ? ncpus : 1], now[PS_REC_MAX] = { 0 }, total = 0, missed = 0;
+	__u64 skipped[PS_STK_SLOTS] = { 0 };
 	struct bpf_program *prog;
 	struct ps_lost l = {};
 
@@ -492,6 +505,12 @@ static int update_lost(struct recorder *rec, bool force)
 			continue;
 		for (int c = 0; c < ncpus; c++)
 			now[t] += vals[c];
+	}
+	for (__u32 k = 0; k < PS_STK_SLOTS; k++) {
+		if (bpf_map_lookup_elem(skip_fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpus; c++)
+			skipped[k] += vals[c];
 	}
 	bpf_object__for_each_program(prog, rec->skel->obj) {
 		struct bpf_prog_info info = {};
@@ -506,9 +525,12 @@ static int update_lost(struct recorder *rec, bool force)
 	for (int t = 0; t < PS_REC_MAX; t++)
 		total += now[t];
 	rec->missed = missed;
-	if (!force && !memcmp(now, rec->lost, sizeof(now)))
+	if (!force && !memcmp(now, rec->lost, sizeof(now)) &&
+	    !memcmp(skipped, rec->skipped, sizeof(skipped)))
 		return 0;
 	memcpy(rec->lost, now, sizeof(now));
+	memcpy(rec->skipped, skipped, sizeof(skipped));
+	memcpy(l.stacks_skipped, skipped, sizeof(skipped));
 	rec->lost_total = total;
 	l.h.type = PS_REC_LOST;
 	l.h.size = sizeof(l);
@@ -516,6 +538,15 @@ static int update_lost(struct recorder *rec, bool force)
 	l.lost_total = total;
 	memcpy(l.lost_by_type, rec->lost, sizeof(rec->lost));
 	return rec_output__lost(rec->out, &l);
+}
+
+static __u64 stacks_skipped(const struct recorder *rec)
+{
+	__u64 n = 0;
+
+	for (int k = 0; k < PS_STK_SLOTS; k++)
+		n += rec->skipped[k];
+	return n;
 }
 
 /*
@@ -657,7 +688,11 @@ static int load_probes(struct recorder *rec)
 	memcpy((char *)rec->skel->rodata->targ_comm, env.filter.comm, sizeof(env.filter.comm));
 	rec->nrings = libbpf_num_possible_cpus();
 	if (!env.buffer_bytes)
-		env.buffer_bytes = ring_set__default_bytes(rec->nrings);
+		/*
+		 * Stacks stop at half a ring (bpf/stacks.bpf.h): twice the ring,
+		 * so the records themselves keep the room they have without them.
+		 */
+		env.buffer_bytes = ring_set__default_bytes(rec->nrings) * (env.no_stacks ? 1 : 2);
 	rec->rs = ring_set__new(rec->skel->maps.rings, rec->nrings, env.buffer_bytes);
 	if (!rec->rs) {
 		err = -errno;
@@ -666,6 +701,11 @@ static int load_probes(struct recorder *rec)
 			       strerror(-err));
 		return err;
 	}
+	/* the probes build a stack in a slot per CPU and context (task, CPU-clock interrupt) */
+	err = bpf_map__set_max_entries(rec->skel->maps.stk_scratch,
+				       env.no_stacks ? 1 : rec->nrings * 2);
+	if (err)
+		return err;
 	ensure_tracefs();	/* the feature checks look for tracepoints there */
 	err = features__check(rec->skel, &rec->feat);
 	if (err)
@@ -959,6 +999,8 @@ int cmd_record(int argc, char **argv)
 	while (!exiting && !rec.err) {
 		__u64 now;
 
+		tick.tv_nsec = (ring_set__fullest(rec.rs) >= env.buffer_bytes / 8 ?
+				 PS_DRAIN_BUSY_MS : PS_DRAIN_MS) * 1000000L;
 		nanosleep(&tick, NULL);
 		drain(&rec);
 		now = ps_now_ns(CLOCK_MONOTONIC);
@@ -1031,6 +1073,12 @@ int cmd_record(int argc, char **argv)
 			" probe runs skipped by the kernel's recursion guard: %llu)\n",
 			(unsigned long long)rec.lost_total,
 			(unsigned long long)(rec.lost_total - rec.missed), (unsigned long long)rec.missed);
+	if (stacks_skipped(&rec))
+		fprintf(stderr, "procscope: call stacks: %llu recorded, %llu skipped under load (their"
+			" records kept; a larger -b keeps more)\n", (unsigned long long)rec.stacks,
+			(unsigned long long)stacks_skipped(&rec));
+	else if (rec.stacks)
+		fprintf(stderr, "procscope: call stacks: %llu recorded\n", (unsigned long long)rec.stacks);
 
 out:
 	/* stop tracing before waiting, so a long-running CMD is not traced into the void */

@@ -116,8 +116,8 @@ int cmd_report(int argc, char **argv)
 	struct proc_model *pm;
 	struct session *s;
 	int err = 0, shown = 0;
-	uint64_t lost_total;
-	const uint64_t *lost_by_type;
+	uint64_t lost_total, skipped = 0;
+	const uint64_t *lost_by_type, *skipped_by_kind;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 2;
@@ -170,6 +170,9 @@ int cmd_report(int argc, char **argv)
 	}
 	lost_total = footer ? footer->lost_total : pm->lost_total;
 	lost_by_type = footer ? (const uint64_t *)footer->lost_by_type : pm->lost_by_type;
+	skipped_by_kind = footer ? (const uint64_t *)footer->stacks_skipped : pm->stacks_skipped;
+	for (int k = 0; k < PS_STK_SLOTS; k++)
+		skipped += skipped_by_kind[k];
 
 	printf("# procscope report: %s\n", env.input);
 	printf("# recorded by procscope %s on Linux %s, %u CPUs: %s\n", fh->procscope_version,
@@ -183,6 +186,14 @@ int cmd_report(int argc, char **argv)
 	for (int t = 0; t < PS_REC_MAX; t++)
 		if (lost_by_type[t])
 			printf(" %s=%llu", rec_info__name(t), (unsigned long long)lost_by_type[t]);
+	if (skipped) {
+		printf("\n# call stacks skipped under load: %llu (", (unsigned long long)skipped);
+		for (int k = 0, sep = 0; k < PS_STK_SLOTS; k++)
+			if (skipped_by_kind[k])
+				printf("%s%s=%llu", sep++ ? " " : "", rec_info__stack_kind(k),
+				       (unsigned long long)skipped_by_kind[k]);
+		printf("; the ring was over half full: their records were kept)");
+	}
 	printf("\n# layout corrections: %llu (the kernel's VMAs after a call differed from the model's)\n",
 	       (unsigned long long)vm_model__corrections(session__vm(s)));
 	if (ss->late)

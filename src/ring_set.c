@@ -42,6 +42,7 @@ struct ring_set {
 	size_t page;
 	unsigned *heap;		/* ring indexes with a head, smallest head ts first */
 	unsigned nheap;
+	uint64_t fullest;	/* bytes, at the last drain's start */
 };
 
 uint64_t ring_set__default_bytes(unsigned nrings)
@@ -196,10 +197,13 @@ long ring_set__drain(struct ring_set *rs, ring_set_fn fn, void *ctx)
 	for (unsigned i = 0; i < rs->nrings; i++)
 		rs->rings[i].prod = __atomic_load_n(rs->rings[i].producer, __ATOMIC_ACQUIRE);
 	rs->nheap = 0;
+	rs->fullest = 0;
 	for (unsigned i = 0; i < rs->nrings; i++) {
 		struct ring *r = &rs->rings[i];
 
 		r->cons = __atomic_load_n(r->consumer, __ATOMIC_ACQUIRE);
+		if (r->prod - r->cons > rs->fullest)
+			rs->fullest = r->prod - r->cons;
 		ring_next(r);
 		if (r->head)
 			rs->heap[rs->nheap++] = i;
@@ -219,6 +223,11 @@ long ring_set__drain(struct ring_set *rs, ring_set_fn fn, void *ctx)
 		heap_down(rs, 0);
 	}
 	return err ? err : n;
+}
+
+uint64_t ring_set__fullest(const struct ring_set *rs)
+{
+	return rs->fullest;
 }
 
 uint64_t ring_set__pending(const struct ring_set *rs)

@@ -54,6 +54,8 @@ typedef int (*ring_set_fn)(void *ctx, const struct ps_hdr *h, size_t len);
  * returns it; else the number of records.
  */
 long ring_set__drain(struct ring_set *rs, ring_set_fn fn, void *ctx);
+/* Bytes the fullest ring held when the last drain started. */
+uint64_t ring_set__fullest(const struct ring_set *rs);
 /* Bytes the rings hold, not yet drained (all rings). */
 uint64_t ring_set__pending(const struct ring_set *rs);
 void ring_set__free(struct ring_set *rs);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "coro_report.h"
 #include "json_writer.h"
+#include "rec_info.h"
 #include "sched_report.h"
 
 static double ms(uint64_t ns)
@@ -214,6 +215,11 @@ int sched_report__json(FILE *f, const struct proc_model *pm, const struct sched_
 	json_writer__kv_uint(&w, "first_ns", pm->first_ns);
 	json_writer__kv_uint(&w, "end_ns", end_ns);
 	json_writer__kv_uint(&w, "lost_records", pm->lost_total);
+	json_writer__key(&w, "stacks_skipped");
+	json_writer__begin_object(&w);
+	for (unsigned k = PS_STK_MEM; k <= PS_STK_SAMPLE; k++)
+		json_writer__kv_uint(&w, rec_info__stack_kind(k), pm->stacks_skipped[k]);
+	json_writer__end_object(&w);
 	if (vm)
 		json_writer__kv_uint(&w, "layout_corrections", vm_model__corrections(vm));
 	json_writer__key(&w, "processes");

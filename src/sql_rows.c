@@ -874,7 +874,7 @@ static void session_rows(struct sql_rows *r)
 	const struct ps_file_header *fh = session__header(r->s);
 	const struct trace_reader_stats *rs = session__reader_stats(r->s);
 	const struct ps_footer *ft = session__footer(r->s);
-	uint64_t end = session__end_ns(r->s);
+	uint64_t end = session__end_ns(r->s), skipped = 0;
 
 	kv(r, "hostname", "%s", session__hostname(r->s));
 	kv(r, "boot_id", "%s", session__boot_id(r->s));
@@ -894,6 +894,9 @@ static void session_rows(struct sql_rows *r)
 	kv(r, "page_size", "%u", fh->page_size);
 	kv(r, "records", "%" PRIu64, session__stats(r->s)->records);
 	kv(r, "lost_records", "%" PRIu64, r->pm->lost_total);
+	for (int k = 0; k < PS_STK_SLOTS; k++)
+		skipped += r->pm->stacks_skipped[k];
+	kv(r, "stacks_skipped", "%" PRIu64, skipped);
 	if (ft)
 		kv(r, "exit_status", "%d", ft->exit_status);
 	kv(r, "complete", "%d", rs->has_footer && !rs->bad_chunks && !rs->bad_records &&

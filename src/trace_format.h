@@ -73,6 +73,8 @@ struct ps_footer {
 	__u64 lost_by_type[PS_REC_SLOTS];
 	__s32 exit_status;	/* of the traced command, -1 if none */
 	__u32 pad;
+	/* appended in format 4 (older footers end before it: read as 0): as in ps_lost */
+	__u64 stacks_skipped[PS_STK_SLOTS];
 };
 
 #endif /* PROCSCOPE_TRACE_FORMAT_H */
