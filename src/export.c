@@ -40,7 +40,8 @@ static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Only this process (and the CPUs while it ran)", 0 },
 	{ "from", OPT_FROM, "TIME", 0, "Start of the window, from the recording start (1.5, 200ms)", 0 },
 	{ "to", OPT_TO, "TIME", 0, "End of the window, same units, or 'end'", 0 },
-	{ "stacks", OPT_STACKS, "KIND", 0, "folded: call stacks of heap, mmap, mprotect, offcpu or oncpu", 0 },
+	{ "stacks", OPT_STACKS, "KIND", 0, "folded: call stacks of heap, mmap, mprotect, offcpu or oncpu; "
+	  "html (any KIND): memory calls' stacks on hover", 0 },
 	{ "kallsyms", OPT_KALLSYMS, "FILE", 0,
 	  "Kernel symbols from FILE (the recording machine's /proc/kallsyms; /dev/null: none)", 0 },
 	{},

@@ -782,7 +782,10 @@ static int hx_record(void *st, const struct session_event *ev)
 {
 	const struct ps_hdr *h = ev->h;
 	struct html *x = st;
+	int err = html_calls__stack_apply(x, ev);
 
+	if (err)
+		return err;
 	switch (h->type) {
 	case PS_REC_SWITCH:
 		/* its last switch-out: the lane is complete, what the thread holds goes */
@@ -832,6 +835,8 @@ static void *hx_begin(struct export_ctx *c, struct session_callbacks *cb)
 		return NULL;
 	x->c = c;
 	errno = -html_procs__pick(x);
+	if (!errno)
+		errno = -html_calls__stacks_begin(x);
 	if (errno) {
 		hx_free(x);
 		return NULL;
@@ -1030,6 +1035,7 @@ static void hx_free(void *st)
 	idmap__free(&x->paths);
 	free(x->cur);
 	free(x->next);
+	html_calls__stacks_free(x);
 	free(x->dirty);
 	free(x->full);
 	free(x->names);

@@ -13,6 +13,7 @@
 #include "export.h"
 #include "json_writer.h"
 #include "sched_model.h"
+#include "stack_model.h"
 #include "vm_model.h"
 
 #define HTML_COLS	1024	/* pixel columns of the time axis, slider stops */
@@ -63,6 +64,10 @@ struct hx_proc {
 	struct hx_series s[NSERIES];
 	int64_t call_col;	/* column of the calls counted below */
 	uint32_t call_n;
+	/* the last calls written whole: a stack that comes for one is written too */
+	uint64_t kept_ts[HTML_CALLS_PER_COL];
+	uint32_t kept_tid[HTML_CALLS_PER_COL];
+	unsigned kept_next;
 };
 
 struct html {
@@ -92,6 +97,10 @@ struct html {
 	struct hx_name *names;	/* the others, by name */
 	size_t nnames;
 	uint64_t summarised, summarised_records;
+	/* --stacks: memory calls' stacks (export_html_calls.c) */
+	struct stack_model *sm;
+	struct stack_callbacks stcb;
+	struct idmap stacks_out;	/* stack id + 1 -> 1: written */
 	bool oom;
 };
 
@@ -120,6 +129,10 @@ void html_calls__call(struct html *x, const struct session_event *ev);
 void html_calls__exec(struct html *x, const struct session_event *ev);
 /* The count of calls not kept in HP's last column goes out. */
 void html_calls__flush(struct html *x, struct hx_proc *hp);
+/* With --stacks: the stack model, fed by html_calls__stack_apply(). 0 or -errno. */
+int html_calls__stacks_begin(struct html *x);
+int html_calls__stack_apply(struct html *x, const struct session_event *ev);
+void html_calls__stacks_free(struct html *x);
 
 /* Which processes are drawn (export_html_procs.c). */
 /*

@@ -15,6 +15,7 @@
 	const H = raw[0];
 	let footer = {};
 	const paths = [];
+	const stacks = new Map();	// stack id -> frames, innermost first (export --stacks)
 	const forks = [];	// in time order: a parent's own fork comes before its children's
 	const procs = new Map();	// uid -> process
 	const threads = new Map();	// uid -> thread
@@ -32,7 +33,7 @@
 		if (!p) {
 			p = { uid, pid: 0, ppid: 0, comm: '?', exe: '', start: 0, end: -1, code: -1, creator: 0,
 				born: false, vfork: false, meta: false, regions: [], series: H.series.map(() => []),
-				calls: [], dropped: [], execs: [], threads: [], ends: [], allEnd: undefined };
+				calls: [], dropped: [], execs: [], threads: [], ends: [], allEnd: undefined, cstacks: new Map() };
 			procs.set(uid, p);
 		}
 		return p;
@@ -81,6 +82,8 @@
 			break;
 		}
 		case 'M': proc(r[1]).calls.push({ tid: r[2], t: r[3], name: r[4], args: r[5] }); break;
+		case 's': stacks.set(r[1], r[2]); break;
+		case 'k': proc(r[1]).cstacks.set(r[2] + ':' + r[3], r[4]); break;
 		case 'm': proc(r[1]).dropped.push({ col: r[2], n: r[3] }); break;
 		case 'X': proc(r[1]).execs.push({ t: r[2], file: r[3] }); break;
 		case 'P': {
@@ -399,6 +402,10 @@
 		const i = CALL_ROWS.indexOf(name);
 		return i < 0 ? CALL_ROWS.length : i;
 	};
+	const callStack = (p, c) => {
+		const id = p.cstacks.get(c.tid + ':' + c.t);
+		return id === undefined ? [] : stacks.get(id) || [];
+	};
 	function drawCalls() {
 		const p = sel, w = $('calls-box').clientWidth, h = 60, rh = 9;
 		const g = canvas('calls', w, h);
@@ -430,9 +437,12 @@
 				best = c;
 			}
 		}
-		if (best)
+		if (best) {
+			const frames = callStack(p, best);
 			return showTip(ev, best.name + ' at ' + secs(best.t) + ' s by thread ' + tname(p, best.tid) + '\n' +
-				best.args.split(' ').join('\n'));
+				best.args.split(' ').join('\n') + (frames.length ? '\ncall stack:\n  ' + frames.slice(0, 24).join('\n  ') +
+				(frames.length > 24 ? '\n  ... ' + (frames.length - 24) + ' more' : '') : ''));
+		}
 		const col = Math.floor(tOf(x, plotL) / colNs);
 		const d = p.dropped.find((e) => e.col === col);
 		if (d) return showTip(ev, d.n + ' more memory calls in this pixel column (' + secs(col * colNs) + ' s)');
@@ -727,6 +737,8 @@
 		position: () => pos,
 		selectPid: (pid) => select(plist.find((p) => p.pid === pid)),
 		processes: () => plist.map((p) => ({ pid: p.pid, comm: p.comm, regions: p.regions.length })),
+		callStacks: () => (sel ? sel.calls.map((c) => ({ name: c.name, tid: c.tid, t: c.t, frames: callStack(sel, c) }))
+			.filter((c) => c.frames.length) : []),
 		threads: () => (sel ? sel.threads.map((t) => ({ tid: t.tid, name: t.name, running_ns: runningNs(t) })) : []),
 	});
 })();

@@ -10,6 +10,10 @@
 #  - html_busy, more processes than the page draws and a map punched full of
 #    holes: the busiest drawn, the others counted and said, the holes one
 #    band with the kernel's pieces and bytes, the rest region for region;
+#  - stacks_work with --stacks: its brk marks show the stacks through
+#    grow_heap, the function that made them, and every mark's stack starts
+#    in its own call (its few mmap marks may all be counted rather than
+#    kept whole, so they are not required);
 #  - a mapped file whose path holds "</script>": the page still loads whole;
 #  - an empty session and a pid with no records: the page says so.
 # Every page: no network request at all and no console error. Screenshots
@@ -64,6 +68,15 @@ p=$(basename "$(ls "$out"/busy/*.maps)" .maps)
 "$PROCSCOPE" export -i "$out/busy.data" --format html -o "$out/busy.html"
 drive "$out/busy.html" "$out/busy.json" "$out/busy" "$p"
 python3 "$here/export_html_check.py" "$out/busy.json" --busy "$p" "$out/busy" "$out/busy.out" || fail=1
+
+echo "== stacks_work with --stacks: memory calls' stacks on hover"
+"$PROCSCOPE" record -o "$out/stacks.data" -- "$WORKLOADS/stacks_work" >"$out/stacks.out"
+p=$("$PROCSCOPE" report -i "$out/stacks.data" --json | python3 -c '
+import json, sys
+print(next(p["pid"] for p in json.load(sys.stdin)["processes"] if p["comm"] == "stacks_work"))')
+"$PROCSCOPE" export -i "$out/stacks.data" --format html --stacks heap -o "$out/stacks.html"
+drive "$out/stacks.html" "$out/stacks.json" "$out/stacks" "$p"
+python3 "$here/export_html_check.py" "$out/stacks.json" --stacks brk:grow_heap || fail=1
 
 echo "== a path with </script> in it"
 mkdir -p "$out/a<"

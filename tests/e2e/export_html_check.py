@@ -11,6 +11,10 @@
         its maps; the page draws the busiest processes only and says how
         many it left out (1 + N recorded), and the punched map is one band
         whose pieces and bytes are the kernel's maps inside it
+    export_html_check.py OBS.json --stacks CALL:FUNC ...
+        export --stacks: some CALL mark (brk, mmap) of the process shows a
+        call stack through FUNC, the workload's own function that made it,
+        and every mark's stack starts in the libc wrapper of its own call
     export_html_check.py OBS.json PROCSCOPE TRACE PID DIR NAMES
         DIR/PID.maps (and .facts): the workload's own /proc/self/maps at its
         end; NAMES: the workload's "thread TID NAME" lines, or - to look at
@@ -186,6 +190,21 @@ def main():
             errors.append("no region of %r among %s" % (sys.argv[3], obs.get("end_bands")))
         else:
             print("path: a region of %s is drawn" % sys.argv[3])
+    elif sys.argv[2] == "--stacks":
+        got = obs.get("call_stacks", [])
+        for c in got:
+            if c["frames"][0].lstrip("_") != c["name"]:
+                errors.append("stacks: the %s mark at %d shows the stack of another call: %s" %
+                              (c["name"], c["t"], c["frames"]))
+        for spec in sys.argv[3:]:
+            call, func = spec.split(":")
+            hit = [c for c in got if c["name"] == call and func in c["frames"]]
+            if not hit:
+                errors.append("stacks: no %s mark shows a stack through %s (%d marks with stacks: %s)" %
+                              (call, func, len(got), sorted({c["name"] for c in got})))
+            else:
+                print("stacks: %d %s marks with a stack through %s, e.g. %s" %
+                      (len(hit), call, func, ";".join(reversed(hit[0]["frames"]))))
     elif sys.argv[2] == "--busy":
         errors += check_busy(obs, int(sys.argv[3]), sys.argv[4], sys.argv[5])
     elif sys.argv[2] == "--message":
