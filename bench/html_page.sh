@@ -77,4 +77,5 @@ node tests/viewer/html_check.mjs "$tmp/out.html" "$tmp/obs.json" "$tmp/shot" >/d
 python3 -c "
 import json; o = json.load(open('$tmp/obs.json'))
 print('chromium: interactive after %.0f ms; %d processes; %d requests, %d errors' %
-      (o['ready_ms'], len(o['processes']), len(o['requests']), len(o['errors'])))"
+      (o['ready_ms'], len(o['processes']), len(o['requests']), len(o['errors'])))
+for e in o['errors']: print('  page error: ' + e)"

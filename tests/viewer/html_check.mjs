@@ -88,7 +88,7 @@ try {
 		await page.screenshot({ path: `${shots}-middle.png` });
 		out.lane_labels = await page.$$eval('.lane-label', (ls) => ls.map((l) => l.textContent));
 		out.threads = await page.evaluate(() => window.procscope.threads());
-		out.call_stacks = await page.evaluate(() => window.procscope.callStacks());
+		out.call_stacks = await page.evaluate(() => (window.procscope.callStacks ? window.procscope.callStacks() : []));
 		// a click on the first lane, a fifth of the way along, moves the slider there
 		const lanes = await page.$('#lanes');
 		const box = await lanes.boundingBox();
