@@ -2,7 +2,8 @@
 /*
  * The replay core on synthetic session files: delivery order (time, then
  * file order), late records, the recorder's own records, the queue bound,
- * time zero, the end, and each record resolved to its thread.
+ * time zero, the end, each record resolved to its thread, and the hook
+ * called before the models take a record.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -398,6 +399,68 @@ static void test_resolve(void)
 	session__free(s);
 }
 
+/* The 'before' hook: each record, before the models (and the record callback) see it. */
+struct before_log {
+	struct session *s;
+	char calls[16];		/* 'b' before, 'r' record, in call order */
+	size_t n;
+	bool known[4];		/* at before(record i): did the process tree know pid 42? */
+	size_t nb;
+};
+
+static int log_before(void *ctx, const struct ps_hdr *h)
+{
+	struct before_log *l = ctx;
+
+	(void)h;
+	if (l->n < sizeof(l->calls))
+		l->calls[l->n++] = 'b';
+	if (l->nb < 4)
+		l->known[l->nb++] = proc_model__process(session__procs(l->s), 42) != NULL;
+	return 0;
+}
+
+static int log_record(void *ctx, const struct session_event *ev)
+{
+	struct before_log *l = ctx;
+
+	(void)ev;
+	if (l->n < sizeof(l->calls))
+		l->calls[l->n++] = 'r';
+	return 0;
+}
+
+static void test_before(void)
+{
+	struct trace_writer *w = start();
+	struct session_opts o = { .flags = SESSION_VM };
+	struct before_log l = {};
+	struct session_callbacks cb = { .record = log_record, .before = log_before, .ctx = &l };
+	struct ps_snap_task t = {};
+
+	t.h.type = PS_REC_SNAP_TASK;
+	t.h.size = sizeof(t);
+	t.h.ts_ns = ZERO_NS + 1;
+	t.h.tgid = 42;
+	t.h.tid = 42;
+	t.state = 'S';
+	strcpy(t.comm, "worker");
+	CHECK_EQ(trace_writer__add(w, &t.h), 0);
+	add_brk(w, 0, ZERO_NS + 2, 1);
+	finish(w, ZERO_NS + 10);
+	l.s = session__open(path, &o);
+	CHECK(l.s != NULL);
+	if (!l.s)
+		return;
+	CHECK_EQ(session__replay(l.s, &cb), 0);
+	CHECK_EQ(l.n, 4);
+	CHECK(!memcmp(l.calls, "brbr", 4));
+	CHECK_EQ(l.nb, 2);
+	CHECK(!l.known[0]);	/* the snapshot record makes the process: not yet at its before */
+	CHECK(l.known[1]);
+	session__free(l.s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -413,6 +476,7 @@ int main(void)
 	test_time_zero();
 	test_end();
 	test_resolve();
+	test_before();
 	unlink(path);
 	strcat(path, ".old");	/* the writer keeps the previous file under this name */
 	unlink(path);
