@@ -79,7 +79,7 @@ static int by_procs(const void *a, const void *b)
 
 int html_procs__pick(struct html *x)
 {
-	struct session_opts so = { 0 };
+	struct session_opts so = { .flags = SESSION_QUIET };	/* the export's own pass warns */
 	const struct proc_model *pm;
 	struct session *s;
 	struct rank *rank = NULL;

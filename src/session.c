@@ -500,6 +500,8 @@ struct session *session__open(const char *path, const struct session_opts *opts)
 		errno = err;
 		return NULL;
 	}
+	if (opts && (opts->flags & SESSION_QUIET))
+		trace_reader__set_quiet(s->r, true);
 	s->flags = opts ? opts->flags : 0;
 	if (opts) {
 		s->keep_pid = opts->keep_pid;

@@ -59,6 +59,7 @@
 #define SESSION_FORGET	0x8	/* one-pass views: models free exited threads' and processes' state */
 #define SESSION_CORO	0x10	/* run the coroutine model (implies SESSION_VM) */
 #define SESSION_TRIM_EXITED 0x20	/* see session_opts.keep_pid */
+#define SESSION_QUIET	0x40	/* a view's second look at the file: no damage warnings */
 
 struct session_opts {
 	unsigned flags;
