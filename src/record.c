@@ -914,6 +914,16 @@ int cmd_record(int argc, char **argv)
 	if (geteuid() != 0 && access("/proc/self", F_OK) == 0)
 		ps_dbg("not root: loading BPF may be refused");
 
+	/*
+	 * Before the probes load, which takes seconds on a loaded machine: a
+	 * SIGUSR1 or SIGINT sent meanwhile is taken at the first tick instead
+	 * of killing the recorder by its default action.
+	 */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, env.ring_bytes ? on_signal : SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
 	err = load_probes(&rec);
 	if (err)
 		goto out;
@@ -942,12 +952,10 @@ int cmd_record(int argc, char **argv)
 	}
 	rec.w = rec_output__writer(rec.out);
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGUSR1, env.ring_bytes ? on_signal : SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-
-	if (env.cmd) {
+	if (env.cmd && exiting) {
+		/* interrupted while the probes loaded: CMD never ran */
+		status = 130;
+	} else if (env.cmd) {
 		err = start_child(env.cmd, &child);
 		/* traced from its exec on: the probes add it to the filter there */
 		if (!err)
