@@ -74,16 +74,22 @@ static const char *sqlite_type(const struct sql_column *c)
 	return c->type == SQL_INT ? "INTEGER" : c->type == SQL_REAL ? "REAL" : "TEXT";
 }
 
+/* The table that holds TB's rows: TB, or the store of a view. */
+static const char *stored_as(const struct sql_table *tb)
+{
+	return tb->sqlite_derived ? tb->sqlite_derived->store : tb->name;
+}
+
 /* "INSERT INTO t VALUES (?,?),(?,?)...": ROWS rows of NCOLS values. NULL on ENOMEM. */
 static char *insert_sql(const struct sql_table *tb, unsigned rows)
 {
-	size_t cap = strlen(tb->name) + 32 + (size_t)rows * (tb->ncols * 2 + 3);
+	size_t cap = strlen(stored_as(tb)) + 32 + (size_t)rows * (tb->ncols * 2 + 3);
 	char *sql = malloc(cap);
 	size_t off;
 
 	if (!sql)
 		return NULL;
-	off = snprintf(sql, cap, "INSERT INTO %s VALUES ", tb->name);
+	off = snprintf(sql, cap, "INSERT INTO %s VALUES ", stored_as(tb));
 	for (unsigned r = 0; r < rows; r++) {
 		sql[off++] = r ? ',' : ' ';
 		sql[off++] = '(';
@@ -118,7 +124,7 @@ static int create_tables(struct sqlite_sink *k)
 
 	for (int t = 0; t < SQL_NTABLES; t++) {
 		const struct sql_table *tb = &sql_tables[t];
-		size_t off = snprintf(sql, sizeof(sql), "CREATE TABLE %s (", tb->name);
+		size_t off = snprintf(sql, sizeof(sql), "CREATE TABLE %s (", stored_as(tb));
 		struct sq_table *q;
 		int err;
 
@@ -128,6 +134,11 @@ static int create_tables(struct sqlite_sink *k)
 					tb->cols[c].nullable ? "" : " NOT NULL");
 		snprintf(sql + off, sizeof(sql) - off, ")");
 		err = sq_exec(k, sql);
+		if (!err && tb->sqlite_derived) {
+			snprintf(sql, sizeof(sql), "CREATE VIEW %s AS %s", tb->name,
+				 tb->sqlite_derived->view);
+			err = sq_exec(k, sql);
+		}
 		if (err)
 			return err;
 		q = calloc(1, sizeof(*q));
@@ -226,6 +237,8 @@ static int sink_row(void *ctx, enum sql_table_id t, const struct sql_val *v)
 	size_t text = 0;
 	int err;
 
+	if (sql_tables[t].sqlite_derived && sql_tables[t].sqlite_derived->derived(v))
+		return 0;	/* the view has it from another table */
 	for (unsigned c = 0; c < ncols; c++)
 		if (!v[c].null && v[c].type == SQL_TEXT)
 			text += v[c].len;
@@ -261,7 +274,7 @@ static int sink_commit(struct sqlite_sink *k, const struct sql_source *src)
 	for (int t = 0; t < SQL_NTABLES; t++) {
 		for (int i = 0; i < SQL_MAX_INDEXES && sql_tables[t].sqlite_index[i]; i++) {
 			snprintf(sql, sizeof(sql), "CREATE INDEX %s_idx%d ON %s (%s)",
-				 sql_tables[t].name, i, sql_tables[t].name,
+				 sql_tables[t].name, i, stored_as(&sql_tables[t]),
 				 sql_tables[t].sqlite_index[i]);
 			err = sq_exec(k, sql);
 			if (err)

@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 /* Bumped whenever a table or column changes: cached databases are rebuilt. */
-#define SQL_SCHEMA_VERSION 4
+#define SQL_SCHEMA_VERSION 5
 
 enum sql_type { SQL_INT, SQL_REAL, SQL_TEXT };
 
@@ -49,6 +49,20 @@ struct sql_table {
 	/* columns of each SQLite index, built after the rows */
 	const char *sqlite_index[SQL_MAX_INDEXES];
 	const char *ch_order_by;	/* ClickHouse sort key after (host, session_id) */
+	/*
+	 * SQLite: the rows for which DERIVED is true are already another
+	 * table's: the table is a view, the rest stored in table STORE and
+	 * VIEW (a SELECT) adding the derived ones back. NULL: a plain table.
+	 */
+	const struct sql_derived *sqlite_derived;
+};
+
+struct sql_val;
+
+struct sql_derived {
+	const char *store;
+	const char *view;
+	bool (*derived)(const struct sql_val *row);
 };
 
 extern const struct sql_table sql_tables[SQL_NTABLES];
