@@ -21,6 +21,7 @@
 #                           stacks, unwinding them is half of the build)
 #   BENCH_BASELINE=PATH     another procscope (an older build): its build and
 #                           queries timed on the same session, rows "(base)"
+#   BENCH_PEERS=1           0: leave out perf (the same figures for any session)
 #   BENCH_TMP=/var/tmp, PROCSCOPE=build/procscope
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,7 @@ loops=${BENCH_LOOPS:-4000000}
 procscope=${PROCSCOPE:-$PWD/build/procscope}
 baseline=${BENCH_BASELINE:-}
 record_opts=${BENCH_RECORD_OPTS:-}
+peers=${BENCH_PEERS:-1}
 tmp=$(mktemp -d "${BENCH_TMP:-/var/tmp}/procscope-sql.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root" >&2; exit 1; }
@@ -69,9 +71,11 @@ sql_bench() {	# binary, session, tag
 "$procscope" record $record_opts -o "$tmp/big.data" -- perf bench sched pipe -l "$loops" >/dev/null 2>"$tmp/rec.err"
 n=$(sed -n 's/.*procscope: \([0-9]*\) records.*/\1/p' "$tmp/rec.err" | tail -1)
 echo "procscope session: $n records, $(du -h "$tmp/big.data" | cut -f1) on disk"
-perf sched record -o "$tmp/perf.data" -- perf bench sched pipe -l "$loops" >/dev/null 2>&1
-pn=$(perf script -i "$tmp/perf.data" 2>/dev/null | wc -l)
-echo "perf sched session: $pn events, $(du -h "$tmp/perf.data" | cut -f1) on disk"
+if [ "$peers" = 1 ]; then
+	perf sched record -o "$tmp/perf.data" -- perf bench sched pipe -l "$loops" >/dev/null 2>&1
+	pn=$(perf script -i "$tmp/perf.data" 2>/dev/null | wc -l)
+	echo "perf sched session: $pn events, $(du -h "$tmp/perf.data" | cut -f1) on disk"
+fi
 
 printf '\n%-52s %7s %7s %12s %8s\n' "" wall_s cpu_s "records/cpu_s" "RSS_MiB"
 sql_bench "$procscope" "$tmp/big.data" ""
@@ -87,5 +91,6 @@ timed "procscope export --format chrome (no SQLite)" "$n" \
 	"$procscope" export -i "$tmp/big.data" --format chrome -o "$tmp/big.json"
 rm -f "$tmp/big.json"
 timed "procscope report" "$n" "$procscope" report -i "$tmp/big.data"
+[ "$peers" = 1 ] || exit 0
 timed "perf sched timehist -s (per-task summary)" "$pn" perf sched timehist -i "$tmp/perf.data" -s
 timed "perf script (every event decoded)" "$pn" perf script -i "$tmp/perf.data"
