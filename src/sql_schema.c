@@ -189,7 +189,7 @@ static const struct sql_column sample_cols[] = {
  */
 static bool thread_state_running(const struct sql_val *row)
 {
-	const struct sql_val *state = &row[3];
+	const struct sql_val *state = &row[3];	/* thread_state_cols: ts, dur, utid, state */
 
 	return !state->null && state->len == 7 && !memcmp(state->s, "Running", 7);
 }
