@@ -26,7 +26,9 @@ class Rec:
 
 def dump(path, check=True):
     """Records of a session file, in file order."""
-    p = subprocess.run([PROCSCOPE, "dump", "-i", path], capture_output=True, text=True)
+    # names are raw bytes (a system-wide session holds every task's comm)
+    p = subprocess.run([PROCSCOPE, "dump", "-i", path], capture_output=True, text=True,
+                       errors="surrogateescape")
     if check and p.returncode != 0:
         fail(f"dump of {path} failed ({p.returncode}): {p.stderr.strip()}")
     recs = []
