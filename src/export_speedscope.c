@@ -304,7 +304,8 @@ static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
 		return;
 	if (!l->name[0])
 		snprintf(l->name, sizeof(l->name), "CPUs, CPU %u", iv->cpu);
-	export__thread_name(name, sizeof(name), proc_model__thread(sp->c->pm, iv->tid), iv->tid);
+	export__thread_name(name, sizeof(name), iv->thread ?: proc_model__thread(sp->c->pm, iv->tid),
+			    iv->tid);
 	slice(sp, l, export_stacks__name_id(sp->x, name), -1, start, end);
 }
 

@@ -220,6 +220,19 @@ void json_writer__raw_value(struct json_writer *w, const char *text, size_t n)
 	value_done(w);
 }
 
+size_t json_writer__quote(char *buf, size_t len, const char *s, size_t max)
+{
+	/* on the stack, never flushed: 1 KiB escapes to at most 6 KiB + 2 of its 16 KiB */
+	struct json_writer tmp;
+
+	json_writer__init(&tmp, NULL);
+	put_string(&tmp, s, max < JSON_QUOTE_MAX ? max : JSON_QUOTE_MAX);
+	if (tmp.len > len)
+		return 0;
+	memcpy(buf, tmp.buf, tmp.len);
+	return tmp.len;
+}
+
 void json_writer__string_n(struct json_writer *w, const char *s, size_t max)
 {
 	json_writer__before_value(w);

@@ -84,6 +84,17 @@ void json_writer__break(struct json_writer *w);
 #define json_writer__str_lit(w, s) json_writer__raw_value((w), "\"" s "\"", sizeof(s) + 1)
 #define json_writer__kv_lit(w, key, s) \
 	json_writer__raw_member((w), "\"" key "\":\"" s "\"", sizeof(key) + sizeof(s) + 3)
+/*
+ * For names written again and again (a state's name on every interval):
+ * S (at most MAX bytes, at most JSON_QUOTE_MAX) quoted and escaped once
+ * into BUF, quotes included; its length, 0 if it does not fit LEN. Then
+ * json_writer__quoted(w, buf, n) writes it as a string value, uncopied by
+ * the escaper.
+ */
+#define JSON_QUOTE_MAX 1024
+size_t json_writer__quote(char *buf, size_t len, const char *s, size_t max);
+#define json_writer__quoted(w, text, n) json_writer__raw_value((w), (text), (n))
+
 /* Through the macros above only: TEXT is already JSON. */
 void json_writer__raw_value(struct json_writer *w, const char *text, size_t n);
 static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n);

@@ -385,9 +385,9 @@ static enum thread_state sleep_state(uint32_t prev_state)
 	return TS_SLEEPING;	/* S, and TASK_IDLE (D|NOLOAD: not counted as load) */
 }
 
-/* The CPU's current occupant leaves it at END (>= its since); KNOWN: it is a traced thread. */
+/* The CPU's current occupant leaves it at END (>= its since); KNOWN: it, a traced thread, or NULL. */
 static void close_cpu_interval(struct sched_model *m, struct sched_cpu *c, uint32_t cpu,
-			       uint64_t end, bool known)
+			       uint64_t end, const struct ps_thread *known)
 {
 	uint64_t d = end - c->since;
 
@@ -400,7 +400,7 @@ static void close_cpu_interval(struct sched_model *m, struct sched_cpu *c, uint3
 	if (d && m->cb.cpu_interval) {
 		struct sched_cpu_interval iv = {
 			.cpu = cpu, .tid = c->tid, .tgid = c->tgid,
-			.start_ns = c->since, .end_ns = end,
+			.start_ns = c->since, .end_ns = end, .thread = known,
 		};
 		m->cb.cpu_interval(m->cb.ctx, &iv);
 	}
@@ -472,7 +472,7 @@ static void rebuild_switch_in(struct sched_model *m, struct sched_thread *st,
 		return;
 	/* the CPU's lane: its occupant until START, then ST */
 	if (c->known && c->tid != st->t->tid) {
-		close_cpu_interval(m, c, r->h.cpu, start, false);
+		close_cpu_interval(m, c, r->h.cpu, start, NULL);
 		c->tid = st->t->tid;
 		c->tgid = st->t->tgid;
 		c->since = start;
@@ -639,7 +639,7 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r, struct p
 		if (c->known) {
 			ts = ts > c->since ? ts : c->since;
 			/* the occupant is most often the prev named by this record */
-			close_cpu_interval(m, c, r->h.cpu, ts, t && c->tid == t->tid);
+			close_cpu_interval(m, c, r->h.cpu, ts, t && c->tid == t->tid ? t : NULL);
 		} else if (prev && (prev->state == TS_RUNNING || prev->resolvable) && prev->since < ts) {
 			/*
 			 * The first switch seen on this CPU: a traced prev that was
@@ -650,7 +650,7 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r, struct p
 			if (m->cb.cpu_interval) {
 				struct sched_cpu_interval iv = {
 					.cpu = r->h.cpu, .tid = r->h.tid, .tgid = r->h.tgid,
-					.start_ns = prev->since, .end_ns = ts,
+					.start_ns = prev->since, .end_ns = ts, .thread = t,
 				};
 				m->cb.cpu_interval(m->cb.ctx, &iv);
 			}

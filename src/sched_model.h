@@ -46,6 +46,7 @@ struct sched_cpu_interval {
 	uint32_t tgid;
 	uint64_t start_ns;
 	uint64_t end_ns;
+	const struct ps_thread *thread;	/* the occupant if the model has it at hand, else NULL: by tid */
 };
 
 struct sched_thread_stats {
