@@ -225,6 +225,31 @@ static struct ch_name *name_thread(struct chrome *ch, const struct ps_thread *t)
 	return n;
 }
 
+/* The slot of ID in MAP, if it is OBJ's: freed (the object is about to be). */
+static void drop_slot(struct chrome *ch, struct idmap *map, uint32_t id, const void *obj)
+{
+	struct ch_name *n = idmap__get(map, id);
+
+	if (!n || n->obj != obj)
+		return;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < NAME_CACHE; i++)
+			if (ch->cache[k][i].n == n)
+				ch->cache[k][i] = (struct name_cache){ 0 };
+	idmap__del(map, id);
+	free(n);
+}
+
+/* A dead thread (and its process) freed: their names were written, nothing more will be. */
+static void on_release(void *ctx, const struct ps_thread *t, const struct ps_process *p)
+{
+	struct chrome *ch = ctx;
+
+	drop_slot(ch, &ch->threads, t->tid, t);
+	if (p)
+		drop_slot(ch, &ch->procs, p->pid, p);
+}
+
 static void name_cpu(struct chrome *ch, uint32_t cpu)
 {
 	char buf[32];
@@ -550,6 +575,7 @@ static void *ch_begin(struct export_ctx *c, struct session_callbacks *cb)
 					 .ctx = ch };
 	cb->sched = &ch->scb;
 	cb->vm = &ch->vcb;
+	cb->release = on_release;
 	json_writer__init(&ch->w, c->out);
 	json_writer__set_line_depth(&ch->w, 2);	/* one event per line */
 	json_writer__begin_object(&ch->w);
@@ -600,7 +626,7 @@ static int ch_finish(void *st)
 const struct export_format export_chrome = {
 	.name = "chrome",
 	.default_output = "procscope.json",
-	.models = SESSION_SCHED | SESSION_VM,
+	.models = SESSION_SCHED | SESSION_VM | SESSION_RELEASE,
 	.begin = ch_begin,
 	.record = ch_record,
 	.finish = ch_finish,

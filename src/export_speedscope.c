@@ -551,7 +551,8 @@ static void sp_free(void *st)
 const struct export_format export_speedscope = {
 	.name = "speedscope",
 	.default_output = "procscope.speedscope.json",
-	.models = SESSION_SCHED | SESSION_VM,	/* stacks unwind in the layout of their time */
+	/* stacks unwind in the layout of their time; lanes keep no thread: dead ones released */
+	.models = SESSION_SCHED | SESSION_VM | SESSION_RELEASE,
 	.begin = sp_begin,
 	.record = sp_record,
 	.finish = sp_finish,

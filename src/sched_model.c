@@ -76,6 +76,7 @@ struct sched_thread {
 	uint32_t waker;
 	bool resolvable;	/* TS_UNKNOWN since birth: the next event tells what it was */
 	bool dead;		/* final switch-out seen */
+	size_t idx;		/* in sched_model.threads */
 	bool pending_wake;	/* woken while still on its CPU */
 	uint32_t pending_waker;
 	uint64_t runq_since;	/* when it became runnable, for the latency */
@@ -118,8 +119,9 @@ struct sched_cpu {
 struct sched_model {
 	struct proc_model *pm;
 	struct sched_callbacks cb;
-	struct sched_thread **threads;
+	struct sched_thread **threads;	/* in order of first sight; NULL: released */
 	size_t nthreads, threads_cap;
+	size_t nreleased;		/* NULLs in threads */
 	struct sched_cpu *cpus;
 	uint32_t ncpus;
 	struct sched_gap *gaps;
@@ -299,8 +301,41 @@ static struct sched_thread *attach(struct sched_model *m, struct ps_thread *t)
 		}
 	}
 	t->sched = st;
+	st->idx = m->nthreads;
 	m->threads[m->nthreads++] = st;
 	return st;
+}
+
+bool sched_model__dead(const struct ps_thread *t)
+{
+	const struct sched_thread *st = t->sched;
+
+	return st && st->dead;
+}
+
+void sched_model__release_thread(struct sched_model *m, struct ps_thread *t)
+{
+	struct sched_thread *st = t->sched;
+	size_t n = 0;
+
+	if (!m || !st)
+		return;
+	m->threads[st->idx] = NULL;
+	free(st->hist);
+	free(st->used);
+	free(st);
+	t->sched = NULL;
+	/* squeezed, in order, once half of the array is holes: O(1) amortized */
+	if (++m->nreleased <= m->nthreads / 2)
+		return;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		if (m->threads[i]) {
+			m->threads[i]->idx = n;
+			m->threads[n++] = m->threads[i];
+		}
+	}
+	m->nthreads = n;
+	m->nreleased = 0;
 }
 
 /* Sched state of the live traced thread TID in process TGID, or NULL. */
@@ -873,7 +908,7 @@ void sched_model__finish(struct sched_model *m, uint64_t end_ns)
 	for (size_t i = 0; i < m->nthreads; i++) {
 		struct sched_thread *st = m->threads[i];
 
-		if (st->dead || end_ns < st->since)
+		if (!st || st->dead || end_ns < st->since)
 			continue;
 		if (st->state == TS_RUNNING || st->resolvable) {
 			/* still on its CPU: its total grew by the time since */
@@ -1107,6 +1142,8 @@ void sched_model__free(struct sched_model *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->nthreads; i++) {
+		if (!m->threads[i])
+			continue;
 		m->threads[i]->t->sched = NULL;
 		free(m->threads[i]->hist);
 		free(m->threads[i]->used);
