@@ -445,7 +445,6 @@ static void on_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
 {
 	struct chrome *ch = ctx;
 	struct export_mem_call call;
-	char hex[24];
 
 	if (!export__want_pid(ch->c, h->tgid) || !export__want_ts(ch->c, h->ts_ns))
 		return;
@@ -464,9 +463,9 @@ static void on_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
 		const struct export_arg *a = &call.args[i];
 
 		switch (a->kind) {
-		case EA_PTR:	/* hex text: JSON readers keep only 53 bits of a number */
-			snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)a->u);
-			json_writer__kv_str(&ch->w, a->name, hex);
+		case EA_PTR:
+			json_writer__key(&ch->w, a->name);
+			json_writer__hex(&ch->w, a->u);
 			break;
 		case EA_UINT:
 			json_writer__kv_uint(&ch->w, a->name, a->u);

@@ -322,6 +322,24 @@ void json_writer__uint(struct json_writer *w, uint64_t v)
 	value_done(w);
 }
 
+void json_writer__hex(struct json_writer *w, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned n = v ? (67 - __builtin_clzll(v)) / 4 : 1;	/* hex digits */
+	char *o;
+
+	json_writer__before_value(w);
+	o = json_writer__reserve(w, JSON_TOKEN_MAX);
+	o[0] = '"';
+	o[1] = '0';
+	o[2] = 'x';
+	for (unsigned i = n; i--; v >>= 4)
+		o[3 + i] = hex[v & 0xf];
+	o[3 + n] = '"';
+	w->len += n + 4;
+	value_done(w);
+}
+
 void json_writer__int(struct json_writer *w, int64_t v)
 {
 	json_writer__before_value(w);

@@ -104,6 +104,8 @@ void json_writer__string(struct json_writer *w, const char *s);
 /* At most MAX bytes of S (fixed-size fields such as a comm). */
 void json_writer__string_n(struct json_writer *w, const char *s, size_t max);
 void json_writer__uint(struct json_writer *w, uint64_t v);
+/* V as the string "0x..." (lowercase, as %llx): addresses, which JSON readers cut to 53 bits as numbers. */
+void json_writer__hex(struct json_writer *w, uint64_t v);
 void json_writer__int(struct json_writer *w, int64_t v);
 void json_writer__bool(struct json_writer *w, bool v);
 void json_writer__null(struct json_writer *w);
