@@ -203,6 +203,25 @@ void json_writer__key(struct json_writer *w, const char *key)
 		return;
 	}
 	json_writer__before_value(w);
+	{
+		/* most keys are short plain ASCII: copied with the quotes and colon in one go */
+		const unsigned char *k = (const unsigned char *)key;
+		char *o = json_writer__reserve(w, JSON_TOKEN_MAX);
+		size_t n = 0;
+
+		while (n < JSON_TOKEN_MAX - 3 && plain[k[n]]) {
+			o[n + 1] = k[n];
+			n++;
+		}
+		if (!k[n]) {
+			o[0] = '"';
+			o[n + 1] = '"';
+			o[n + 2] = ':';
+			w->len += n + 3;
+			w->after_key = true;
+			return;
+		}
+	}
 	put_string(w, key, SIZE_MAX);
 	json_writer__put_char(w, ':');
 	w->after_key = true;
