@@ -34,7 +34,16 @@ static const char *const counter_names[NCOUNTERS] = {
 };
 
 #define RUNNING_NAME_LEN 32
-#define RUNNING_NAME_CPUS 65536	/* CPU numbers whose name is kept (32 bytes each) */
+#define RUNNING_NAME_CPUS 65536	/* CPU numbers whose name is kept (40 bytes each) */
+
+/* A name written on every interval, quoted and escaped once. */
+struct qname {
+	char text[RUNNING_NAME_LEN + 6];
+	size_t len;		/* 0: not made yet */
+};
+
+#define DEPTH_PREFIX	"stack depth bytes "
+#define DEPTH_NAME_LEN	(sizeof(DEPTH_PREFIX) + PS_COMM_LEN + 11)
 
 struct ch_name {
 	const void *obj;	/* the ps_thread/ps_process it was written for */
@@ -42,6 +51,7 @@ struct ch_name {
 	bool written;
 	bool counters;		/* processes: counters written at least once */
 	uint64_t last[NCOUNTERS];
+	char depth_name[DEPTH_NAME_LEN];	/* threads: its stack depth series, "" until made */
 };
 
 /*
@@ -75,9 +85,10 @@ struct chrome {
 	uint32_t *node_parent;	/* [node - 1] */
 	uint32_t *node_name;
 	uint32_t nnodes, nodes_cap;
-	char (*cpu_names)[RUNNING_NAME_LEN];	/* [cpu]: "running on CPU n", "" until first used */
+	struct qname *cpu_names;	/* [cpu]: "running on CPU n" */
 	uint32_t ncpu_names;
-	char odd_cpu_name[RUNNING_NAME_LEN];
+	struct qname odd_cpu_name;
+	struct qname state_names[TS_MAX];
 	int err;
 };
 
@@ -191,8 +202,8 @@ static struct ch_name *name_slot(struct chrome *ch, struct idmap *map, uint32_t 
 	return n;
 }
 
-/* Writes M events for the thread (and its process) when new or renamed. */
-static void name_thread(struct chrome *ch, const struct ps_thread *t)
+/* Writes M events for the thread (and its process) when new or renamed; the thread's slot. */
+static struct ch_name *name_thread(struct chrome *ch, const struct ps_thread *t)
 {
 	const struct ps_process *p = t->proc;
 	char buf[PS_COMM_LEN + 16];
@@ -209,7 +220,34 @@ static void name_thread(struct chrome *ch, const struct ps_thread *t)
 		meta_event(ch, "thread_name", t->tgid, t->tid, export__thread_name(buf, sizeof(buf), t, t->tid));
 		memcpy(n->name, t->comm, PS_COMM_LEN);
 		n->written = true;
+		n->depth_name[0] = '\0';
 	}
+	return n;
+}
+
+/* The slot of ID in MAP, if it is OBJ's: freed (the object is about to be). */
+static void drop_slot(struct chrome *ch, struct idmap *map, uint32_t id, const void *obj)
+{
+	struct ch_name *n = idmap__get(map, id);
+
+	if (!n || n->obj != obj)
+		return;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < NAME_CACHE; i++)
+			if (ch->cache[k][i].n == n)
+				ch->cache[k][i] = (struct name_cache){ 0 };
+	idmap__del(map, id);
+	free(n);
+}
+
+/* A dead thread (and its process) freed: their names were written, nothing more will be. */
+static void on_release(void *ctx, const struct ps_thread *t, const struct ps_process *p)
+{
+	struct chrome *ch = ctx;
+
+	drop_slot(ch, &ch->threads, t->tid, t);
+	if (p)
+		drop_slot(ch, &ch->procs, p->pid, p);
 }
 
 static void name_cpu(struct chrome *ch, uint32_t cpu)
@@ -230,29 +268,53 @@ static void name_cpu(struct chrome *ch, uint32_t cpu)
 	meta_event(ch, "thread_name", EXPORT_CPU_PID, cpu, buf);
 }
 
-/* "running on CPU n", formatted once per CPU; NULL on failure (ch->err set). */
-static const char *running_name(struct chrome *ch, int32_t cpu)
+/* NAME quoted into Q once (json_writer__quote()); false if it does not fit. */
+static bool make_qname(struct qname *q, const char *name)
 {
-	if (cpu < 0 || cpu >= RUNNING_NAME_CPUS) {	/* not a CPU number: formatted each time */
-		snprintf(ch->odd_cpu_name, RUNNING_NAME_LEN, "running on CPU %d", cpu);
-		return ch->odd_cpu_name;
+	q->len = json_writer__quote(q->text, sizeof(q->text), name, SIZE_MAX);
+	return q->len != 0;
+}
+
+/*
+ * An interval's name, quoted: "running on CPU n" (made once per CPU), or
+ * its state's name. NULL on failure (ch->err set).
+ */
+static const struct qname *state_qname(struct chrome *ch, const struct sched_interval *iv)
+{
+	char buf[RUNNING_NAME_LEN];
+	struct qname *q;
+	int32_t cpu = iv->cpu;
+
+	if (iv->state != TS_RUNNING) {
+		q = &ch->state_names[iv->state];
+		if (!q->len && !make_qname(q, sched_model__state_name(iv->state)))
+			goto fail;
+		return q;
+	}
+	if (cpu < 0 || cpu >= RUNNING_NAME_CPUS) {	/* not a CPU number: made each time */
+		snprintf(buf, sizeof(buf), "running on CPU %d", cpu);
+		return make_qname(&ch->odd_cpu_name, buf) ? &ch->odd_cpu_name : NULL;
 	}
 	if ((uint32_t)cpu >= ch->ncpu_names) {
 		uint32_t n = (uint32_t)cpu + 1;
-		char (*p)[RUNNING_NAME_LEN];
+		struct qname *p = realloc(ch->cpu_names, n * sizeof(*p));
 
-		p = realloc(ch->cpu_names, n * sizeof(*p));
-		if (!p) {
-			ch->err = -ENOMEM;
-			return NULL;
-		}
+		if (!p)
+			goto fail;
 		memset(p + ch->ncpu_names, 0, (n - ch->ncpu_names) * sizeof(*p));
 		ch->cpu_names = p;
 		ch->ncpu_names = n;
 	}
-	if (!ch->cpu_names[cpu][0])
-		snprintf(ch->cpu_names[cpu], RUNNING_NAME_LEN, "running on CPU %d", cpu);
-	return ch->cpu_names[cpu];
+	q = &ch->cpu_names[cpu];
+	if (!q->len) {
+		snprintf(buf, sizeof(buf), "running on CPU %d", cpu);
+		if (!make_qname(q, buf))
+			goto fail;
+	}
+	return q;
+fail:
+	ch->err = ch->err ?: -ENOMEM;
+	return NULL;
 }
 
 static void on_interval(void *ctx, const struct sched_interval *iv)
@@ -260,7 +322,7 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 	struct chrome *ch = ctx;
 	const struct ps_thread *t = iv->thread;
 	uint64_t start = iv->start_ns, end = iv->end_ns;
-	const char *name;
+	const struct qname *name;
 
 	ch->offcpu_stack = -1;
 	if (ch->x)	/* a sleeping or blocked interval's stack comes as a sample, now */
@@ -271,13 +333,12 @@ static void on_interval(void *ctx, const struct sched_interval *iv)
 		return;
 	if (t && t->tgid == iv->tgid)
 		name_thread(ch, t);
-	name = iv->state == TS_RUNNING ? running_name(ch, iv->cpu)
-				       : sched_model__state_name(iv->state);
+	name = state_qname(ch, iv);
 	if (!name)
 		return;
 	begin_event(ch, "X", iv->tgid, iv->tid);
 	json_writer__key_lit(&ch->w, "name");
-	json_writer__string(&ch->w, name);
+	json_writer__quoted(&ch->w, name->text, name->len);
 	json_writer__kv_lit(&ch->w, "cat", "sched");
 	ts_field(ch, start);
 	json_writer__kv_fixed_lit(&ch->w, "dur", (int64_t)(end - start), 3);
@@ -309,7 +370,8 @@ static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
 	if (!export__clip(ch->c, &start, &end))
 		return;
 	name_cpu(ch, iv->cpu);
-	export__thread_name(name, sizeof(name), proc_model__thread(ch->c->pm, iv->tid), iv->tid);
+	export__thread_name(name, sizeof(name), iv->thread ?: proc_model__thread(ch->c->pm, iv->tid),
+			    iv->tid);
 	begin_event(ch, "X", EXPORT_CPU_PID, iv->cpu);
 	json_writer__key_lit(&ch->w, "name");
 	json_writer__string(&ch->w, name);
@@ -364,28 +426,18 @@ static void on_counters(void *ctx, const struct ps_process *p, uint64_t ts,
 static void on_stack_depth(void *ctx, const struct ps_thread *t, uint64_t ts, uint64_t depth)
 {
 	struct chrome *ch = ctx;
-	static const char prefix[] = "stack depth bytes ";
-	char name[sizeof(prefix) + PS_COMM_LEN + 16], *p = name + sizeof(prefix) - 1;
-	size_t n = strnlen(t->comm, PS_COMM_LEN);
-	char digits[12], *d = digits + sizeof(digits);
-	uint32_t tid = t->tid;
+	struct ch_name *n;
 
 	if (!export__want_pid(ch->c, t->tgid) || !export__want_ts(ch->c, ts))
 		return;
-	name_thread(ch, t);
-	/* C events are per process: one series per thread, named "... COMM TID" (one per switch: no printf) */
-	memcpy(name, prefix, sizeof(prefix) - 1);
-	memcpy(p, t->comm, n);
-	p += n;
-	*p++ = ' ';
-	do {
-		*--d = '0' + tid % 10;
-		tid /= 10;
-	} while (tid);
-	memcpy(p, d, digits + sizeof(digits) - d);
-	p += digits + sizeof(digits) - d;
-	*p = '\0';
-	counter_event(ch, t->tgid, ts, name, depth);
+	n = name_thread(ch, t);
+	if (!n)
+		return;		/* out of memory: ch->err says so */
+	/* C events are per process: one series per thread, "... COMM TID", made once per name */
+	if (!n->depth_name[0])
+		snprintf(n->depth_name, sizeof(n->depth_name), DEPTH_PREFIX "%.*s %u", PS_COMM_LEN,
+			 t->comm, t->tid);
+	counter_event(ch, t->tgid, ts, n->depth_name, depth);
 }
 
 /* A memory call (held until its stack: export_stacks.h) as an instant. */
@@ -393,7 +445,6 @@ static void on_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
 {
 	struct chrome *ch = ctx;
 	struct export_mem_call call;
-	char hex[24];
 
 	if (!export__want_pid(ch->c, h->tgid) || !export__want_ts(ch->c, h->ts_ns))
 		return;
@@ -412,9 +463,9 @@ static void on_mem_call(void *ctx, const struct ps_hdr *h, int64_t stack)
 		const struct export_arg *a = &call.args[i];
 
 		switch (a->kind) {
-		case EA_PTR:	/* hex text: JSON readers keep only 53 bits of a number */
-			snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)a->u);
-			json_writer__kv_str(&ch->w, a->name, hex);
+		case EA_PTR:
+			json_writer__key(&ch->w, a->name);
+			json_writer__hex(&ch->w, a->u);
 			break;
 		case EA_UINT:
 			json_writer__kv_uint(&ch->w, a->name, a->u);
@@ -523,6 +574,7 @@ static void *ch_begin(struct export_ctx *c, struct session_callbacks *cb)
 					 .ctx = ch };
 	cb->sched = &ch->scb;
 	cb->vm = &ch->vcb;
+	cb->release = on_release;
 	json_writer__init(&ch->w, c->out);
 	json_writer__set_line_depth(&ch->w, 2);	/* one event per line */
 	json_writer__begin_object(&ch->w);
@@ -573,7 +625,7 @@ static int ch_finish(void *st)
 const struct export_format export_chrome = {
 	.name = "chrome",
 	.default_output = "procscope.json",
-	.models = SESSION_SCHED | SESSION_VM,
+	.models = SESSION_SCHED | SESSION_VM | SESSION_RELEASE,
 	.begin = ch_begin,
 	.record = ch_record,
 	.finish = ch_finish,

@@ -304,7 +304,8 @@ static void on_cpu_interval(void *ctx, const struct sched_cpu_interval *iv)
 		return;
 	if (!l->name[0])
 		snprintf(l->name, sizeof(l->name), "CPUs, CPU %u", iv->cpu);
-	export__thread_name(name, sizeof(name), proc_model__thread(sp->c->pm, iv->tid), iv->tid);
+	export__thread_name(name, sizeof(name), iv->thread ?: proc_model__thread(sp->c->pm, iv->tid),
+			    iv->tid);
 	slice(sp, l, export_stacks__name_id(sp->x, name), -1, start, end);
 }
 
@@ -550,7 +551,8 @@ static void sp_free(void *st)
 const struct export_format export_speedscope = {
 	.name = "speedscope",
 	.default_output = "procscope.speedscope.json",
-	.models = SESSION_SCHED | SESSION_VM,	/* stacks unwind in the layout of their time */
+	/* stacks unwind in the layout of their time; lanes keep no thread: dead ones released */
+	.models = SESSION_SCHED | SESSION_VM | SESSION_RELEASE,
 	.begin = sp_begin,
 	.record = sp_record,
 	.finish = sp_finish,

@@ -203,6 +203,25 @@ void json_writer__key(struct json_writer *w, const char *key)
 		return;
 	}
 	json_writer__before_value(w);
+	{
+		/* most keys are short plain ASCII: copied with the quotes and colon in one go */
+		const unsigned char *k = (const unsigned char *)key;
+		char *o = json_writer__reserve(w, JSON_TOKEN_MAX);
+		size_t n = 0;
+
+		while (n < JSON_TOKEN_MAX - 3 && plain[k[n]]) {
+			o[n + 1] = k[n];
+			n++;
+		}
+		if (!k[n]) {
+			o[0] = '"';
+			o[n + 1] = '"';
+			o[n + 2] = ':';
+			w->len += n + 3;
+			w->after_key = true;
+			return;
+		}
+	}
 	put_string(w, key, SIZE_MAX);
 	json_writer__put_char(w, ':');
 	w->after_key = true;
@@ -218,6 +237,19 @@ void json_writer__raw_value(struct json_writer *w, const char *text, size_t n)
 	json_writer__before_value(w);
 	put_bytes(w, text, n);
 	value_done(w);
+}
+
+size_t json_writer__quote(char *buf, size_t len, const char *s, size_t max)
+{
+	/* on the stack, never flushed: 1 KiB escapes to at most 6 KiB + 2 of its 16 KiB */
+	struct json_writer tmp;
+
+	json_writer__init(&tmp, NULL);
+	put_string(&tmp, s, max < JSON_QUOTE_MAX ? max : JSON_QUOTE_MAX);
+	if (tmp.len > len)
+		return 0;
+	memcpy(buf, tmp.buf, tmp.len);
+	return tmp.len;
 }
 
 void json_writer__string_n(struct json_writer *w, const char *s, size_t max)
@@ -306,6 +338,24 @@ void json_writer__uint(struct json_writer *w, uint64_t v)
 {
 	json_writer__before_value(w);
 	put_number(w, false, v, 0);
+	value_done(w);
+}
+
+void json_writer__hex(struct json_writer *w, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned n = v ? (67 - __builtin_clzll(v)) / 4 : 1;	/* hex digits */
+	char *o;
+
+	json_writer__before_value(w);
+	o = json_writer__reserve(w, JSON_TOKEN_MAX);
+	o[0] = '"';
+	o[1] = '0';
+	o[2] = 'x';
+	for (unsigned i = n; i--; v >>= 4)
+		o[3 + i] = hex[v & 0xf];
+	o[3 + n] = '"';
+	w->len += n + 4;
 	value_done(w);
 }
 

@@ -84,6 +84,17 @@ void json_writer__break(struct json_writer *w);
 #define json_writer__str_lit(w, s) json_writer__raw_value((w), "\"" s "\"", sizeof(s) + 1)
 #define json_writer__kv_lit(w, key, s) \
 	json_writer__raw_member((w), "\"" key "\":\"" s "\"", sizeof(key) + sizeof(s) + 3)
+/*
+ * For names written again and again (a state's name on every interval):
+ * S (at most MAX bytes, at most JSON_QUOTE_MAX) quoted and escaped once
+ * into BUF, quotes included; its length, 0 if it does not fit LEN. Then
+ * json_writer__quoted(w, buf, n) writes it as a string value, uncopied by
+ * the escaper.
+ */
+#define JSON_QUOTE_MAX 1024
+size_t json_writer__quote(char *buf, size_t len, const char *s, size_t max);
+#define json_writer__quoted(w, text, n) json_writer__raw_value((w), (text), (n))
+
 /* Through the macros above only: TEXT is already JSON. */
 void json_writer__raw_value(struct json_writer *w, const char *text, size_t n);
 static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n);
@@ -93,6 +104,8 @@ void json_writer__string(struct json_writer *w, const char *s);
 /* At most MAX bytes of S (fixed-size fields such as a comm). */
 void json_writer__string_n(struct json_writer *w, const char *s, size_t max);
 void json_writer__uint(struct json_writer *w, uint64_t v);
+/* V as the string "0x..." (lowercase, as %llx): addresses, which JSON readers cut to 53 bits as numbers. */
+void json_writer__hex(struct json_writer *w, uint64_t v);
 void json_writer__int(struct json_writer *w, int64_t v);
 void json_writer__bool(struct json_writer *w, bool v);
 void json_writer__null(struct json_writer *w);

@@ -293,6 +293,51 @@ int proc_model__apply(struct proc_model *m, const struct ps_hdr *h)
 	return 0;
 }
 
+bool proc_model__last_thread(const struct ps_thread *t)
+{
+	const struct ps_process *p = t->proc;
+
+	return p->exited && p->nthreads == 1 && p->threads[0] == t;
+}
+
+/* Removes the I-th of N pointers in A, keeping the others' order. O(N). */
+static void remove_at(void **a, size_t *n, size_t i)
+{
+	memmove(&a[i], &a[i + 1], (*n - i - 1) * sizeof(*a));
+	(*n)--;
+}
+
+void proc_model__release_thread(struct proc_model *m, struct ps_thread *t)
+{
+	struct ps_process *p = t->proc;
+	bool last = proc_model__last_thread(t);
+
+	if (idmap__get(&m->threads, t->tid) == t)
+		idmap__del(&m->threads, t->tid);
+	if (t->old_tid && idmap__get(&m->threads, t->old_tid) == t)
+		idmap__del(&m->threads, t->old_tid);	/* an exec from a non-leader moved it */
+	for (size_t i = 0; i < p->nthreads; i++) {
+		if (p->threads[i] == t) {
+			remove_at((void **)p->threads, &p->nthreads, i);
+			break;
+		}
+	}
+	free(t);
+	if (!last)
+		return;
+	if (idmap__get(&m->procs, p->pid) == p)
+		idmap__del(&m->procs, p->pid);
+	/* most often among the latest: searched from the end */
+	for (size_t i = m->nprocs; i--;) {
+		if (m->order[i] == p) {
+			remove_at((void **)m->order, &m->nprocs, i);
+			break;
+		}
+	}
+	free(p->threads);
+	free(p);
+}
+
 void proc_model__free(struct proc_model *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {

@@ -4,6 +4,21 @@
  * Fed every record in file order with proc_model__apply(); other models
  * (vm_model, sched_model) hang their per-process and per-thread state off
  * the objects here.
+ *
+ * Lifetime. The model owns every ps_process and ps_thread. By default they
+ * live until proc_model__free(): views that print exited processes after
+ * the replay (report, layout, folded, html, sql) read them then. A
+ * one-pass view (SESSION_RELEASE, which needs the scheduling model) lets
+ * the session release a thread once the kernel is done with it: its
+ * final switch-out, which the scheduling model sees as its death (after
+ * its exit record). Its process goes with its last thread once the
+ * process has exited (proc_model__last_thread()). The session releases
+ * after that record reached every model and the view: the view's release
+ * callback drops what it keeps of them, sched_model__release_thread()
+ * frees the thread's scheduling state (vm_model holds none of an exited
+ * process in SESSION_FORGET mode), and proc_model__release_thread() frees
+ * them; no pointer to them is used afterwards. A later record with the
+ * same tid or pid is a new thread or process.
  */
 #ifndef PROCSCOPE_PROC_MODEL_H
 #define PROCSCOPE_PROC_MODEL_H
@@ -93,5 +108,13 @@ struct ps_thread *proc_model__thread(const struct proc_model *m, uint32_t tid);
  * every model's apply and to the view.
  */
 struct ps_thread *proc_model__resolve(const struct proc_model *m, const struct ps_hdr *h);
+/* Releasing T releases its process too: the process exited and T is its last thread. */
+bool proc_model__last_thread(const struct ps_thread *t);
+/*
+ * Frees T (see Lifetime above), and its process if proc_model__last_thread(T):
+ * out of the maps, out of its process's threads (which keep their order),
+ * and out of the model's order of processes.
+ */
+void proc_model__release_thread(struct proc_model *m, struct ps_thread *t);
 
 #endif

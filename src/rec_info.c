@@ -176,6 +176,24 @@ const char *rec_info__memop_name(unsigned op)
 	return op < PS_MEMOP_MAX && names[op] ? names[op] : "memop?";
 }
 
+/*
+ * snprintf(BUF + OFF, LEN - OFF, "%s", S) without printf (exports name
+ * the flags of every call): as much of S as fits, NUL-terminated if OFF <
+ * LEN; returns OFF plus the whole length of S, as snprintf's count would.
+ */
+static size_t put_str(char *buf, size_t len, size_t off, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (off < len) {
+		size_t k = n < len - off - 1 ? n : len - off - 1;
+
+		memcpy(buf + off, s, k);
+		buf[off + k] = '\0';
+	}
+	return off + n;
+}
+
 const char *rec_info__advice(char *buf, size_t len, __u64 advice)
 {
 	/* <sys/mman.h> of older libcs lacks the newer ones: the kernel's numbers */
@@ -196,7 +214,7 @@ const char *rec_info__advice(char *buf, size_t len, __u64 advice)
 
 	for (size_t i = 0; i < PS_ARRAY_SIZE(a); i++)
 		if (a[i].v == advice) {
-			snprintf(buf, len, "MADV_%s", a[i].name);
+			put_str(buf, len, put_str(buf, len, 0, "MADV_"), a[i].name);
 			return buf;
 		}
 	snprintf(buf, len, "%llu", (unsigned long long)advice);
@@ -217,14 +235,23 @@ static const char *fmt_flags(char *buf, size_t len, __u64 v, const struct flag_n
 	for (size_t i = 0; i < n && off < len; i++) {
 		if (!(v & f[i].bit))
 			continue;
-		off += snprintf(buf + off, len - off, "%s%s", off ? "|" : "", f[i].name);
+		off = put_str(buf, len, off ? put_str(buf, len, off, "|") : off, f[i].name);
 		v &= ~f[i].bit;
 	}
-	if (v && off < len)
-		off += snprintf(buf + off, len - off, "%s0x%llx", off ? "|" : "",
-				(unsigned long long)v);
+	if (v && off < len) {	/* bits without a name, in hex */
+		char hex[24], *p = hex + sizeof(hex);
+
+		*--p = '\0';
+		do {
+			*--p = "0123456789abcdef"[v & 0xf];
+			v >>= 4;
+		} while (v);
+		*--p = 'x';
+		*--p = '0';
+		off = put_str(buf, len, off ? put_str(buf, len, off, "|") : off, p);
+	}
 	if (!off)
-		snprintf(buf, len, "%s", none);
+		put_str(buf, len, 0, none);
 	return buf;
 }
 

@@ -76,6 +76,7 @@ struct sched_thread {
 	uint32_t waker;
 	bool resolvable;	/* TS_UNKNOWN since birth: the next event tells what it was */
 	bool dead;		/* final switch-out seen */
+	size_t idx;		/* in sched_model.threads */
 	bool pending_wake;	/* woken while still on its CPU */
 	uint32_t pending_waker;
 	uint64_t runq_since;	/* when it became runnable, for the latency */
@@ -118,8 +119,9 @@ struct sched_cpu {
 struct sched_model {
 	struct proc_model *pm;
 	struct sched_callbacks cb;
-	struct sched_thread **threads;
+	struct sched_thread **threads;	/* in order of first sight; NULL: released */
 	size_t nthreads, threads_cap;
+	size_t nreleased;		/* NULLs in threads */
 	struct sched_cpu *cpus;
 	uint32_t ncpus;
 	struct sched_gap *gaps;
@@ -299,8 +301,41 @@ static struct sched_thread *attach(struct sched_model *m, struct ps_thread *t)
 		}
 	}
 	t->sched = st;
+	st->idx = m->nthreads;
 	m->threads[m->nthreads++] = st;
 	return st;
+}
+
+bool sched_model__dead(const struct ps_thread *t)
+{
+	const struct sched_thread *st = t->sched;
+
+	return st && st->dead;
+}
+
+void sched_model__release_thread(struct sched_model *m, struct ps_thread *t)
+{
+	struct sched_thread *st = t->sched;
+	size_t n = 0;
+
+	if (!m || !st)
+		return;
+	m->threads[st->idx] = NULL;
+	free(st->hist);
+	free(st->used);
+	free(st);
+	t->sched = NULL;
+	/* squeezed, in order, once half of the array is holes: O(1) amortized */
+	if (++m->nreleased <= m->nthreads / 2)
+		return;
+	for (size_t i = 0; i < m->nthreads; i++) {
+		if (m->threads[i]) {
+			m->threads[i]->idx = n;
+			m->threads[n++] = m->threads[i];
+		}
+	}
+	m->nthreads = n;
+	m->nreleased = 0;
 }
 
 /* Sched state of the live traced thread TID in process TGID, or NULL. */
@@ -385,9 +420,9 @@ static enum thread_state sleep_state(uint32_t prev_state)
 	return TS_SLEEPING;	/* S, and TASK_IDLE (D|NOLOAD: not counted as load) */
 }
 
-/* The CPU's current occupant leaves it at END (>= its since); KNOWN: it is a traced thread. */
+/* The CPU's current occupant leaves it at END (>= its since); KNOWN: it, a traced thread, or NULL. */
 static void close_cpu_interval(struct sched_model *m, struct sched_cpu *c, uint32_t cpu,
-			       uint64_t end, bool known)
+			       uint64_t end, const struct ps_thread *known)
 {
 	uint64_t d = end - c->since;
 
@@ -400,7 +435,7 @@ static void close_cpu_interval(struct sched_model *m, struct sched_cpu *c, uint3
 	if (d && m->cb.cpu_interval) {
 		struct sched_cpu_interval iv = {
 			.cpu = cpu, .tid = c->tid, .tgid = c->tgid,
-			.start_ns = c->since, .end_ns = end,
+			.start_ns = c->since, .end_ns = end, .thread = known,
 		};
 		m->cb.cpu_interval(m->cb.ctx, &iv);
 	}
@@ -472,7 +507,7 @@ static void rebuild_switch_in(struct sched_model *m, struct sched_thread *st,
 		return;
 	/* the CPU's lane: its occupant until START, then ST */
 	if (c->known && c->tid != st->t->tid) {
-		close_cpu_interval(m, c, r->h.cpu, start, false);
+		close_cpu_interval(m, c, r->h.cpu, start, NULL);
 		c->tid = st->t->tid;
 		c->tgid = st->t->tgid;
 		c->since = start;
@@ -639,7 +674,7 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r, struct p
 		if (c->known) {
 			ts = ts > c->since ? ts : c->since;
 			/* the occupant is most often the prev named by this record */
-			close_cpu_interval(m, c, r->h.cpu, ts, t && c->tid == t->tid);
+			close_cpu_interval(m, c, r->h.cpu, ts, t && c->tid == t->tid ? t : NULL);
 		} else if (prev && (prev->state == TS_RUNNING || prev->resolvable) && prev->since < ts) {
 			/*
 			 * The first switch seen on this CPU: a traced prev that was
@@ -650,7 +685,7 @@ static void on_switch(struct sched_model *m, const struct ps_switch *r, struct p
 			if (m->cb.cpu_interval) {
 				struct sched_cpu_interval iv = {
 					.cpu = r->h.cpu, .tid = r->h.tid, .tgid = r->h.tgid,
-					.start_ns = prev->since, .end_ns = ts,
+					.start_ns = prev->since, .end_ns = ts, .thread = t,
 				};
 				m->cb.cpu_interval(m->cb.ctx, &iv);
 			}
@@ -873,7 +908,7 @@ void sched_model__finish(struct sched_model *m, uint64_t end_ns)
 	for (size_t i = 0; i < m->nthreads; i++) {
 		struct sched_thread *st = m->threads[i];
 
-		if (st->dead || end_ns < st->since)
+		if (!st || st->dead || end_ns < st->since)
 			continue;
 		if (st->state == TS_RUNNING || st->resolvable) {
 			/* still on its CPU: its total grew by the time since */
@@ -1107,6 +1142,8 @@ void sched_model__free(struct sched_model *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->nthreads; i++) {
+		if (!m->threads[i])
+			continue;
 		m->threads[i]->t->sched = NULL;
 		free(m->threads[i]->hist);
 		free(m->threads[i]->used);

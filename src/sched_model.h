@@ -46,6 +46,7 @@ struct sched_cpu_interval {
 	uint32_t tgid;
 	uint64_t start_ns;
 	uint64_t end_ns;
+	const struct ps_thread *thread;	/* the occupant if the model has it at hand, else NULL: by tid */
 };
 
 struct sched_thread_stats {
@@ -143,6 +144,10 @@ void sched_model__process_stats(const struct sched_model *m, const struct ps_pro
  * the live threads; its stats then lack run-queue percentiles.
  */
 void sched_model__forget_dead(struct sched_model *m, bool forget);
+/* T's final switch-out was seen: the kernel is done with it (proc_model.h, Lifetime). */
+bool sched_model__dead(const struct ps_thread *t);
+/* Frees T's scheduling state before T is released (proc_model.h, Lifetime). */
+void sched_model__release_thread(struct sched_model *m, struct ps_thread *t);
 /* Lost-records gaps seen: count and total ns. */
 uint64_t sched_model__gaps(const struct sched_model *m, uint64_t *gap_ns);
 /* The I-th gap (0 <= I < count), or NULL. */

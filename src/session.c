@@ -304,11 +304,23 @@ static int deliver(struct session *s, const struct ps_hdr *h, const struct sessi
 	s->last_ns = h->ts_ns;
 	s->delivered_any = true;
 	s->stats.records++;
-	if (!cb->record)
-		return 0;
-	ev.process = ev.thread ? ev.thread->proc :
-		     h->tgid ? proc_model__process(&s->pm, h->tgid) : NULL;
-	return cb->record(cb->ctx, &ev);
+	if (cb->record) {
+		ev.process = ev.thread ? ev.thread->proc :
+			     h->tgid ? proc_model__process(&s->pm, h->tgid) : NULL;
+		err = cb->record(cb->ctx, &ev);
+		if (err)
+			return err;
+	}
+	/* the final switch-out of a dead thread: nothing of it is needed any more */
+	if (s->flags & SESSION_RELEASE && h->type == PS_REC_SWITCH && ev.thread &&
+	    sched_model__dead(ev.thread)) {
+		if (cb->release)
+			cb->release(cb->ctx, ev.thread,
+				    proc_model__last_thread(ev.thread) ? ev.thread->proc : NULL);
+		sched_model__release_thread(s->sm, ev.thread);
+		proc_model__release_thread(&s->pm, ev.thread);
+	}
+	return 0;
 }
 
 /* Delivers the queue's oldest record. */
@@ -509,6 +521,9 @@ struct session *session__open(const char *path, const struct session_opts *opts)
 	}
 	if (s->flags & SESSION_CORO)
 		s->flags |= SESSION_VM;	/* stack pointers are placed in the address space */
+	/* deaths are the scheduling model's to see; other models keep nothing of the dead when forgetting */
+	if ((s->flags & (SESSION_SCHED | SESSION_FORGET | SESSION_CORO)) != (SESSION_SCHED | SESSION_FORGET))
+		s->flags &= ~SESSION_RELEASE;
 	s->zero_ns = trace_reader__header(s->r)->start_ns;
 	/* the end before any record is read: the footer at the file's tail (one small read) */
 	if (!trace_reader__tail_footer(s->r, &tail)) {

@@ -60,6 +60,7 @@
 #define SESSION_CORO	0x10	/* run the coroutine model (implies SESSION_VM) */
 #define SESSION_TRIM_EXITED 0x20	/* see session_opts.keep_pid */
 #define SESSION_QUIET	0x40	/* a view's second look at the file: no damage warnings */
+#define SESSION_RELEASE	0x80	/* with SCHED and FORGET: dead threads and processes freed (proc_model.h) */
 
 struct session_opts {
 	unsigned flags;
@@ -99,6 +100,11 @@ struct session_callbacks {
 	 * For views that sample the models at chosen times.
 	 */
 	int (*before)(void *ctx, const struct ps_hdr *h);
+	/*
+	 * SESSION_RELEASE: T, and P if not NULL (T's process), are about to be
+	 * freed; the view drops what it keeps of them. May be NULL.
+	 */
+	void (*release)(void *ctx, const struct ps_thread *t, const struct ps_process *p);
 	void *ctx;
 };
 

@@ -154,8 +154,30 @@ static void test_digit_counts(void)
 	}
 }
 
+/* A name quoted once, then written as a value: escaped as json_writer__string() would. */
+static void test_quote(void)
+{
+	struct json_writer w;
+	char q[16], small[4], *buf = NULL;
+	size_t n = json_writer__quote(q, sizeof(q), "a\"b\xff", SIZE_MAX), len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	CHECK_EQ(json_writer__quote(small, sizeof(small), "abcd", SIZE_MAX), 0);
+	CHECK_EQ(n, 12);
+	json_writer__init(&w, f);
+	json_writer__begin_array(&w);
+	json_writer__quoted(&w, q, n);
+	json_writer__quoted(&w, q, n);
+	json_writer__end_array(&w);
+	CHECK_EQ(json_writer__error(&w), 0);
+	fclose(f);
+	CHECK(!strcmp(buf, "[\"a\\\"b\\ufffd\",\"a\\\"b\\ufffd\"]"));
+	free(buf);
+}
+
 int main(void)
 {
+	test_quote();
 	test_literals_numbers();
 	test_digit_counts();
 	test_escapes();

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "session.h"
+#include "task_state.h"
 #include "trace_writer.h"
 #include "util.h"
 
@@ -461,6 +462,97 @@ static void test_before(void)
 	session__free(l.s);
 }
 
+struct released {
+	unsigned threads, processes;
+	uint32_t tid, pid;
+};
+
+static void on_release(void *ctx, const struct ps_thread *t, const struct ps_process *p)
+{
+	struct released *r = ctx;
+
+	r->threads++;
+	r->tid = t->tid;
+	if (p) {
+		r->processes++;
+		r->pid = p->pid;
+	}
+}
+
+static void add_switch(struct trace_writer *w, uint64_t ts, uint32_t prev, uint32_t next,
+		       uint32_t prev_state)
+{
+	struct ps_switch sw = {};
+
+	sw.h.type = PS_REC_SWITCH;
+	sw.h.size = sizeof(sw);
+	sw.h.ts_ns = ts;
+	sw.h.tgid = sw.h.tid = prev;
+	sw.next_tgid = sw.next_tid = next;
+	sw.prev_state = prev_state;
+	CHECK_EQ(trace_writer__add(w, &sw.h), 0);
+}
+
+/*
+ * The lifetime rule of proc_model.h: with SESSION_RELEASE a child that
+ * exited is freed at its final switch-out, its process with it, and the
+ * view hears of it first; without, both stay for views that read them last.
+ */
+static void test_release(void)
+{
+	struct trace_writer *w = start();
+	struct ps_snap_task t = {};
+	struct ps_fork f = {};
+	struct ps_exit e = {};
+
+	t.h.type = PS_REC_SNAP_TASK;
+	t.h.size = sizeof(t);
+	t.h.ts_ns = ZERO_NS + 1;
+	t.h.tgid = t.h.tid = 42;
+	t.state = 'R';
+	CHECK_EQ(trace_writer__add(w, &t.h), 0);
+	f.h.type = PS_REC_FORK;
+	f.h.size = sizeof(f);
+	f.h.ts_ns = ZERO_NS + 2;
+	f.h.tgid = f.h.tid = 42;
+	f.child_tid = f.child_tgid = 50;
+	CHECK_EQ(trace_writer__add(w, &f.h), 0);
+	add_switch(w, ZERO_NS + 3, 42, 50, TASK_INTERRUPTIBLE);
+	e.h.type = PS_REC_EXIT;
+	e.h.size = sizeof(e);
+	e.h.ts_ns = ZERO_NS + 4;
+	e.h.tgid = e.h.tid = 50;
+	e.group_dead = 1;
+	CHECK_EQ(trace_writer__add(w, &e.h), 0);
+	add_switch(w, ZERO_NS + 5, 50, 42, TASK_DEAD);
+	add_brk(w, 0, ZERO_NS + 6, 1);	/* 42/43: a thread of the parent's */
+	finish(w, ZERO_NS + 10);
+
+	for (int release = 0; release < 2; release++) {
+		struct session_opts o = { .flags = SESSION_SCHED | SESSION_FORGET |
+						   (release ? SESSION_RELEASE : 0) };
+		struct released r = {};
+		struct session_callbacks cb = { .release = on_release, .ctx = &r };
+		struct session *s = session__open(path, &o);
+		struct proc_model *pm;
+
+		CHECK(s != NULL);
+		if (!s)
+			return;
+		CHECK_EQ(session__replay(s, &cb), 0);
+		pm = session__procs(s);
+		CHECK_EQ(r.threads, release ? 1 : 0);
+		CHECK_EQ(r.processes, release ? 1 : 0);
+		CHECK_EQ(r.tid, release ? 50 : 0);
+		CHECK_EQ(r.pid, release ? 50 : 0);
+		CHECK_EQ(proc_model__process(pm, 50) == NULL, release);
+		CHECK_EQ(proc_model__thread(pm, 50) == NULL, release);
+		CHECK(proc_model__thread(pm, 42) != NULL);
+		CHECK_EQ(pm->nprocs, release ? 1 : 2);
+		session__free(s);
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -477,6 +569,7 @@ int main(void)
 	test_end();
 	test_resolve();
 	test_before();
+	test_release();
 	unlink(path);
 	strcat(path, ".old");	/* the writer keeps the previous file under this name */
 	unlink(path);
