@@ -12,6 +12,7 @@
 # per stacked record, lost records and (procscope) stacks skipped because a
 # ring was over half full; writes bench/stacks_results.txt.
 #
+# Runs are interleaved (run 1 of every config, then run 2, ...).
 # Usage (as root): bench/stacks.sh   BENCH_RUNS=3, BENCH_ONLY=REGEX (workload names)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,47 +51,65 @@ run_one() {
 		>/dev/null 2>"$tmp/perf.err" ;;
 	bpftrace) bpftrace -e "$bt_prog" -c "$(readlink -f /usr/bin/python3) $w" >"$tmp/bt.out" 2>&1 || true ;;
 	esac
-	cat "$tmp/us" 2>/dev/null || echo 0
+	cat "$tmp/us" 2>/dev/null || echo "0 0"
 	echo
 }
 
-median() { sort -n | awk 'NF {a[++n] = $1} END {print a[int((n + 1) / 2)]}'; }
-perf_stat() { perf report -i "$tmp/perf.data" --stats 2>/dev/null | grep -m1 "$1 events:" |
-	sed 's/.*events: *\([0-9]*\).*/\1/'; }
+# median of column $1 (1: wall us, 2: CPU us)
+median() { awk -v c="${1:-1}" 'NF {print $c}' | sort -n | awk '{a[++n] = $1} END {print a[int((n + 1) / 2)]}'; }
+# perf's count of $1 events (0 if none: grep finding nothing must not end the script)
+perf_stat() { perf report -i "$tmp/perf.data" --stats 2>/dev/null |
+	awk -v ev="$1 events:" 'index($0, ev) { sub(/.*events: */, ""); print $1 + 0; exit }'; }
 
 {
-printf "# bench/stacks.sh on %s, %s CPUs, Linux %s, %s runs; median of the workload's own wall time\n" \
+printf "# bench/stacks.sh on %s, %s CPUs, Linux %s, %s runs interleaved; medians of the workload's own\n" \
 	"$(hostname)" "$(nproc)" "$(uname -r)" "$runs"
-printf "%-13s %-12s %10s %7s %8s %9s %6s %8s\n" workload config wall_ms ratio stacks B/stack lost skipped
+printf "# wall time and of its own CPU time (process_time: its threads' user + system time, which\n"
+printf "# includes the probes' run time; the tracers' own CPU is not in it), each against untraced\n"
+printf "%-13s %-12s %10s %7s %9s %7s %8s %9s %6s %8s\n" workload config wall_ms ratio cpu_ms ratio \
+	stacks B/stack lost skipped
 for w in "${all[@]}"; do
 	name=${w%%|*}
 	[[ $name =~ ${BENCH_ONLY:-.} ]] || continue
-	printf '#!/usr/bin/python3\nimport time\nt0 = time.perf_counter()\n%s\nopen("%s", "w").write("%%d" %% ((time.perf_counter() - t0) * 1e6))\n' \
+	printf '#!/usr/bin/python3\nimport time\nt0, c0 = time.perf_counter(), time.process_time()\n%s\nopen("%s", "w").write("%%d %%d" %% ((time.perf_counter() - t0) * 1e6, (time.process_time() - c0) * 1e6))\n' \
 		"${w#*|}" "$tmp/us" >"$tmp/w.py"
 	chmod +x "$tmp/w.py"
-	base=
-	for cfg in untraced ps-nostacks ps-stacks perf-dwarf bpftrace; do
-		for i in $(seq "$runs"); do run_one $cfg; done >"$tmp/times"
-		us=$(median <"$tmp/times")
-		base=${base:-$us}
-		stacks=- bps=- lost=- skipped=-
-		case $cfg in
-		ps-*)
-			"$procscope" dump -i "$tmp/ps.data" >"$tmp/dump" 2>/dev/null || true
-			stacks=$(awk '$4 == "ustack"' "$tmp/dump" | wc -l)
-			sz=$(stat -c %s "$tmp/ps.data")
-			[ "$stacks" -gt 0 ] && bps=$((sz / stacks))
-			lost=$(grep -o 'lost [0-9]* records' "$tmp/ps.err" | grep -o '[0-9]*' || echo 0)
-			skipped=$(grep -o ', [0-9]* skipped under load' "$tmp/ps.err" | grep -o '[0-9]*' || echo 0) ;;
-		perf-dwarf)
-			stacks=$(perf_stat SAMPLE); stacks=${stacks:-0}
-			sz=$(stat -c %s "$tmp/perf.data")
-			[ "$stacks" -gt 0 ] && bps=$((sz / stacks))
-			lost=$(perf_stat LOST); lost=${lost:-0} ;;
-		esac
-		printf "%-13s %-12s %10.1f %7.2f %8s %9s %6s %8s\n" "$name" $cfg \
-			"$(echo "$us / 1000" | bc -l)" "$(echo "$us / $base" | bc -l)" "$stacks" "$bps" "$lost" \
-			"$skipped"
+	configs=(untraced ps-nostacks ps-stacks perf-dwarf bpftrace)
+	# interleaved, so a change in the machine's load falls on every config alike;
+	# the counts are those of each config's last run
+	for i in $(seq "$runs"); do
+		for cfg in "${configs[@]}"; do
+			run_one $cfg >>"$tmp/times.$cfg"
+			stacks=- bps=- lost=- skipped=-
+			case $cfg in
+			ps-*)
+				"$procscope" dump -i "$tmp/ps.data" >"$tmp/dump" 2>/dev/null || true
+				stacks=$(awk '$4 == "ustack"' "$tmp/dump" | wc -l)
+				sz=$(stat -c %s "$tmp/ps.data")
+				[ "$stacks" -gt 0 ] && bps=$((sz / stacks))
+				lost=$(grep -o 'lost [0-9]* records' "$tmp/ps.err" | grep -o '[0-9]*' || echo 0)
+				skipped=$(grep -o ', [0-9]* skipped under load' "$tmp/ps.err" |
+					  grep -o '[0-9]*' || echo 0) ;;
+			perf-dwarf)
+				stacks=$(perf_stat SAMPLE); stacks=${stacks:-0}
+				sz=$(stat -c %s "$tmp/perf.data")
+				[ "$stacks" -gt 0 ] && bps=$((sz / stacks))
+				lost=$(perf_stat LOST); lost=${lost:-0} ;;
+			esac
+			echo "$stacks $bps $lost $skipped" >"$tmp/counts.$cfg"
+		done
+	done
+	base= cbase=
+	for cfg in "${configs[@]}"; do
+		us=$(median 1 <"$tmp/times.$cfg")
+		cus=$(median 2 <"$tmp/times.$cfg")
+		base=${base:-$us} cbase=${cbase:-$cus}
+		read -r stacks bps lost skipped <"$tmp/counts.$cfg"
+		rm -f "$tmp/times.$cfg"
+		printf "%-13s %-12s %10.1f %7.2f %9.1f %7.2f %8s %9s %6s %8s\n" "$name" $cfg \
+			"$(echo "$us / 1000" | bc -l)" "$(echo "$us / $base" | bc -l)" \
+			"$(echo "$cus / 1000" | bc -l)" "$(echo "$cus / $cbase" | bc -l)" \
+			"$stacks" "$bps" "$lost" "$skipped"
 	done
 done
 } | tee "$results"
