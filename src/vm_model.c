@@ -465,14 +465,14 @@ put_span:
 }
 
 /* The kernel grew the main stack on faults: stack_vm says by how much. */
-static void on_stack(struct vm_model *m, struct vm_proc *vp, const struct ps_stack *r)
+static int on_stack(struct vm_model *m, struct vm_proc *vp, const struct ps_stack *r)
 {
 	uint64_t have = 0, want = r->stack_vm_pages * VM_PAGE_SIZE;
 	struct vm_space *s = &vp->sp;
 	long main = -1;
 
 	if (!r->start_stack || !vp->facts.start_stack)
-		return;	/* an mm under construction (exec) */
+		return 0;	/* an mm under construction (exec) */
 	for (size_t i = 0; i < s->n; i++) {
 		if (!(s->a[i].flags & VMF_GROWSDOWN))
 			continue;
@@ -481,7 +481,9 @@ static void on_stack(struct vm_model *m, struct vm_proc *vp, const struct ps_sta
 			main = i;
 	}
 	if (main < 0 || want <= have)
-		return;
+		return 0;	/* as a fork's child mostly finds it: no copy then */
+	if (vm_space__own(s))
+		return -ENOMEM;
 	{
 		struct vm_area *a = &s->a[main];
 		uint64_t floor = main > 0 ? s->a[main - 1].r.end : 0;
@@ -499,10 +501,11 @@ static void on_stack(struct vm_model *m, struct vm_proc *vp, const struct ps_sta
 		a->r.changed_ns = r->h.ts_ns;
 		span_put(m, vp, &sp);
 	}
+	return 0;
 }
 
 /* clone(CLONE_THREAD) handed the child a stack: label the area holding it. */
-static void on_clone(struct vm_model *m, struct vm_proc *vp, const struct ps_clone *r)
+static int on_clone(struct vm_model *m, struct vm_proc *vp, const struct ps_clone *r)
 {
 	uint64_t top = r->stack;
 	struct vm_region *reg;
@@ -510,19 +513,22 @@ static void on_clone(struct vm_model *m, struct vm_proc *vp, const struct ps_clo
 	long i;
 
 	if (PS_IS_ERR(r->ret) || r->ret <= 0 || !(r->flags & CLONE_THREAD_) || !r->stack)
-		return;
+		return 0;	/* a fork leaves the parent's space alone (and shared) */
 	if (r->syscall == PS_NR_CLONE3)
 		top = r->stack + r->stack_size;
+	if (vm_space__own(&vp->sp))
+		return -ENOMEM;
 	i = vm_space__find(&vp->sp, top - 1);
 	if (i < 0)
-		return;
+		return 0;
 	reg = &vp->sp.a[i].r;
 	if (reg->path || reg->kind == VK_HEAP || reg->kind == VK_STACK)
-		return;	/* a stack carved from the heap or a file stays what it is */
+		return 0;	/* a stack carved from the heap or a file stays what it is */
 	sp = span_of(&vp->sp, reg->start, reg->end);
 	span_take(m, vp, &sp);
 	reg->tid = r->ret;
 	span_put(m, vp, &sp);
+	return 0;
 }
 
 /* A thread alive at the snapshot: the anonymous area holding its SP is its stack. */
@@ -733,6 +739,15 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread
 	if (!vp)
 		return -ENOMEM;
 	vp->sp.seq++;	/* one change per region per record, however it splits and merges */
+	/*
+	 * A space shared since a fork gets its own array before anything may
+	 * write to it (labels too): not for the records that only read it or
+	 * replace it whole, so a child that never maps anything never copies.
+	 */
+	if (h->type != PS_REC_EXEC && h->type != PS_REC_FORK && h->type != PS_REC_EXIT &&
+	    h->type != PS_REC_RSS && h->type != PS_REC_CLONE && h->type != PS_REC_STACK &&
+	    vm_space__own(&vp->sp))
+		return -ENOMEM;
 
 	switch (h->type) {
 	case PS_REC_EXEC: {
@@ -785,12 +800,23 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread
 		reset(child);
 		child->facts = vp->facts;
 		child->def_flags = vp->def_flags;
-		err = vm_space__copy(&child->sp, &vp->sp);
-		if (!err) {
+		/*
+		 * The same areas under the same facts get the same labels: a
+		 * shared space keeps the parent's labels and sums (relabel_all
+		 * mode relabels on every update, so it gets a copy).
+		 */
+		err = m->relabel_all ? vm_space__copy(&child->sp, &vp->sp) :
+				       vm_space__share(&child->sp, &vp->sp);
+		if (err < 0)
+			return err;
+		if (err == 1) {
+			child->gen++;
+			child->sums = vp->sums;
+		} else {
 			relabel(m, child);
-			update(m, child, h->ts_ns);
 		}
-		return err;
+		update(m, child, h->ts_ns);
+		return 0;
 	}
 	case PS_REC_BRK:
 		err = on_brk(m, vp, (const void *)h);
@@ -843,7 +869,7 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread
 		break;
 	}
 	case PS_REC_CLONE:
-		on_clone(m, vp, (const void *)h);
+		err = on_clone(m, vp, (const void *)h);
 		break;
 	case PS_REC_VMA_SYNC:
 		if (!vp->st.known)
@@ -859,7 +885,7 @@ int vm_model__apply(struct vm_model *m, const struct ps_hdr *h, struct ps_thread
 		on_snap_sp(m, vp, (const void *)h);
 		break;
 	case PS_REC_STACK:
-		on_stack(m, vp, (const void *)h);
+		err = on_stack(m, vp, (const void *)h);
 		break;
 	case PS_REC_EXIT:
 		if (!((const struct ps_exit *)h)->group_dead)

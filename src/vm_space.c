@@ -189,6 +189,8 @@ static void merge_span(struct vm_space *s, size_t i, size_t j)
 int vm_space__unmap(struct vm_space *s, uint64_t start, uint64_t end, const struct vm_stamp *st)
 {
 	size_t i, j;
+	if (vm_space__own(s))
+		return -ENOMEM;
 
 	if (start >= end)
 		return 0;
@@ -223,6 +225,8 @@ int vm_space__unmap(struct vm_space *s, uint64_t start, uint64_t end, const stru
 int vm_space__map(struct vm_space *s, const struct vm_area *a, bool merge)
 {
 	size_t i;
+	if (vm_space__own(s))
+		return -ENOMEM;
 
 	if (a->r.start >= a->r.end)
 		return 0;
@@ -250,6 +254,8 @@ int vm_space__protect(struct vm_space *s, uint64_t start, uint64_t end, uint32_t
 {
 	uint64_t rwx = (prot & 7);	/* PROT_READ/WRITE/EXEC == VM_READ/WRITE/EXEC */
 	size_t i, j;
+	if (vm_space__own(s))
+		return -ENOMEM;
 
 	if (start >= end)
 		return 0;
@@ -279,6 +285,8 @@ int vm_space__set_flags(struct vm_space *s, uint64_t start, uint64_t end, uint64
 			uint64_t clear, uint64_t skip, const struct vm_stamp *st)
 {
 	size_t i, j;
+	if (vm_space__own(s))
+		return -ENOMEM;
 
 	if (start >= end)
 		return 0;
@@ -313,6 +321,8 @@ int vm_space__remap(struct vm_space *s, uint64_t old_addr, uint64_t old_len, uin
 	struct vm_area *moved = NULL;
 	size_t i, j, n = 0;
 	int err = 0;
+	if (vm_space__own(s))
+		return -ENOMEM;
 
 	old_len = VM_PAGE_UP(old_len);
 	new_len = VM_PAGE_UP(new_len);
@@ -381,6 +391,42 @@ int vm_space__remap(struct vm_space *s, uint64_t old_addr, uint64_t old_len, uin
 	return err;
 }
 
+/* Lets go of a shared array: the last holder frees it. S is empty after. */
+static void release(struct vm_space *s)
+{
+	if (s->refs && --*s->refs) {
+		s->a = NULL;	/* still someone else's */
+	} else {
+		free(s->refs);
+		free(s->a);
+		s->a = NULL;
+	}
+	s->refs = NULL;
+	s->n = s->cap = s->hint = 0;
+}
+
+int vm_space__own(struct vm_space *s)
+{
+	struct vm_area *a;
+
+	if (!s->refs)
+		return 0;
+	if (*s->refs == 1) {	/* the others have let go */
+		free(s->refs);
+		s->refs = NULL;
+		return 0;
+	}
+	a = malloc((s->n ? s->n : 1) * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	memcpy(a, s->a, s->n * sizeof(*a));
+	--*s->refs;
+	s->refs = NULL;
+	s->a = a;
+	s->cap = s->n ? s->n : 1;
+	return 0;
+}
+
 int vm_space__copy(struct vm_space *dst, const struct vm_space *src)
 {
 	vm_space__clear(dst);
@@ -392,9 +438,34 @@ int vm_space__copy(struct vm_space *dst, const struct vm_space *src)
 	return 0;
 }
 
+int vm_space__share(struct vm_space *dst, struct vm_space *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		if (src->a[i].flags & VMF_DONTCOPY)
+			return vm_space__copy(dst, src);
+	if (dst == src)
+		return 1;
+	release(dst);
+	if (!src->n)
+		return 1;	/* nothing to share */
+	if (!src->refs) {
+		src->refs = malloc(sizeof(*src->refs));
+		if (!src->refs)
+			return -ENOMEM;
+		*src->refs = 1;
+	}
+	++*src->refs;
+	dst->refs = src->refs;
+	dst->a = src->a;
+	dst->n = src->n;
+	dst->cap = src->cap;
+	return 1;
+}
+
 void vm_space__keep_largest(struct vm_space *s, size_t n)
 {
 	size_t top[VM_KEEP_MAX], ntop = 0, k = 0;
+	struct vm_area *a;
 
 	if (n > VM_KEEP_MAX)
 		n = VM_KEEP_MAX;
@@ -413,7 +484,7 @@ void vm_space__keep_largest(struct vm_space *s, size_t n)
 			memmove(&top[j + 1], &top[j], (ntop - 1 - j) * sizeof(top[0]));
 			top[j] = i;
 		}
-		/* back to address order, then compact */
+		/* back to address order */
 		for (size_t i = 1; i < ntop; i++)
 			for (size_t j = i; j > 0 && top[j - 1] > top[j]; j--) {
 				size_t t = top[j];
@@ -421,10 +492,26 @@ void vm_space__keep_largest(struct vm_space *s, size_t n)
 				top[j] = top[j - 1];
 				top[j - 1] = t;
 			}
+		/*
+		 * Into a fresh small array, the large one freed whole: shrinking
+		 * it in place would leave a hole of a few KiB after every exited
+		 * process that the next one's areas do not fit in (the heap
+		 * grew to 3x the live data on a fork-heavy session). A shared
+		 * array is left to its other holders.
+		 */
+		if (!ntop) {
+			release(s);
+			return;
+		}
+		a = malloc(ntop * sizeof(*a));
+		if (!a)
+			return;	/* it just stays larger */
 		for (k = 0; k < ntop; k++)
-			s->a[k] = s->a[top[k]];
-		s->n = ntop;
-		s->hint = 0;
+			a[k] = s->a[top[k]];
+		release(s);
+		s->a = a;
+		s->n = s->cap = ntop;
+		return;
 	}
 	vm_space__shrink(s);
 }
@@ -437,8 +524,8 @@ void vm_space__shrink(struct vm_space *s)
 		vm_space__free(s);
 		return;
 	}
-	if (s->n == s->cap)
-		return;
+	if (s->n == s->cap || s->refs)
+		return;	/* a shared array is as small as it gets: one for all */
 	a = realloc(s->a, s->n * sizeof(*a));
 	if (a) {	/* else it just stays larger */
 		s->a = a;
@@ -448,6 +535,8 @@ void vm_space__shrink(struct vm_space *s)
 
 void vm_space__clear(struct vm_space *s)
 {
+	if (s->refs)
+		release(s);
 	s->n = 0;
 }
 
@@ -455,6 +544,6 @@ void vm_space__free(struct vm_space *s)
 {
 	if (!s)
 		return;
-	free(s->a);
+	release(s);
 	memset(s, 0, sizeof(*s));
 }

@@ -87,6 +87,14 @@ struct vm_space {
 	 * hint: any value is safe.
 	 */
 	size_t hint;
+	/*
+	 * NULL while the array is this space's alone. After a fork it is
+	 * shared copy-on-write: REFS counts the spaces holding A, and the
+	 * first change to any of them gives it its own copy (vm_space__own()).
+	 * A fork is then O(1) and a thousand children that never change
+	 * their space hold one array between them.
+	 */
+	unsigned *refs;
 };
 
 /* Who did it and when, stamped on what an operation creates or changes. */
@@ -145,6 +153,17 @@ int vm_space__sync(struct vm_space *s, uint64_t lo, uint64_t hi, const struct vm
 
 /* Copies SRC into DST (fork), leaving out VM_DONTCOPY areas. 0 or -ENOMEM. */
 int vm_space__copy(struct vm_space *dst, const struct vm_space *src);
+/*
+ * Makes DST the same as SRC sharing SRC's array (see refs), if no area is
+ * VM_DONTCOPY (else a copy as vm_space__copy()). 1 if shared, 0 if
+ * copied, -ENOMEM.
+ */
+int vm_space__share(struct vm_space *dst, struct vm_space *src);
+/*
+ * Gives S an array of its own if it shares one: call before writing to
+ * S->a directly (the operations here call it themselves). 0 or -ENOMEM.
+ */
+int vm_space__own(struct vm_space *s);
 /* Gives back the room kept for growth (an exited process's space stays as it is). */
 void vm_space__shrink(struct vm_space *s);
 /*

@@ -62,6 +62,8 @@ int vm_space__sync(struct vm_space *s, uint64_t lo, uint64_t hi, const struct vm
 	struct vm_area *old = NULL, *repl = NULL;
 	uint64_t span_lo = lo, span_hi = hi;
 	int err = 0;
+	if (vm_space__own(s))
+		return -ENOMEM;
 
 	for (j = i; j < s->n && s->a[j].r.start < hi; j++)
 		;

@@ -774,6 +774,18 @@ static void test_labels_two_away(void)
 	CHECK(same_labels(pid, seen));
 }
 
+/* Process PID exits whole: both models keep its 3 largest areas. */
+static void exit_proc(uint32_t pid)
+{
+	struct ps_exit e = { 0 };
+
+	vm_model__keep_exited(vm, RPID, 3);
+	vm_model__keep_exited(ref, RPID, 3);
+	hdr(&e.h, PS_REC_EXIT, sizeof(e), pid, pid);
+	e.group_dead = 1;
+	feed_both(&e.h);
+}
+
 static void test_incremental_labels(void)
 {
 	unsigned seen[VK_MAX] = { 0 };
@@ -809,7 +821,24 @@ static void test_incremental_labels(void)
 	hdr(&f.h, PS_REC_FORK, sizeof(f), RPID, RPID);
 	f.child_tgid = f.child_tid = RPID + 100;
 	feed_both(&f.h);
-	same_labels(RPID + 100, seen);
+	CHECK(same_labels(RPID + 100, seen));
+	/*
+	 * Children share the parent's areas until one side changes them: the
+	 * parent's calls after the forks leave both children as they were,
+	 * and a child's exit (keeping its largest areas) leaves the parent's.
+	 */
+	f.child_tgid = f.child_tid = RPID + 101;
+	feed_both(&f.h);
+	for (calls = 0; calls < 2000; calls++)
+		random_call();
+	CHECK(same_labels(RPID, seen));
+	CHECK(same_labels(RPID + 100, seen));
+	CHECK(same_labels(RPID + 101, seen));
+	f.child_tgid = f.child_tid = RPID + 102;
+	feed_both(&f.h);
+	exit_proc(RPID + 102);
+	CHECK(same_labels(RPID + 102, seen));
+	CHECK(same_labels(RPID, seen));
 	vm_model__free(ref);
 	proc_model__free(&ref_pm);
 }
