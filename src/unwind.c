@@ -6,7 +6,10 @@
 #include <sys/mman.h>
 #include <elfutils/libdwfl.h>
 #include "unwind.h"
+#include "unwind_cache.h"
 #include "util.h"
+
+_Static_assert(UWC_NREGS == PS_STK_NREGS, "the cache keys every recorded register");
 
 struct uw_range {
 	uint64_t low, high;
@@ -17,12 +20,15 @@ struct uw_proc {
 	bool attached;		/* dwfl_attach_state() took: frames past the first */
 	struct uw_range *mods;	/* the modules' address ranges */
 	size_t nmods;
+	uint64_t epoch;		/* unique to this Dwfl: the cache's name for these modules */
 };
 
 struct unwinder {
 	struct symbols *syms;
 	const struct vm_model *vm;
 	struct idmap procs;	/* pid -> uw_proc */
+	struct unwind_cache *cache;
+	uint64_t epochs;	/* Dwfls built */
 	/* the stack being unwound, for the callbacks */
 	const struct ps_ustack *cur;
 	const uint8_t *bytes;
@@ -31,6 +37,9 @@ struct unwinder {
 	Dwfl *dwfl;
 	uint32_t pid;
 	struct uw_proc *proc;
+	/* the words it read, for the cache: more than UWC_MAX_READS are not kept */
+	uint32_t nreads;
+	struct uwc_read reads[UWC_MAX_READS];
 };
 
 /*
@@ -63,6 +72,11 @@ struct unwinder *unwinder__new(struct symbols *syms, const struct vm_model *vm)
 		return NULL;
 	u->syms = syms;
 	u->vm = vm;
+	u->cache = unwind_cache__new();
+	if (!u->cache) {
+		free(u);
+		return NULL;
+	}
 	return u;
 }
 
@@ -91,6 +105,7 @@ void unwinder__free(struct unwinder *u)
 	for (size_t i = 0; i < u->procs.cap; i++)
 		proc_free(u->procs.vals[i]);
 	idmap__free(&u->procs);
+	unwind_cache__free(u->cache);
 	free(u);
 }
 
@@ -141,12 +156,16 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 {
 	struct unwinder *u = arg;
 	uint64_t sp = u->cur->regs[7];
+	uint64_t off = addr < sp ? UINT64_MAX : addr - sp;
+	bool inside = off <= u->cur->ustack_len && u->cur->ustack_len - off >= 8;
+	struct uwc_read *r = &u->reads[u->nreads < UWC_MAX_READS ? u->nreads : 0];
 
 	(void)dwfl;
-	if (addr < sp || addr - sp + 8 > u->cur->ustack_len)
-		return false;
-	memcpy(result, u->bytes + (addr - sp), 8);
-	return true;
+	if (inside)
+		memcpy(result, u->bytes + off, 8);
+	if (u->nreads++ < UWC_MAX_READS)
+		*r = (struct uwc_read){ .off = off, .val = inside ? *result : 0, .ok = inside };
+	return inside;
 }
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -240,6 +259,7 @@ static int build(struct unwinder *u, uint32_t pid, struct uw_proc *p)
 	}
 	free(text);
 	dwfl_report_end(p->dwfl, NULL, NULL);
+	p->epoch = ++u->epochs;
 	u->proc = p;
 	dwfl_getmodules(p->dwfl, tag_module, u, 0);
 	/* fails without any ELF module (no architecture known): first frames only */
@@ -309,8 +329,9 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 int unwinder__unwind(struct unwinder *u, uint32_t pid, const struct ps_ustack *s,
 		     struct stack_frame *out, int max)
 {
+	struct uwc_key key;
 	struct uw_proc *p;
-	int err;
+	int err, n;
 
 	if (s->abi != PS_STK_ABI_X86_64 || max <= 0)
 		return 0;
@@ -329,14 +350,25 @@ int unwinder__unwind(struct unwinder *u, uint32_t pid, const struct ps_ustack *s
 	}
 	u->cur = s;
 	u->bytes = (const uint8_t *)(s + 1) + s->nkframes * 8;
+	key = (struct uwc_key){
+		.pid = pid, .max = max, .epoch = p->epoch,
+		.vm_gen = vm_model__generation(u->vm, pid),
+	};
+	memcpy(key.regs, s->regs, sizeof(key.regs));
+	n = unwind_cache__get(u->cache, &key, u->bytes, s->ustack_len, out);
+	if (n >= 0)
+		return n;
 	u->out = out;
 	u->n = 0;
 	u->max = max;
 	u->dwfl = p->dwfl;
 	u->pid = pid;
+	u->nreads = 0;
 	if (p->attached)
 		dwfl_getthread_frames(p->dwfl, s->h.tid ? s->h.tid : pid, frame_cb, u);
 	if (u->n == 0)
 		resolve(u, s->regs[16], &out[u->n++]);
+	if (u->nreads <= UWC_MAX_READS)
+		unwind_cache__put(u->cache, &key, u->reads, u->nreads, out, u->n);
 	return u->n;
 }
