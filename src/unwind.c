@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include "unwind.h"
 #include "unwind_cache.h"
@@ -37,6 +38,7 @@ struct unwinder {
 	Dwfl *dwfl;
 	uint32_t pid;
 	struct uw_proc *proc;
+	Dwarf_Addr pcs[UNWIND_MAX_FRAMES];	/* the frames' pcs, for regs_used() */
 	/* the words it read, for the cache: more than UWC_MAX_READS are not kept */
 	uint32_t nreads;
 	struct uwc_read reads[UWC_MAX_READS];
@@ -322,8 +324,88 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		pc--;
 	if (!pc)
 		return DWARF_CB_ABORT;
+	if (u->n < UNWIND_MAX_FRAMES)
+		u->pcs[u->n] = pc;
 	resolve(u, pc, &u->out[u->n++]);
 	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* ---- which registers an unwind used, for the cache ---- */
+
+/* The registers a CFI rule's expression names; all of them for one past PC's. */
+static uint32_t op_regs(const Dwarf_Op *ops, size_t nops)
+{
+	uint32_t mask = 0;
+	uint64_t reg;
+
+	for (size_t i = 0; i < nops; i++) {
+		uint8_t a = ops[i].atom;
+
+		if (a >= DW_OP_reg0 && a <= DW_OP_reg31)
+			reg = a - DW_OP_reg0;
+		else if (a >= DW_OP_breg0 && a <= DW_OP_breg31)
+			reg = a - DW_OP_breg0;
+		else if (a == DW_OP_regx || a == DW_OP_bregx)
+			reg = ops[i].number;
+		else
+			continue;
+		if (reg >= UWC_NREGS)
+			return UWC_ALL_REGS;
+		mask |= 1u << reg;
+	}
+	return mask;
+}
+
+/* The registers the rules of CFI at PC read: the CFA's and every register's. */
+static uint32_t cfi_regs(Dwarf_CFI *cfi, Dwarf_Addr bias, Dwarf_Addr pc)
+{
+	Dwarf_Op mem[3], *ops;
+	Dwarf_Frame *f;
+	uint32_t mask = 0;
+	size_t nops;
+
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &f))
+		return 0;	/* no rules here: libdwfl falls back on SP and the frame pointer */
+	if (dwarf_frame_cfa(f, &ops, &nops))
+		mask = UWC_ALL_REGS;
+	else
+		mask |= op_regs(ops, nops);
+	for (int r = 0; r < UWC_NREGS && mask != UWC_ALL_REGS; r++) {
+		if (dwarf_frame_register(f, r, mem, &ops, &nops))
+			mask = UWC_ALL_REGS;
+		else if (ops)
+			mask |= op_regs(ops, nops);
+	}
+	free(f);
+	return mask;
+}
+
+/*
+ * The first frame's registers the last unwind may have read: those any rule
+ * of its frames names, in either CFI libdwfl may take (.eh_frame, then
+ * .debug_frame), whichever frame it sits in (a register passes outwards
+ * unchanged until a rule reads it). SP, the frame pointer and the PC are
+ * always keyed (unwind_cache.c).
+ */
+static uint32_t regs_used(struct unwinder *u)
+{
+	uint32_t mask = 0;
+
+	if (u->n > UNWIND_MAX_FRAMES)
+		return UWC_ALL_REGS;
+	for (int i = 0; i < u->n && mask != UWC_ALL_REGS; i++) {
+		Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, u->pcs[i]);
+		Dwarf_Addr bias;
+		Dwarf_CFI *cfi;
+
+		if (!mod)
+			continue;
+		cfi = dwfl_module_eh_cfi(mod, &bias);
+		mask |= cfi_regs(cfi, bias, u->pcs[i]);
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+		mask |= cfi_regs(cfi, bias, u->pcs[i]);
+	}
+	return mask;
 }
 
 int unwinder__unwind(struct unwinder *u, uint32_t pid, const struct ps_ustack *s,
@@ -366,9 +448,11 @@ int unwinder__unwind(struct unwinder *u, uint32_t pid, const struct ps_ustack *s
 	u->nreads = 0;
 	if (p->attached)
 		dwfl_getthread_frames(p->dwfl, s->h.tid ? s->h.tid : pid, frame_cb, u);
-	if (u->n == 0)
+	if (u->n == 0) {
 		resolve(u, s->regs[16], &out[u->n++]);
+		u->pcs[0] = s->regs[16];
+	}
 	if (u->nreads <= UWC_MAX_READS)
-		unwind_cache__put(u->cache, &key, u->reads, u->nreads, out, u->n);
+		unwind_cache__put(u->cache, &key, regs_used(u), u->reads, u->nreads, out, u->n);
 	return u->n;
 }

@@ -14,6 +14,7 @@ struct uwc_entry {
 	struct uwc_key key;
 	uint64_t used;		/* tick of the last hit */
 	size_t size;		/* bytes of this entry */
+	uint32_t mask;		/* the registers the key compares */
 	uint32_t nreads;
 	int n;
 	struct uwc_read *reads;	/* after frames[] */
@@ -26,8 +27,6 @@ struct unwind_cache {
 	size_t bytes;
 };
 
-_Static_assert(sizeof(struct uwc_key) == 4 + 4 + 8 + 8 + UWC_NREGS * 8,
-	       "uwc_key is compared with memcmp: no padding");
 
 struct unwind_cache *unwind_cache__new(void)
 {
@@ -44,12 +43,16 @@ void unwind_cache__free(struct unwind_cache *c)
 	free(c);
 }
 
-/* The key's set: a multiply-xorshift mix of its words (the compare makes it exact). */
+/*
+ * The key's set: a multiply-xorshift mix of the words every entry compares
+ * (the compare makes it exact).
+ */
 static size_t set_of(const struct uwc_key *k)
 {
-	uint64_t w[sizeof(*k) / 8], h = 0x9e3779b97f4a7c15ull;
+	uint64_t w[] = { (uint64_t)k->pid << 32 | (uint32_t)k->max, k->epoch, k->vm_gen,
+			 k->regs[UWC_REG_FP], k->regs[UWC_REG_SP], k->regs[UWC_REG_PC] };
+	uint64_t h = 0x9e3779b97f4a7c15ull;
 
-	memcpy(w, k, sizeof(w));
 	for (size_t i = 0; i < sizeof(w) / 8; i++) {
 		h ^= w[i];
 		h *= 0xbf58476d1ce4e5b9ull;
@@ -57,6 +60,17 @@ static size_t set_of(const struct uwc_key *k)
 	}
 	h ^= h >> 29;
 	return h % UWC_SETS;
+}
+
+static bool same_key(const struct uwc_entry *e, const struct uwc_key *k)
+{
+	if (e->key.pid != k->pid || e->key.max != k->max || e->key.epoch != k->epoch ||
+	    e->key.vm_gen != k->vm_gen)
+		return false;
+	for (int i = 0; i < UWC_NREGS; i++)
+		if ((e->mask >> i & 1) && e->key.regs[i] != k->regs[i])
+			return false;
+	return true;
 }
 
 /* Would the unwinder read from STACK (LEN bytes) what it read for E? */
@@ -82,7 +96,7 @@ int unwind_cache__get(struct unwind_cache *c, const struct uwc_key *key, const u
 	for (size_t w = 0; w < UWC_WAYS; w++) {
 		struct uwc_entry *e = set[w];
 
-		if (!e || memcmp(&e->key, key, sizeof(*key)) || !same_reads(e, stack, len))
+		if (!e || !same_key(e, key) || !same_reads(e, stack, len))
 			continue;
 		e->used = ++c->tick;
 		memcpy(out, e->frames, e->n * sizeof(*out));
@@ -91,7 +105,7 @@ int unwind_cache__get(struct unwind_cache *c, const struct uwc_key *key, const u
 	return -1;
 }
 
-void unwind_cache__put(struct unwind_cache *c, const struct uwc_key *key,
+void unwind_cache__put(struct unwind_cache *c, const struct uwc_key *key, uint32_t mask,
 		       const struct uwc_read *reads, uint32_t nreads,
 		       const struct stack_frame *frames, int n)
 {
@@ -120,6 +134,7 @@ void unwind_cache__put(struct unwind_cache *c, const struct uwc_key *key,
 	if (!e)
 		return;
 	e->key = *key;
+	e->mask = mask | 1u << UWC_REG_FP | 1u << UWC_REG_SP | 1u << UWC_REG_PC;
 	e->used = ++c->tick;
 	e->size = size;
 	e->nreads = nreads;

@@ -6,7 +6,9 @@
  *
  * An unwind is a function of what it reads: the process's modules and
  * regions (named by an epoch the unwinder bumps whenever it rebuilds them
- * and the address-space model's generation), the registers, and the stack
+ * and the address-space model's generation), the registers its rules use
+ * (a mask: SP, the frame pointer, the PC and those the frames' CFI names;
+ * a loop counter in r12 then does not make every stack new), and the stack
  * words the unwinder asked for. An entry keeps those words (offset from SP
  * and value, or "was outside the copy"), so a later stack with the same
  * key hits only if every one of them reads the same in its own copy: the
@@ -23,6 +25,11 @@
 #include "symbols.h"
 
 #define UWC_NREGS	17	/* PS_STK_NREGS */
+#define UWC_ALL_REGS	((1u << UWC_NREGS) - 1)
+/* DWARF numbers of the registers every key has: frame pointer, SP, PC */
+#define UWC_REG_FP	6
+#define UWC_REG_SP	7
+#define UWC_REG_PC	16
 /* An unwind that read more words than this is not kept (never seen: ~2 per frame). */
 #define UWC_MAX_READS	1024
 
@@ -51,8 +58,12 @@ void unwind_cache__free(struct unwind_cache *c);
  */
 int unwind_cache__get(struct unwind_cache *c, const struct uwc_key *key, const uint8_t *stack,
 		      uint32_t len, struct stack_frame *out);
-/* Keeps N frames of KEY, unwound from the NREADS words READS. Failure is silent. */
-void unwind_cache__put(struct unwind_cache *c, const struct uwc_key *key,
+/*
+ * Keeps N frames of KEY, unwound from the registers in MASK (bit i: DWARF
+ * register i; the others may differ on a hit) and the NREADS words READS.
+ * Failure is silent.
+ */
+void unwind_cache__put(struct unwind_cache *c, const struct uwc_key *key, uint32_t mask,
 		       const struct uwc_read *reads, uint32_t nreads,
 		       const struct stack_frame *frames, int n);
 
