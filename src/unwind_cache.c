@@ -141,7 +141,8 @@ void unwind_cache__put(struct unwind_cache *c, const struct uwc_key *key, uint32
 	e->n = n;
 	e->reads = (struct uwc_read *)(e->frames + n);
 	memcpy(e->frames, frames, n * sizeof(*frames));
-	memcpy(e->reads, reads, nreads * sizeof(*reads));
+	if (nreads)
+		memcpy(e->reads, reads, nreads * sizeof(*reads));
 	c->bytes += size;
 	*victim = e;
 }
