@@ -332,7 +332,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 
 /* ---- which registers an unwind used, for the cache ---- */
 
-/* The registers a CFI rule's expression names; all of them for one past PC's. */
+/* The registers a CFI rule's expression names; all of them if it names one beyond the PC. */
 static uint32_t op_regs(const Dwarf_Op *ops, size_t nops)
 {
 	uint32_t mask = 0;
