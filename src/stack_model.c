@@ -298,6 +298,14 @@ static void note_layout(struct stack_model *m, const struct ps_hdr *h)
 	case PS_REC_SNAP_MAP:
 		unwinder__invalidate(m->uw, h->tgid);
 		break;
+	case PS_REC_FORK: {
+		const struct ps_fork *r = (const void *)h;
+
+		/* a new process on a pid whose exit was lost: not the old modules */
+		if (r->child_tgid != h->tgid)
+			unwinder__forget(m->uw, r->child_tgid);
+		break;
+	}
 	case PS_REC_EXEC:
 		unwinder__forget(m->uw, h->tgid);
 		idmap__del(&m->brk, h->tgid);

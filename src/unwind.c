@@ -4,9 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include "unwind.h"
+#include "unwind_cache.h"
 #include "util.h"
+
+_Static_assert(UWC_NREGS == PS_STK_NREGS, "the cache keys every recorded register");
 
 struct uw_range {
 	uint64_t low, high;
@@ -17,12 +21,15 @@ struct uw_proc {
 	bool attached;		/* dwfl_attach_state() took: frames past the first */
 	struct uw_range *mods;	/* the modules' address ranges */
 	size_t nmods;
+	uint64_t epoch;		/* unique to this Dwfl: the cache's name for these modules */
 };
 
 struct unwinder {
 	struct symbols *syms;
 	const struct vm_model *vm;
 	struct idmap procs;	/* pid -> uw_proc */
+	struct unwind_cache *cache;
+	uint64_t epochs;	/* Dwfls built */
 	/* the stack being unwound, for the callbacks */
 	const struct ps_ustack *cur;
 	const uint8_t *bytes;
@@ -31,6 +38,10 @@ struct unwinder {
 	Dwfl *dwfl;
 	uint32_t pid;
 	struct uw_proc *proc;
+	Dwarf_Addr pcs[UNWIND_MAX_FRAMES];	/* the frames' pcs, for regs_used() */
+	/* the words it read, for the cache: more than UWC_MAX_READS are not kept */
+	uint32_t nreads;
+	struct uwc_read reads[UWC_MAX_READS];
 };
 
 /*
@@ -63,6 +74,11 @@ struct unwinder *unwinder__new(struct symbols *syms, const struct vm_model *vm)
 		return NULL;
 	u->syms = syms;
 	u->vm = vm;
+	u->cache = unwind_cache__new();
+	if (!u->cache) {
+		free(u);
+		return NULL;
+	}
 	return u;
 }
 
@@ -91,6 +107,7 @@ void unwinder__free(struct unwinder *u)
 	for (size_t i = 0; i < u->procs.cap; i++)
 		proc_free(u->procs.vals[i]);
 	idmap__free(&u->procs);
+	unwind_cache__free(u->cache);
 	free(u);
 }
 
@@ -141,12 +158,16 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 {
 	struct unwinder *u = arg;
 	uint64_t sp = u->cur->regs[7];
+	uint64_t off = addr < sp ? UINT64_MAX : addr - sp;
+	bool inside = off <= u->cur->ustack_len && u->cur->ustack_len - off >= 8;
+	struct uwc_read *r = &u->reads[u->nreads < UWC_MAX_READS ? u->nreads : 0];
 
 	(void)dwfl;
-	if (addr < sp || addr - sp + 8 > u->cur->ustack_len)
-		return false;
-	memcpy(result, u->bytes + (addr - sp), 8);
-	return true;
+	if (inside)
+		memcpy(result, u->bytes + off, 8);
+	if (u->nreads++ < UWC_MAX_READS)
+		*r = (struct uwc_read){ .off = off, .val = inside ? *result : 0, .ok = inside };
+	return inside;
 }
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
@@ -240,6 +261,7 @@ static int build(struct unwinder *u, uint32_t pid, struct uw_proc *p)
 	}
 	free(text);
 	dwfl_report_end(p->dwfl, NULL, NULL);
+	p->epoch = ++u->epochs;
 	u->proc = p;
 	dwfl_getmodules(p->dwfl, tag_module, u, 0);
 	/* fails without any ELF module (no architecture known): first frames only */
@@ -302,15 +324,96 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 		pc--;
 	if (!pc)
 		return DWARF_CB_ABORT;
+	if (u->n < UNWIND_MAX_FRAMES)
+		u->pcs[u->n] = pc;
 	resolve(u, pc, &u->out[u->n++]);
 	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+/* ---- which registers an unwind used, for the cache ---- */
+
+/* The registers a CFI rule's expression names; all of them if it names one beyond the PC. */
+static uint32_t op_regs(const Dwarf_Op *ops, size_t nops)
+{
+	uint32_t mask = 0;
+	uint64_t reg;
+
+	for (size_t i = 0; i < nops; i++) {
+		uint8_t a = ops[i].atom;
+
+		if (a >= DW_OP_reg0 && a <= DW_OP_reg31)
+			reg = a - DW_OP_reg0;
+		else if (a >= DW_OP_breg0 && a <= DW_OP_breg31)
+			reg = a - DW_OP_breg0;
+		else if (a == DW_OP_regx || a == DW_OP_bregx)
+			reg = ops[i].number;
+		else
+			continue;
+		if (reg >= UWC_NREGS)
+			return UWC_ALL_REGS;
+		mask |= 1u << reg;
+	}
+	return mask;
+}
+
+/* The registers the rules of CFI at PC read: the CFA's and every register's. */
+static uint32_t cfi_regs(Dwarf_CFI *cfi, Dwarf_Addr bias, Dwarf_Addr pc)
+{
+	Dwarf_Op mem[3], *ops;
+	Dwarf_Frame *f;
+	uint32_t mask = 0;
+	size_t nops;
+
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &f))
+		return 0;	/* no rules here: libdwfl falls back on SP and the frame pointer */
+	if (dwarf_frame_cfa(f, &ops, &nops))
+		mask = UWC_ALL_REGS;
+	else
+		mask |= op_regs(ops, nops);
+	for (int r = 0; r < UWC_NREGS && mask != UWC_ALL_REGS; r++) {
+		if (dwarf_frame_register(f, r, mem, &ops, &nops))
+			mask = UWC_ALL_REGS;
+		else if (ops)
+			mask |= op_regs(ops, nops);
+	}
+	free(f);
+	return mask;
+}
+
+/*
+ * The first frame's registers the last unwind may have read: those any rule
+ * of its frames names, in either CFI libdwfl may take (.eh_frame, then
+ * .debug_frame), whichever frame it sits in (a register passes outwards
+ * unchanged until a rule reads it). SP, the frame pointer and the PC are
+ * always keyed (unwind_cache.c).
+ */
+static uint32_t regs_used(struct unwinder *u)
+{
+	uint32_t mask = 0;
+
+	if (u->n > UNWIND_MAX_FRAMES)
+		return UWC_ALL_REGS;
+	for (int i = 0; i < u->n && mask != UWC_ALL_REGS; i++) {
+		Dwfl_Module *mod = dwfl_addrmodule(u->dwfl, u->pcs[i]);
+		Dwarf_Addr bias;
+		Dwarf_CFI *cfi;
+
+		if (!mod)
+			continue;
+		cfi = dwfl_module_eh_cfi(mod, &bias);
+		mask |= cfi_regs(cfi, bias, u->pcs[i]);
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+		mask |= cfi_regs(cfi, bias, u->pcs[i]);
+	}
+	return mask;
 }
 
 int unwinder__unwind(struct unwinder *u, uint32_t pid, const struct ps_ustack *s,
 		     struct stack_frame *out, int max)
 {
+	struct uwc_key key;
 	struct uw_proc *p;
-	int err;
+	int err, n;
 
 	if (s->abi != PS_STK_ABI_X86_64 || max <= 0)
 		return 0;
@@ -329,14 +432,27 @@ int unwinder__unwind(struct unwinder *u, uint32_t pid, const struct ps_ustack *s
 	}
 	u->cur = s;
 	u->bytes = (const uint8_t *)(s + 1) + s->nkframes * 8;
+	key = (struct uwc_key){
+		.pid = pid, .max = max, .epoch = p->epoch,
+		.vm_gen = vm_model__generation(u->vm, pid),
+	};
+	memcpy(key.regs, s->regs, sizeof(key.regs));
+	n = unwind_cache__get(u->cache, &key, u->bytes, s->ustack_len, out);
+	if (n >= 0)
+		return n;
 	u->out = out;
 	u->n = 0;
 	u->max = max;
 	u->dwfl = p->dwfl;
 	u->pid = pid;
+	u->nreads = 0;
 	if (p->attached)
 		dwfl_getthread_frames(p->dwfl, s->h.tid ? s->h.tid : pid, frame_cb, u);
-	if (u->n == 0)
+	if (u->n == 0) {
 		resolve(u, s->regs[16], &out[u->n++]);
+		u->pcs[0] = s->regs[16];
+	}
+	if (u->nreads <= UWC_MAX_READS)
+		unwind_cache__put(u->cache, &key, regs_used(u), u->reads, u->nreads, out, u->n);
 	return u->n;
 }

@@ -10,7 +10,8 @@
  * has them at the stack's time (exited processes included: stacks are
  * unwound as the replay reaches them). One Dwfl per process, rebuilt only
  * after a mapping over one of its modules changed; libdwfl keeps each
- * module's CFI between stacks.
+ * module's CFI between stacks. A stack unwound before with the same inputs
+ * is not unwound again (unwind_cache.h).
  */
 #ifndef PROCSCOPE_UNWIND_H
 #define PROCSCOPE_UNWIND_H
