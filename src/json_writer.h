@@ -98,7 +98,7 @@ size_t json_writer__quote(char *buf, size_t len, const char *s, size_t max);
 /* Through the macros above only: TEXT is already JSON. */
 void json_writer__raw_value(struct json_writer *w, const char *text, size_t n);
 static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n);
-static inline void json_writer__raw_member(struct json_writer *w, const char *text, size_t n);
+static inline bool json_writer__raw_member(struct json_writer *w, const char *text, size_t n);
 
 void json_writer__string(struct json_writer *w, const char *s);
 /* At most MAX bytes of S (fixed-size fields such as a comm). */
@@ -170,28 +170,24 @@ static inline __attribute__((always_inline)) void json_writer__before_value(stru
 	}
 }
 
-/* N: a literal's size, so the copy is inlined */
-static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n)
+/* N: a literal's size, so the copy is inlined; false on misuse */
+static inline bool json_writer__raw_member(struct json_writer *w, const char *text, size_t n)
 {
 	if (!w->depth || w->after_key) {
 		json_writer__misuse(w);
-		return;
+		return false;
 	}
 	json_writer__before_value(w);
 	memcpy(json_writer__reserve(w, n), text, n);
 	w->len += n;
-	w->after_key = true;
+	return true;
 }
 
-static inline void json_writer__raw_member(struct json_writer *w, const char *text, size_t n)
+/* a member's key (with its colon) whose value follows */
+static inline void json_writer__raw_key(struct json_writer *w, const char *text, size_t n)
 {
-	if (!w->depth || w->after_key) {
-		json_writer__misuse(w);
-		return;
-	}
-	json_writer__before_value(w);
-	memcpy(json_writer__reserve(w, n), text, n);
-	w->len += n;
+	if (json_writer__raw_member(w, text, n))
+		w->after_key = true;
 }
 
 #endif
