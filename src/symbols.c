@@ -195,10 +195,16 @@ static int check_module(struct sym_module *m)
 		m->status = now.size == m->rec.size && now.mtime_ns == m->rec.mtime_ns ?
 			    MOD_OK : MOD_REPLACED;
 	if (m->status != MOD_OK && !m->warned) {
+		/* /proc's maps say " (deleted)": gone (or a memfd, /dev/zero) while it ran */
+		size_t n = strlen(m->path), k = sizeof(" (deleted)") - 1;
+		bool gone_then = n > k && !strcmp(m->path + n - k, " (deleted)");
+
 		m->warned = true;
-		fprintf(stderr, "procscope: %s %s since the recording: its frames are shown as offsets\n",
-			m->path, m->status == MOD_DELETED ? "was deleted" :
-			m->status == MOD_REPLACED ? "was replaced" : "cannot be read");
+		fprintf(stderr, "procscope: %s %s: its frames are shown as offsets\n", m->path,
+			gone_then ? "had no file on disk while it ran" :
+			m->status == MOD_DELETED ? "was deleted since the recording" :
+			m->status == MOD_REPLACED ? "was replaced since the recording" :
+			"cannot be read");
 	}
 	return m->status;
 }
