@@ -124,6 +124,14 @@ if mount -t tmpfs -o size=64k tmpfs "$tmp/full"; then
 	else
 		bad "export to a full disk: exit $rc: $err; left: $(ls -A "$tmp/full")"
 	fi
+	# the same for a database: one line, nothing left
+	err=$("$P" export --format sqlite -i "$tmp/big2.data" -o "$tmp/full/b.db" 2>&1 >/dev/null); rc=$?
+	if [ $rc -eq 1 ] && [ "$err" = "procscope: cannot export '$tmp/big2.data' to '$tmp/full/b.db': disk full" ] &&
+	   [ -z "$(ls -A "$tmp/full")" ]; then
+		ok "SQLite export to a full disk: $err"
+	else
+		bad "SQLite export to a full disk: exit $rc: $err; left: $(ls -A "$tmp/full")"
+	fi
 	umount "$tmp/full"
 else
 	bad "cannot mount a tmpfs for the full-disk case"
