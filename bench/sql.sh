@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
 # SQL speed on a large real session: `perf bench sched pipe -l BENCH_LOOPS`
-# (default 4,000,000 round trips: about 10 M records) recorded by procscope,
+# (default 1,400,000 round trips: about 10 M records, call stacks included)
+# recorded by procscope,
 # then
 #   - the SQLite database built (`export --format sqlite`): records/s and
 #     peak RSS, next to `export --format chrome` (the same replay and models,
@@ -16,7 +17,7 @@
 #
 # Usage (as root): bench/sql.sh
 # Environment:
-#   BENCH_LOOPS=4000000     round trips of perf bench sched pipe
+#   BENCH_LOOPS=1400000     round trips of perf bench sched pipe
 #   BENCH_RECORD_OPTS=      options for `record` (e.g. --no-stacks: with call
 #                           stacks, unwinding them is half of the build)
 #   BENCH_BASELINE=PATH     another procscope (an older build): its build and
@@ -25,7 +26,7 @@
 #   BENCH_TMP=/var/tmp, PROCSCOPE=build/procscope
 set -euo pipefail
 cd "$(dirname "$0")/.."
-loops=${BENCH_LOOPS:-4000000}
+loops=${BENCH_LOOPS:-1400000}
 procscope=${PROCSCOPE:-$PWD/build/procscope}
 baseline=${BENCH_BASELINE:-}
 record_opts=${BENCH_RECORD_OPTS:-}

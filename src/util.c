@@ -13,11 +13,13 @@ void ps_err(const char *fmt, ...)
 {
 	va_list ap;
 
+	flockfile(stderr);	/* one line, whichever thread says it */
 	fputs("procscope: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void ps_dbg(const char *fmt, ...)
