@@ -72,6 +72,21 @@ static void add_brk(struct trace_writer *w, uint32_t cpu, uint64_t ts, uint64_t 
 	CHECK_EQ(trace_writer__add(w, &r.h), 0);
 }
 
+/* Thread TID of process 42, alive in STATE when the recording began (ts ZERO_NS + 1). */
+static void add_snap_task(struct trace_writer *w, uint32_t tid, char state, const char *comm)
+{
+	struct ps_snap_task t = {};
+
+	t.h.type = PS_REC_SNAP_TASK;
+	t.h.size = sizeof(t);
+	t.h.ts_ns = ZERO_NS + 1;
+	t.h.tgid = 42;
+	t.h.tid = tid;
+	t.state = state;
+	strcpy(t.comm, comm);
+	CHECK_EQ(trace_writer__add(w, &t.h), 0);
+}
+
 static void add_snap_map(struct trace_writer *w, uint64_t ts, uint64_t id, size_t path_len)
 {
 	union {
@@ -367,18 +382,10 @@ static void test_end(void)
 static void test_resolve(void)
 {
 	struct trace_writer *w = start();
-	struct ps_snap_task t = {};
 	struct ps_switch sw = {};
 	struct session *s;
 
-	t.h.type = PS_REC_SNAP_TASK;
-	t.h.size = sizeof(t);
-	t.h.ts_ns = ZERO_NS + 1;
-	t.h.tgid = 42;
-	t.h.tid = 43;
-	t.state = 'S';
-	strcpy(t.comm, "worker");
-	CHECK_EQ(trace_writer__add(w, &t.h), 0);
+	add_snap_task(w, 43, 'S', "worker");
 	add_brk(w, 0, ZERO_NS + 2, 1);
 	sw.h.type = PS_REC_SWITCH;
 	sw.h.size = sizeof(sw);
@@ -437,16 +444,8 @@ static void test_before(void)
 	struct session_opts o = { .flags = SESSION_VM };
 	struct before_log l = {};
 	struct session_callbacks cb = { .record = log_record, .before = log_before, .ctx = &l };
-	struct ps_snap_task t = {};
 
-	t.h.type = PS_REC_SNAP_TASK;
-	t.h.size = sizeof(t);
-	t.h.ts_ns = ZERO_NS + 1;
-	t.h.tgid = 42;
-	t.h.tid = 42;
-	t.state = 'S';
-	strcpy(t.comm, "worker");
-	CHECK_EQ(trace_writer__add(w, &t.h), 0);
+	add_snap_task(w, 42, 'S', "worker");
 	add_brk(w, 0, ZERO_NS + 2, 1);
 	finish(w, ZERO_NS + 10);
 	l.s = session__open(path, &o);
@@ -501,16 +500,10 @@ static void add_switch(struct trace_writer *w, uint64_t ts, uint32_t prev, uint3
 static void test_release(void)
 {
 	struct trace_writer *w = start();
-	struct ps_snap_task t = {};
 	struct ps_fork f = {};
 	struct ps_exit e = {};
 
-	t.h.type = PS_REC_SNAP_TASK;
-	t.h.size = sizeof(t);
-	t.h.ts_ns = ZERO_NS + 1;
-	t.h.tgid = t.h.tid = 42;
-	t.state = 'R';
-	CHECK_EQ(trace_writer__add(w, &t.h), 0);
+	add_snap_task(w, 42, 'R', "");
 	f.h.type = PS_REC_FORK;
 	f.h.size = sizeof(f);
 	f.h.ts_ns = ZERO_NS + 2;
